@@ -1,0 +1,53 @@
+"""The one module that imports eventlet.
+
+Everything green (spawning, pools, timeouts, sleeping, sockets, thread offload and the WSGI
+server) is reached through these names, so a later move away from eventlet touches one file.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+with warnings.catch_warnings():
+    # eventlet warns about its own maintenance status at import; we know, and keep it behind
+    # this one module so that moving away from it stays a small job.
+    warnings.simplefilter("ignore")
+    import eventlet
+import eventlet.debug
+import eventlet.event
+import eventlet.greenpool
+import eventlet.queue
+import eventlet.semaphore
+import eventlet.timeout
+import eventlet.tpool
+import eventlet.wsgi
+from eventlet.green import http as green_http  # noqa: F401  (re-exported for clients)
+from eventlet.green import socket as green_socket  # noqa: F401
+
+spawn = eventlet.spawn
+spawn_n = eventlet.spawn_n
+sleep = eventlet.sleep
+GreenPool = eventlet.greenpool.GreenPool
+GreenPile = eventlet.greenpool.GreenPile
+Timeout = eventlet.timeout.Timeout
+Event = eventlet.event.Event
+Queue = eventlet.queue.Queue
+LightQueue = eventlet.queue.LightQueue
+Empty = eventlet.queue.Empty
+Semaphore = eventlet.semaphore.Semaphore
+listen = eventlet.listen
+connect = eventlet.connect
+wsgi = eventlet.wsgi
+tpool_execute = eventlet.tpool.execute
+getcurrent = eventlet.getcurrent
+kill = eventlet.kill
+GreenletExit = eventlet.support.greenlets.GreenletExit
+
+
+def monkey_patch() -> None:
+    """Patch the standard library for green I/O (servers and daemons call this first)."""
+    eventlet.monkey_patch(os=False, thread=True, socket=True, select=True, time=True)
+
+
+def hub_blocking_detection(enabled: bool) -> None:
+    eventlet.debug.hub_blocking_detection(enabled)

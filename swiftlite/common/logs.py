@@ -1,0 +1,60 @@
+"""Logger set-up and the one access-log line format.
+
+Servers and daemons log through the standard ``logging`` module to a file or stderr. The access
+line is ``client method path status bytes_in bytes_out duration trans_id`` with spaces between
+fields and ``-`` for an empty one; ``format_access_line`` is the only place that builds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import urllib.parse
+
+_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
+def get_logger(name: str, log_file: str | None = None, level: str = "INFO") -> logging.Logger:
+    """A logger writing to ``log_file`` (or stderr), configured once per name."""
+    logger = logging.getLogger(f"swiftlite.{name}")
+    if not getattr(logger, "_swiftlite_configured", False):
+        handler: logging.Handler
+        handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger._swiftlite_configured = True  # type: ignore[attr-defined]
+    logger.setLevel(getattr(logging, str(level).upper(), logging.INFO))
+    return logger
+
+
+def _field(value: object) -> str:
+    text = "" if value is None else str(value)
+    if not text:
+        return "-"
+    return urllib.parse.quote(text, safe="/:=,@!$&'()*+;~")
+
+
+def format_access_line(
+    client: str | None,
+    method: str,
+    path: str,
+    status: int,
+    bytes_in: int,
+    bytes_out: int,
+    duration: float,
+    trans_id: str | None,
+) -> str:
+    """One access-log line; fields are URL-quoted so a line never holds a raw space."""
+    return " ".join(
+        [
+            _field(client),
+            _field(method),
+            _field(path),
+            str(status),
+            str(bytes_in),
+            str(bytes_out),
+            f"{duration:.4f}",
+            _field(trans_id),
+        ]
+    )

@@ -1,0 +1,93 @@
+"""Split and validate request paths: ``/v1/a/c/o`` for clients, ``/dev/part/a/c/o`` for backends.
+
+WSGI hands us PATH_INFO as a latin-1 "WSGI string" (PEP 3333); names become real ``str`` here,
+after a check that they are valid UTF-8 with no NUL. An invalid name raises BadName (412, as
+Swift answers); a path with the wrong shape raises BadInput (400).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from swiftlite.common.errors import BadInput, BadName
+
+VALID_API_VERSIONS = ("v1", "v1.0")
+
+
+def wsgi_to_str(value: str) -> str:
+    """Decode a WSGI string (latin-1 code points standing for bytes) as UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise BadName("Invalid UTF8 or contains NULL") from None
+
+
+def str_to_wsgi(value: str) -> str:
+    """The inverse of wsgi_to_str: UTF-8 bytes shown as latin-1 code points."""
+    return value.encode("utf-8").decode("latin-1")
+
+
+def check_name(name: str) -> str:
+    """A real str name must hold no NUL and encode to UTF-8 (no lone surrogates)."""
+    if "\x00" in name:
+        raise BadName("Invalid UTF8 or contains NULL")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadName("Invalid UTF8 or contains NULL") from None
+    return name
+
+
+def _segments(path: str, min_segs: int, max_segs: int) -> list[str | None]:
+    """Split ``/a/b/rest...``: the last segment keeps any further slashes (object names).
+
+    A trailing slash after the minimum depth is ignored (``/v1/a/c/`` is the container ``c``);
+    an empty segment anywhere else is invalid.
+    """
+    if not path.startswith("/"):
+        raise BadInput(f"Invalid path: {path}")
+    parts = path[1:].split("/", max_segs - 1)
+    if len(parts) > min_segs and parts[-1] == "":
+        parts.pop()
+    if len(parts) < min_segs or "" in parts:
+        raise BadInput(f"Invalid path: {path}")
+    return [*parts, *([None] * (max_segs - len(parts)))]
+
+
+@dataclass(frozen=True)
+class BackendPath:
+    device: str
+    partition: int
+    account: str
+    container: str | None
+    obj: str | None
+
+
+def split_backend_path(path_info: str, min_segs: int = 3, max_segs: int = 5) -> BackendPath:
+    """``/device/partition/account[/container[/object]]`` from a WSGI PATH_INFO."""
+    segs = [*_segments(wsgi_to_str(path_info), min_segs, max_segs), None, None, None]
+    device, part_text = segs[0] or "", segs[1] or ""
+    if not part_text.isdigit():
+        raise BadInput(f"Invalid partition: {part_text}")
+    names = [check_name(s) if s is not None else None for s in segs[2:5]]
+    if names[0] is None:
+        raise BadInput(f"Invalid path: {path_info}")
+    return BackendPath(device, int(part_text), names[0], names[1], names[2])
+
+
+@dataclass(frozen=True)
+class ApiPath:
+    version: str
+    account: str
+    container: str | None
+    obj: str | None
+
+
+def split_api_path(path_info: str) -> ApiPath:
+    """``/v1/account[/container[/object]]``; an unknown version is BadInput (400)."""
+    segs = _segments(wsgi_to_str(path_info), 2, 4)
+    version = segs[0] or ""
+    if version not in VALID_API_VERSIONS:
+        raise BadInput(f"Invalid API version: {version}")
+    account, container, obj = (check_name(s) if s is not None else None for s in segs[1:4])
+    return ApiPath(version, account or "", container, obj)

@@ -1,0 +1,94 @@
+"""Base of the storage WSGI apps: verb dispatch, device checks, and the error table.
+
+Handlers are methods named after HTTP verbs that *return* webob responses. Lower layers raise
+domain errors (``swiftlite.common.errors``); ``ERROR_STATUS`` below is the one place they
+become statuses. Anything else becomes a 500 with a short body, logged with its traceback, and
+never shown to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import errors, fs, green
+from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
+
+# Most specific first: the first matching class decides.
+ERROR_STATUS: list[tuple[type[errors.SwiftliteError], int]] = [
+    (errors.Deleted, 404),
+    (errors.Expired, 404),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.DiskFull, 507),
+    (errors.DeviceUnavailable, 507),
+    (errors.Timeout, 408),
+    (errors.BadName, 412),
+    (errors.PreconditionFailed, 412),
+    (errors.TooLarge, 413),
+    (errors.LengthRequired, 411),
+    (errors.BadInput, 400),
+    (errors.Invalid, 400),
+    (errors.Corrupt, 500),
+    (errors.ConfigError, 500),
+]
+
+
+def status_for(exc: errors.SwiftliteError) -> int:
+    for cls, status in ERROR_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_response(exc: errors.SwiftliteError) -> Response:
+    """The response for a domain error: its status, a short body, and any backend timestamp."""
+    status = status_for(exc)
+    body = str(exc) if 400 <= status < 500 and status != 404 else ""
+    resp = Response(status=status, body=body.encode("utf-8"), content_type="text/plain")
+    timestamp = getattr(exc, "timestamp", None)
+    if timestamp is not None:
+        resp.headers[X_BACKEND_TIMESTAMP] = getattr(timestamp, "internal", str(timestamp))
+    return resp
+
+
+class StorageServer:
+    """A storage WSGI app. Subclasses define verb methods ``PUT(self, req) -> Response``."""
+
+    server_type = "storage"
+    allowed_methods: frozenset[str] = frozenset()
+
+    def __init__(self, devices: str, mount_check: bool, logger: logging.Logger) -> None:
+        self.devices = devices
+        self.mount_check = mount_check
+        self.logger = logger
+
+    def device_path(self, device: str) -> str:
+        """The device root; raises DeviceUnavailable (507) if unmounted or missing."""
+        return fs.check_device(self.devices, device, self.mount_check)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        req = Request(environ)
+        resp = self.handle(req)
+        return resp(environ, start_response)
+
+    def handle(self, req: Request) -> Response:
+        method = req.method
+        if method not in self.allowed_methods:
+            return Response(status=405, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
+        try:
+            return getattr(self, method)(req)
+        except errors.SwiftliteError as exc:
+            return error_response(exc)
+        except green.Timeout:
+            return Response(status=408, body=b"Timeout reading the request body")
+        except Exception:
+            self.logger.exception(
+                "%s %s failed (trans %s)", method, req.path, req.headers.get("X-Trans-Id", "-")
+            )
+            return Response(status=500, body=b"An error occurred", content_type="text/plain")

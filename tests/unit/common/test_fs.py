@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from swiftlite.common import fs
+from swiftlite.common.errors import Timeout
+
+
+def test_write_file_durable_replaces_atomically(tmp_path) -> None:
+    target = tmp_path / "f"
+    fs.write_file_durable(str(target), b"one")
+    fs.write_file_durable(str(target), b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]  # no temp file left behind
+
+
+def test_flock_second_holder_times_out(tmp_path) -> None:
+    path = str(tmp_path / "lock")
+    with fs.flock(path), pytest.raises(Timeout), fs.flock(path, timeout=0.05):
+        pass
+
+
+def test_flock_released_after_block(tmp_path) -> None:
+    path = str(tmp_path / "lock")
+    with fs.flock(path):
+        pass
+    with fs.flock(path, timeout=0.01) as fd:
+        assert fd >= 0
+
+
+def test_check_device_rejects_path_tricks(tmp_path) -> None:
+    from swiftlite.common.errors import DeviceUnavailable
+
+    for bad in ("..", "a/b", ""):
+        with pytest.raises(DeviceUnavailable):
+            fs.check_device(str(tmp_path), bad, mount_check=False)
+
+
+def test_disk_usage_reports_sizes(tmp_path) -> None:
+    usage = fs.disk_usage(str(tmp_path))
+    assert usage["size"] >= usage["avail"] > 0
+    assert os.path.isdir(tmp_path)
