@@ -1,0 +1,147 @@
+"""Write an all-in-one cluster's files: cluster secrets, rings, and per-server configs.
+
+Configs are the sample files in ``etc/`` with the plan's values (addresses, ports, devices,
+paths) written over them, so what the all-in-one runs is what an operator would copy to a real
+node. Rings are built through the ring library, not by shelling out to the CLI. Existing
+secrets and rings are kept across restarts: regenerating them would move every object.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import secrets
+from collections.abc import Mapping
+
+from swiftlite.aio.plan import KINDS, ClusterPlan, NodePlan
+from swiftlite.common import fs
+from swiftlite.ring import RingBuilder
+
+ETC_ENV = "SWIFTLITE_ETC"
+
+
+def templates_dir() -> str:
+    """The sample configs: ``$SWIFTLITE_ETC`` or the ``etc/`` beside the package."""
+    env = os.environ.get(ETC_ENV)
+    if env:
+        return env
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(os.path.dirname(here), "etc")
+
+
+def render_config(template_path: str, overrides: Mapping[str, Mapping[str, str]]) -> str:
+    """The template with ``overrides`` ({section: {key: value}}) applied.
+
+    A ``DEFAULT`` override is also written into any other section that sets the same key,
+    because paste lets a section's own value beat ``[DEFAULT]``.
+    """
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    with open(template_path, encoding="utf-8") as fh:
+        parser.read_file(fh)
+    for section, values in overrides.items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in values.items():
+            parser.set(section, key, value)
+            if section != "DEFAULT":
+                continue
+            for other in parser.sections():
+                if other != "DEFAULT" and parser.has_option(other, key):
+                    parser.set(other, key, value)
+    out = io.StringIO()
+    out.write(f"# Written by swiftlite-aio from {os.path.basename(template_path)}.\n")
+    parser.write(out)
+    return out.getvalue()
+
+
+def write_cluster_conf(plan: ClusterPlan) -> None:
+    """swiftlite.conf with a random hash prefix and suffix, kept if it already exists."""
+    if os.path.exists(plan.swiftlite_conf):
+        return
+    text = (
+        "[swift-hash]\n"
+        f"swift_hash_path_prefix = {secrets.token_hex(16)}\n"
+        f"swift_hash_path_suffix = {secrets.token_hex(16)}\n"
+        "\n[swift-constraints]\n"
+    )
+    fs.write_file_durable(plan.swiftlite_conf, text.encode())
+
+
+def build_rings(plan: ClusterPlan) -> None:
+    """account/container/object rings: one zone per node, every device of every node."""
+    for kind in KINDS:
+        ring_path = os.path.join(plan.etc_dir, f"{kind}.ring.gz")
+        builder_path = os.path.join(plan.etc_dir, f"{kind}.builder")
+        if os.path.exists(ring_path) and os.path.exists(builder_path):
+            continue
+        builder = RingBuilder(part_power=plan.part_power, replicas=plan.replicas, min_part_hours=1)
+        for node in plan.nodes:
+            for device in node.devices:
+                builder.add_dev(
+                    {
+                        "region": 1,
+                        "zone": node.index,
+                        "ip": node.ip,
+                        "port": node.port_of(kind),
+                        "device": device,
+                        "weight": 100.0,
+                        "meta": "",
+                    }
+                )
+        builder.rebalance(seed=1)
+        builder.save(builder_path)
+        builder.write_ring(ring_path)
+
+
+def _server_overrides(plan: ClusterPlan, node: NodePlan, kind: str) -> dict[str, dict[str, str]]:
+    return {
+        "DEFAULT": {
+            "bind_ip": node.ip,
+            "bind_port": str(node.port_of(kind)),
+            "devices": plan.node_devices(node),
+            "mount_check": "false",
+            "swift_dir": plan.etc_dir,
+            "workers": "1",
+            "log_file": os.path.join(plan.log_dir, f"node{node.index}-{kind}-server.log"),
+            "log_name": f"{kind}-server-{node.index}",
+        }
+    }
+
+
+def _proxy_overrides(plan: ClusterPlan, memcached: bool) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {
+        "DEFAULT": {
+            "bind_ip": plan.proxy_ip,
+            "bind_port": str(plan.proxy_port),
+            "swift_dir": plan.etc_dir,
+            "workers": str(plan.proxy_workers),
+            "log_file": os.path.join(plan.log_dir, "proxy-server.log"),
+            "log_name": "proxy-server",
+        }
+    }
+    if memcached:
+        overrides["filter:cache"] = {"memcache_servers": f"127.0.0.1:{plan.memcached_port}"}
+    return overrides
+
+
+def write_configs(plan: ClusterPlan, memcached: bool) -> None:
+    """Every config file the plan's processes read, plus their device directories."""
+    templates = templates_dir()
+    for directory in (plan.etc_dir, plan.run_dir, plan.log_dir):
+        os.makedirs(directory, exist_ok=True)
+    for node in plan.nodes:
+        os.makedirs(plan.node_etc(node), exist_ok=True)
+        for device in node.devices:
+            os.makedirs(os.path.join(plan.node_devices(node), device), exist_ok=True)
+        for kind in KINDS:
+            text = render_config(
+                os.path.join(templates, f"{kind}-server.conf"),
+                _server_overrides(plan, node, kind),
+            )
+            fs.write_file_durable(plan.server_conf(node, kind), text.encode())
+    text = render_config(
+        os.path.join(templates, "proxy-server.conf"), _proxy_overrides(plan, memcached)
+    )
+    fs.write_file_durable(plan.proxy_conf, text.encode())
