@@ -1,0 +1,120 @@
+"""A real all-in-one cluster for functional and probe tests, started the way users start it.
+
+``Cluster.start(tmp_dir, nodes=1)`` goes through ``swiftlite.aio.cluster`` (the library behind
+``swiftlite-aio``) on free ports, and ``stop()`` kills exactly the processes it recorded.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import urllib.parse
+from dataclasses import dataclass
+
+from swiftlite.aio import cluster as aio_cluster
+from swiftlite.aio import procs
+from swiftlite.aio.plan import ClusterPlan, make_plan
+
+
+def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_proxy_port() -> int:
+    """A proxy port P whose derived storage ports P+10..P+15 are free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 20 < 65535 and all(_port_free(p) for p in range(port + 10, port + 16)):
+            return port
+    raise RuntimeError("no free port range found")
+
+
+@dataclass
+class Auth:
+    storage_url: str
+    token: str
+
+    @property
+    def path(self) -> str:
+        return urllib.parse.urlsplit(self.storage_url).path
+
+
+class Cluster:
+    def __init__(self, plan: ClusterPlan) -> None:
+        self.plan = plan
+
+    @classmethod
+    def start(cls, root: str, nodes: int = 1, **kwargs: int) -> Cluster:
+        plan = make_plan(root, port=free_proxy_port(), nodes=nodes, **kwargs)
+        self = cls(plan)
+        try:
+            aio_cluster.start(plan)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        aio_cluster.stop(self.plan)
+
+    # -- addresses ---------------------------------------------------------------------------
+    @property
+    def auth_url(self) -> str:
+        return self.plan.auth_url
+
+    @property
+    def proxy(self) -> tuple[str, int]:
+        return self.plan.proxy_ip, self.plan.proxy_port
+
+    def conn(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(*self.proxy, timeout=30)
+
+    def auth(self, user: str = "test:tester", key: str = "testing") -> Auth:
+        conn = self.conn()
+        conn.request("GET", "/auth/v1.0", headers={"X-Auth-User": user, "X-Auth-Key": key})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200, f"auth as {user} gave {resp.status}"
+        return Auth(resp.getheader("X-Storage-Url") or "", resp.getheader("X-Auth-Token") or "")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = self.conn()
+        try:
+            conn.request(
+                method, urllib.parse.quote(path, safe="/?=&%"), body=body, headers=headers or {}
+            )
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def json(self, path: str, token: str) -> object:
+        status, _, body = self.request("GET", path + "?format=json", {"X-Auth-Token": token})
+        assert status in (200, 204), status
+        return json.loads(body or b"[]")
+
+    # -- faults ------------------------------------------------------------------------------
+    def server_name(self, node: int, kind: str) -> str:
+        return f"node{node}-{kind}-server"
+
+    def kill(self, node: int, kind: str) -> None:
+        """Stop one storage server (by its recorded pid)."""
+        assert procs.stop(self.server_name(node, kind), self.plan.run_dir, grace=5)
+
+    def revive(self, node: int, kind: str) -> None:
+        aio_cluster.start(self.plan)
