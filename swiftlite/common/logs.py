@@ -1,8 +1,8 @@
 """Logger set-up and the one access-log line format.
 
 Servers and daemons log through the standard ``logging`` module to a file or stderr. The access
-line is ``client method path status bytes_in bytes_out duration trans_id`` with spaces between
-fields and ``-`` for an empty one; ``format_access_line`` is the only place that builds it.
+line is ``client method path status bytes_in bytes_out duration trans_id source``, fields
+separated by spaces and ``-`` for an empty one; ``format_access_line`` alone builds it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ _FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 def get_logger(name: str, log_file: str | None = None, level: str = "INFO") -> logging.Logger:
     """A logger writing to ``log_file`` (or stderr), configured once per name."""
     logger = logging.getLogger(f"swiftlite.{name}")
-    if not getattr(logger, "_swiftlite_configured", False):
+    target = log_file or "<stderr>"
+    if getattr(logger, "_swiftlite_target", None) != target:
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+            old.close()
         handler: logging.Handler
         handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(handler)
         logger.propagate = False
-        logger._swiftlite_configured = True  # type: ignore[attr-defined]
+        logger._swiftlite_target = target  # type: ignore[attr-defined]
     logger.setLevel(getattr(logging, str(level).upper(), logging.INFO))
     return logger
 
@@ -32,7 +36,7 @@ def _field(value: object) -> str:
     text = "" if value is None else str(value)
     if not text:
         return "-"
-    return urllib.parse.quote(text, safe="/:=,@!$&'()*+;~")
+    return urllib.parse.quote(text, safe="/:=,@!$&'()*+;~?")
 
 
 def format_access_line(
@@ -44,8 +48,13 @@ def format_access_line(
     bytes_out: int,
     duration: float,
     trans_id: str | None,
+    source: str | None = None,
 ) -> str:
-    """One access-log line; fields are URL-quoted so a line never holds a raw space."""
+    """One access-log line; fields are URL-quoted so a line never holds a raw space.
+
+    ``source`` names who made the request when it was not a client (e.g. ``tempauth`` for an
+    internal subrequest); it is ``-`` for client requests.
+    """
     return " ".join(
         [
             _field(client),
@@ -56,5 +65,6 @@ def format_access_line(
             str(bytes_out),
             f"{duration:.4f}",
             _field(trans_id),
+            _field(source),
         ]
     )

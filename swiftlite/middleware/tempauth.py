@@ -1,0 +1,549 @@
+"""tempauth: users from the config, self-validating tokens, and Swift's authorization rules.
+
+It owns three things:
+
+* **Tokens.** ``GET /auth/v1.0`` (also ``/auth/v1/<account>/auth`` and ``/auth/auth``) with
+  ``X-Auth-User: <account>:<user>`` and ``X-Auth-Key`` (or ``X-Storage-User`` /
+  ``X-Storage-Pass``) answers 200 with ``X-Storage-Url``, ``X-Auth-Token``,
+  ``X-Storage-Token`` and ``X-Auth-Token-Expires``. A token is ``<reseller_prefix>tk`` plus
+  hex of (version, expiry, ``account:user``, HMAC-SHA256). The MAC covers the user's groups
+  and a hash of the user's key, so any worker can check a token without shared state, and a
+  token stops working when it expires, when the user's key or groups change, or when the
+  secret changes. See docs/auth.md.
+* **Identity.** A valid ``X-Auth-Token`` (or ``X-Storage-Token``) sets
+  ``swiftlite.remote_user`` and installs ``swiftlite.authorize``; an invalid token of our
+  prefix is a 401 at once.
+* **Authorization**, as Swift's tempauth: reseller admins own every account of the prefix,
+  ``.admin`` users own their account (but only reseller admins PUT or DELETE accounts),
+  container ACLs in ``environ['swiftlite.acl']`` (set by the proxy) grant by referrer or group,
+  and account ACLs (read with a HEAD subrequest, cached) grant read-only, read-write or admin.
+  Denials are 401 without a valid token and 403 with one. Requests whose outcome cannot
+  depend on a container ACL are decided here before the proxy runs; the others are deferred
+  to the proxy's call of ``authorize(req)``.
+
+ACL syntax lives in ``middleware/acl.py``; this module does the HTTP side.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, hashing, logs
+from swiftlite.common.errors import BadInput, BadName, ConfigError
+from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
+from swiftlite.middleware import acl as aclmod
+
+AUTHORIZE = "swiftlite.authorize"
+OVERRIDE = "swiftlite.authorize_override"
+OWNER = "swiftlite.owner"
+REMOTE_USER = "swiftlite.remote_user"
+ACL = "swiftlite.acl"
+SOURCE = "swiftlite.source"
+CACHE = "swiftlite.cache"
+TRANS_ID = "swiftlite.trans_id"
+GROUPS = "swiftlite.tempauth.groups"  # private: the authenticated user's groups
+ACL_MEMO = "swiftlite.tempauth.account_acls"  # private: account ACLs read for this request
+
+ACCOUNT_ACL_HEADER = "X-Account-Access-Control"
+ACCOUNT_ACL_SYSMETA = "X-Account-Sysmeta-Core-Access-Control"
+CONTAINER_ACL_HEADERS = ("X-Container-Read", "X-Container-Write")
+
+# The well-known test accounts, used when the config names no user at all.
+DEFAULT_USERS = {
+    "user_admin_admin": "admin .admin .reseller_admin",
+    "user_test_tester": "testing .admin",
+    "user_test2_tester2": "testing2 .admin",
+    "user_test_tester3": "testing3",
+    "user_test5_tester5": "testing5 .admin",
+}
+
+TOKEN_VERSION = 1
+_MAC_LEN = 32
+_EXPIRY_LEN = 8
+
+
+@dataclass(frozen=True)
+class TempAuthOptions:
+    """``[filter:tempauth]`` options (``user_*`` keys are read beside these)."""
+
+    reseller_prefix: str = "AUTH"
+    auth_prefix: str = "/auth/"
+    token_life: int = 86400
+    allow_overrides: bool = True
+    storage_url_scheme: str = "default"
+    token_secret: str | None = None
+    account_acl_cache_time: float = 5.0
+    log_file: str | None = None
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.storage_url_scheme not in ("default", "http", "https"):
+            raise ValueError("storage_url_scheme must be default, http or https")
+        if self.token_life <= 0:
+            raise ValueError("token_life must be positive")
+
+    @property
+    def prefix(self) -> str:
+        """The account/token prefix with its underscore: ``AUTH_`` (or "" when empty)."""
+        stripped = self.reseller_prefix.strip()
+        return stripped if not stripped or stripped.endswith("_") else stripped + "_"
+
+    @property
+    def auth_path(self) -> str:
+        """``/auth/``: always one leading and one trailing slash."""
+        return "/" + (self.auth_prefix.strip("/") or "auth") + "/"
+
+
+@dataclass(frozen=True)
+class User:
+    account: str
+    name: str
+    key: str
+    url: str  # "$HOST/v1/AUTH_test" unless the config gave a full storage URL
+    extra_groups: tuple[str, ...]
+
+    @property
+    def ident(self) -> str:
+        return f"{self.account}:{self.name}"
+
+    @property
+    def account_id(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+    def groups(self, prefix: str) -> tuple[str, ...]:
+        """``account, account:user, extra groups...``; ``.admin`` becomes the account id."""
+        groups = [self.account, self.ident]
+        groups.extend(g for g in self.extra_groups if g != ".admin")
+        if ".admin" in self.extra_groups:
+            for account_id in (f"{prefix}{self.account}", self.account_id):
+                if account_id not in groups:
+                    groups.append(account_id)
+        return tuple(groups)
+
+
+def _b64_name(text: str) -> str:
+    return base64.b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
+
+
+def parse_users(conf: Mapping[str, str], prefix: str) -> dict[str, User]:
+    """Users from ``user_<account>_<user> = <key> [storage_url] [groups...]`` keys.
+
+    ``user64_<b64 account>_<b64 user>`` allows underscores in names. Raises ConfigError for a
+    key that does not split into account and user or has no password.
+    """
+    users: dict[str, User] = {}
+    for conf_key, value in conf.items():
+        if not conf_key.startswith(("user_", "user64_")):
+            continue
+        names = conf_key.split("_", 1)[1].split("_")
+        if len(names) != 2 or not all(names):
+            raise ConfigError(f"tempauth: {conf_key} must be user_<account>_<user>")
+        account, name = names
+        if conf_key.startswith("user64_"):
+            try:
+                account, name = _b64_name(account), _b64_name(name)
+            except (binascii.Error, UnicodeDecodeError):
+                raise ConfigError(f"tempauth: {conf_key} is not base64 names") from None
+        values = str(value).split()
+        if not values:
+            raise ConfigError(f"tempauth: {conf_key} has no key set")
+        key = values.pop(0)
+        url = f"$HOST/v1/{prefix}{account}"
+        for item in list(values):
+            if "://" in item or item.startswith("$HOST"):
+                url = item
+                values.remove(item)
+        user = User(account, name, key, url, tuple(values))
+        users[user.ident] = user
+    return users
+
+
+class TokenSigner:
+    """Issue and verify self-validating tokens (see the module docstring)."""
+
+    def __init__(self, secret: bytes, prefix: str) -> None:
+        self.secret = secret
+        self.marker = f"{prefix}tk"
+
+    def _mac(self, user: User, groups: Iterable[str], head: bytes) -> bytes:
+        message = b"\x00".join(
+            [
+                head,
+                user.ident.encode("utf-8"),
+                ",".join(groups).encode("utf-8"),
+                hashlib.sha256(user.key.encode("utf-8")).digest(),
+            ]
+        )
+        return hmac.new(self.secret, message, hashlib.sha256).digest()
+
+    def issue(self, user: User, groups: Iterable[str], expires: int) -> str:
+        head = bytes([TOKEN_VERSION]) + expires.to_bytes(_EXPIRY_LEN, "big")
+        payload = head + user.ident.encode("utf-8") + self._mac(user, groups, head)
+        return self.marker + payload.hex()
+
+    def verify(
+        self, token: str, users: Mapping[str, User], prefix: str, now: float
+    ) -> tuple[User, tuple[str, ...], int] | None:
+        """(user, groups, expires) for a good unexpired token, else None."""
+        if not token.startswith(self.marker):
+            return None
+        try:
+            raw = bytes.fromhex(token[len(self.marker) :])
+        except ValueError:
+            return None
+        if len(raw) <= 1 + _EXPIRY_LEN + _MAC_LEN or raw[0] != TOKEN_VERSION:
+            return None
+        head, ident_raw, mac = (
+            raw[: 1 + _EXPIRY_LEN],
+            raw[1 + _EXPIRY_LEN : -_MAC_LEN],
+            raw[-_MAC_LEN:],
+        )
+        expires = int.from_bytes(head[1:], "big")
+        try:
+            user = users.get(ident_raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        if user is None or expires <= now:
+            return None
+        groups = user.groups(prefix)
+        if not hmac.compare_digest(mac, self._mac(user, groups, head)):
+            return None
+        return user, groups, expires
+
+
+def derive_secret(options: TempAuthOptions) -> bytes:
+    """``token_secret``, or a key derived from the cluster's hash prefix and suffix."""
+    if options.token_secret:
+        return options.token_secret.encode("utf-8")
+    prefix, suffix = hashing.secrets()
+    return hmac.new(b"swiftlite tempauth token key", prefix + b"\x00" + suffix, "sha256").digest()
+
+
+def _text_response(status: int, text: str = "", headers: dict[str, str] | None = None) -> Response:
+    resp = Response(status=status, body=text.encode("utf-8"), headers=headers or {})
+    resp.content_type = "text/plain"
+    resp.charset = "utf-8"
+    return resp
+
+
+def _header_text(req: Request, *names: str) -> str | None:
+    """The first present header among ``names``, decoded from its WSGI form."""
+    for name in names:
+        value = req.headers.get(name)
+        if value:
+            try:
+                return wsgi_to_str(value)
+            except BadName:
+                return None
+    return None
+
+
+class TempAuthMiddleware:
+    """The tempauth filter (see the module docstring)."""
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        options: TempAuthOptions,
+        users: Mapping[str, User],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self.options = options
+        self.prefix = options.prefix
+        self.users = dict(users)
+        self.clock = clock
+        self.signer = TokenSigner(derive_secret(options), self.prefix)
+        self.logger = logs.get_logger("tempauth", options.log_file, options.log_level)
+
+    # -- the WSGI entry -----------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.options.allow_overrides and environ.get(OVERRIDE):
+            return self.app(environ, start_response)
+        req = Request(environ)
+        if req.path_info.startswith(self.options.auth_path):
+            return self.handle_auth(req)(environ, start_response)
+        token = req.headers.get("X-Auth-Token") or req.headers.get("X-Storage-Token")
+        if token and token.startswith(self.prefix):
+            checked = self.signer.verify(token, self.users, self.prefix, self.clock())
+            if checked is None:
+                return self._unauthorized(self._realm(req))(environ, start_response)
+            user, groups, _expires = checked
+            environ[REMOTE_USER] = user.ident
+            environ[GROUPS] = groups
+        environ[AUTHORIZE] = self.authorize
+        early = self._decide_early(req)
+        if early is not None:
+            return early(environ, start_response)
+        return self.app(environ, self._response_hook(req, start_response))
+
+    def _response_hook(self, req: Request, start_response: Callable[..., Any]) -> Any:
+        """Account GET/HEAD: show owners the ACL; account writes: forget the cached ACL."""
+        path = self._api_path(req)
+        if path is None or path.container is not None:
+            return start_response
+        environ = req.environ
+
+        def hooked(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            ok = status[:1] == "2"
+            if ok and req.method in ("GET", "HEAD") and environ.get(OWNER):
+                stored = [v for k, v in headers if k.lower() == ACCOUNT_ACL_SYSMETA.lower()]
+                if stored and stored[0]:
+                    headers = [*headers, (ACCOUNT_ACL_HEADER, stored[0])]
+            if ok and req.method in ("PUT", "POST") and ACCOUNT_ACL_SYSMETA in req.headers:
+                cache = environ.get(CACHE)
+                if cache is not None:
+                    cache.delete(self._acl_cache_key(path.account))
+                environ.get(ACL_MEMO, {}).pop(path.account, None)
+            return start_response(status, headers, exc_info)
+
+        return hooked
+
+    # -- decisions ----------------------------------------------------------------------------
+    def authorize(self, req: Request) -> Response | None:
+        """``swiftlite.authorize``: None to allow, else the 401/403/400 response to return."""
+        path = self._api_path(req)
+        if path is None:
+            return _text_response(404, "Not Found")
+        return self._decide(req, path, req.environ.get(ACL))
+
+    def _decide_early(self, req: Request) -> Response | None:
+        """Decide now what no container ACL could change; defer the rest to the proxy."""
+        path = self._api_path(req)
+        if path is None or req.method == "OPTIONS":
+            return None
+        if path.container is None or (path.obj is None and req.method not in ("GET", "HEAD")):
+            return self._decide(req, path, None)
+        if GROUPS not in req.environ and req.method not in ("GET", "HEAD"):
+            # Object writes need a user: write ACLs cannot hold referrer elements.
+            return self._denied(req, path.account)
+        return None
+
+    def _decide(self, req: Request, path: ApiPath, acl_value: str | None) -> Response | None:
+        account = path.account
+        if not self._is_ours(account):
+            return self._denied(req, account)
+        acct_acl_input: aclmod.AccountAcl | None = None
+        account_write = path.container is None and req.method in ("PUT", "POST")
+        if account_write and ACCOUNT_ACL_HEADER in req.headers:
+            try:
+                raw = wsgi_to_str(req.headers[ACCOUNT_ACL_HEADER])
+                acct_acl_input = aclmod.parse_account_acl(raw)
+            except (aclmod.AclError, BadName) as exc:
+                text = f"X-Account-Access-Control invalid: {exc}\n"
+                return _text_response(400, text)
+        allowed, owner = self._grant(req, path, acl_value)
+        if not allowed:
+            return self._denied(req, account)
+        if owner:
+            req.environ[OWNER] = True
+            if account_write and ACCOUNT_ACL_HEADER in req.headers:
+                del req.headers[ACCOUNT_ACL_HEADER]
+                value = aclmod.format_account_acl(acct_acl_input)
+                req.headers[ACCOUNT_ACL_SYSMETA] = str_to_wsgi(value)
+            return self._clean_container_acls(req, path)
+        container_write = path.obj is None and path.container is not None
+        if container_write and req.method in ("PUT", "POST") and self._has_container_acl(req):
+            return _text_response(403, "Only the account owner may set container ACLs")
+        return None
+
+    @staticmethod
+    def _has_container_acl(req: Request) -> bool:
+        return any(h in req.headers for h in CONTAINER_ACL_HEADERS)
+
+    def _grant(self, req: Request, path: ApiPath, acl_value: str | None) -> tuple[bool, bool]:
+        """(allowed, owner) by Swift's tempauth rules, in Swift's order."""
+        account, method = path.account, req.method
+        groups: tuple[str, ...] = req.environ.get(GROUPS, ())
+        tail = account[len(self.prefix) :]
+        if ".reseller_admin" in groups and tail and not tail.startswith("."):
+            return True, True
+        if account in groups and (method not in ("PUT", "DELETE") or path.container is not None):
+            return True, True
+        if method == "OPTIONS":
+            return True, False
+        container_acl = aclmod.parse_acl(acl_value)
+        referer = req.headers.get("Referer")
+        if aclmod.container_acl_allows(container_acl, groups, referer, path.obj is not None):
+            return True, False
+        if not groups:
+            return False, False
+        account_acl = self._account_acl(req, account)
+        return aclmod.account_acl_allows(account_acl, groups, method, path.container is not None)
+
+    def _clean_container_acls(self, req: Request, path: ApiPath) -> Response | None:
+        if path.obj is not None or path.container is None or req.method not in ("PUT", "POST"):
+            return None
+        for header in CONTAINER_ACL_HEADERS:
+            if header not in req.headers:
+                continue
+            try:
+                req.headers[header] = aclmod.clean_acl(header, req.headers[header])
+            except aclmod.AclError as exc:
+                return _text_response(400, f"{exc}\n")
+        return None
+
+    # -- account ACLs ---------------------------------------------------------------------------
+    def _acl_cache_key(self, account: str) -> str:
+        return f"tempauth/account_acl/{account}"
+
+    def _account_acl(self, req: Request, account: str) -> aclmod.AccountAcl | None:
+        """The account's ACL: per-request memo, then swiftlite.cache, then a HEAD subrequest."""
+        memo: dict[str, aclmod.AccountAcl | None] = req.environ.setdefault(ACL_MEMO, {})
+        if account in memo:
+            return memo[account]
+        cache = req.environ.get(CACHE)
+        key = self._acl_cache_key(account)
+        cached = cache.get(key) if cache is not None else None
+        if isinstance(cached, dict) and isinstance(cached.get("acl"), str):
+            text = cached["acl"]
+        else:
+            text, cacheable = self._fetch_account_acl(req, account)
+            if cache is not None and cacheable:
+                cache.set(key, {"acl": text}, time=self.options.account_acl_cache_time)
+        try:
+            result = aclmod.parse_account_acl(text)
+        except aclmod.AclError as exc:
+            self.logger.warning("account %s: stored ACL is invalid: %s", account, exc)
+            result = None
+        memo[account] = result
+        return result
+
+    def _fetch_account_acl(self, req: Request, account: str) -> tuple[str, bool]:
+        """(sysmeta text or "", whether the answer may be cached) from ``HEAD /v1/<account>``."""
+        environ = {
+            "REQUEST_METHOD": "HEAD",
+            "PATH_INFO": "/v1/" + str_to_wsgi(account),
+            OVERRIDE: True,
+            SOURCE: "tempauth",
+        }
+        for key in (CACHE, TRANS_ID, "HTTP_X_TRANS_ID", "REMOTE_ADDR", "HTTP_HOST"):
+            if key in req.environ:
+                environ[key] = req.environ[key]
+        sub = Request.blank("/", environ=environ)
+        resp = sub.get_response(self.app)
+        resp.body  # noqa: B018  (read to the end and close, so the pipeline finishes it)
+        if resp.status_int // 100 == 2:
+            return wsgi_to_str(resp.headers.get(ACCOUNT_ACL_SYSMETA, "")), True
+        if resp.status_int == 404:
+            return "", True
+        self.logger.warning("account %s: ACL lookup answered %s", account, resp.status)
+        return "", False
+
+    # -- token issue -----------------------------------------------------------------------------
+    def handle_auth(self, req: Request) -> Response:
+        """``GET <auth_prefix>v1.0`` and the other forms Swift accepts."""
+        if req.method != "GET":
+            return _text_response(405, "Method Not Allowed", {"Allow": "GET"})
+        segs = req.path_info[len(self.options.auth_path) :].strip("/").split("/")
+        if segs[0] == "v1" and len(segs) == 3 and segs[2] == "auth":
+            account: str | None = _wsgi_name(segs[1])
+            user_name = _header_text(req, "X-Storage-User")
+            if not user_name:
+                ident = _header_text(req, "X-Auth-User") or ""
+                acct2, _, user_name = ident.partition(":")
+                if not user_name or acct2 != account:
+                    return self._unauthorized(account or "unknown")
+            key = _header_text(req, "X-Storage-Pass", "X-Auth-Key")
+        elif segs[0] in ("auth", "v1.0") and len(segs) == 1:
+            ident = _header_text(req, "X-Auth-User", "X-Storage-User") or ""
+            account, _, user_name = ident.partition(":")
+            if not user_name:
+                return self._unauthorized("unknown")
+            key = _header_text(req, "X-Auth-Key", "X-Storage-Pass")
+        else:
+            return _text_response(400, "Bad auth path")
+        realm = account or "unknown"
+        user = self.users.get(f"{account}:{user_name}")
+        if user is None or key is None or not hmac.compare_digest(user.key, key):
+            return self._unauthorized(realm)
+        token, expires = self._token_for(req, user)
+        now = self.clock()
+        url = user.url.replace("$HOST", req.host_url)
+        if self.options.storage_url_scheme != "default":
+            url = self.options.storage_url_scheme + ":" + url.split(":", 1)[1]
+        headers = {
+            "X-Storage-Url": str_to_wsgi(url),
+            "X-Auth-Token": token,
+            "X-Storage-Token": token,
+            "X-Auth-Token-Expires": str(max(0, int(expires - now))),
+        }
+        return _text_response(200, "", headers)
+
+    def _token_for(self, req: Request, user: User) -> tuple[str, int]:
+        """Re-use this user's unexpired token when the cache remembers one, else issue one."""
+        cache = req.environ.get(CACHE)
+        key = f"{self.prefix}/user/{user.ident}"
+        now = self.clock()
+        if cache is not None:
+            candidate = cache.get(key)
+            if isinstance(candidate, str):
+                checked = self.signer.verify(candidate, self.users, self.prefix, now)
+                if checked is not None and checked[0] == user:
+                    return candidate, checked[2]
+        expires = int(now) + self.options.token_life
+        token = self.signer.issue(user, user.groups(self.prefix), expires)
+        if cache is not None:
+            cache.set(key, token, time=self.options.token_life)
+        return token, expires
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _is_ours(self, account: str) -> bool:
+        return account.startswith(self.prefix)
+
+    @staticmethod
+    def _api_path(req: Request) -> ApiPath | None:
+        try:
+            return split_api_path(req.path_info)
+        except (BadInput, BadName):
+            return None
+
+    def _realm(self, req: Request) -> str:
+        path = self._api_path(req)
+        return path.account if path is not None else "unknown"
+
+    def _unauthorized(self, realm: str) -> Response:
+        realm_text = str_to_wsgi(realm).replace('"', "")
+        return _text_response(
+            401, "Unauthorized", {"Www-Authenticate": f'Swift realm="{realm_text}"'}
+        )
+
+    def _denied(self, req: Request, account: str) -> Response:
+        if GROUPS in req.environ:
+            return _text_response(403, "Forbidden")
+        return self._unauthorized(account)
+
+
+def _wsgi_name(value: str) -> str | None:
+    try:
+        return wsgi_to_str(value)
+    except BadName:
+        return None
+
+
+def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[Any], Any]:
+    """paste.deploy entry: ``use = egg:swiftlite#tempauth``."""
+    user_conf = {k: v for k, v in local_conf.items() if k.startswith(("user_", "user64_"))}
+    plain = {k: v for k, v in local_conf.items() if k not in user_conf}
+    options = config.parse_options(TempAuthOptions, plain, global_conf, where="[filter:tempauth]")
+    if not user_conf:
+        logging.getLogger("swiftlite.tempauth").warning(
+            "tempauth: no user_* keys; the well-known test users are active"
+        )
+        user_conf = dict(DEFAULT_USERS)
+    users = parse_users(user_conf, options.prefix)
+
+    def make(app: Any) -> TempAuthMiddleware:
+        return TempAuthMiddleware(app, options, users)
+
+    return make

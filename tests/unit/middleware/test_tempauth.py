@@ -1,0 +1,516 @@
+"""tempauth: tokens, identity, and Swift's authorization rules, through a stand-in proxy."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from webob import Request
+
+from swiftlite.common.errors import ConfigError
+from swiftlite.common.memcache import LocalCache
+from swiftlite.middleware.cache import CacheMiddleware
+from swiftlite.middleware.gatekeeper import GatekeeperMiddleware, GatekeeperOptions
+from swiftlite.middleware.tempauth import (
+    TempAuthMiddleware,
+    TempAuthOptions,
+    TokenSigner,
+    User,
+    filter_factory,
+    parse_users,
+)
+from tests.unit.middleware.stub_proxy import StubProxy
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Cluster:
+    """gatekeeper -> cache -> tempauth -> stub proxy, as in the proxy pipeline."""
+
+    def __init__(self, users: dict[str, str] | None = None, **options: Any) -> None:
+        self.stub = StubProxy()
+        self.clock = Clock()
+        opts = TempAuthOptions(**options)
+        self.auth = TempAuthMiddleware(
+            self.stub, opts, parse_users(users or _default_users(), opts.prefix), self.clock
+        )
+        self.cache = LocalCache()
+        self.app = GatekeeperMiddleware(CacheMiddleware(self.auth, self.cache), GatekeeperOptions())
+        self._tokens: dict[str, str] = {}
+
+    def token(self, ident: str, key: str) -> str:
+        if ident not in self._tokens:
+            resp = self.request("/auth/v1.0", headers={"X-Auth-User": ident, "X-Auth-Key": key})
+            assert resp.status_int == 200, resp.status
+            self._tokens[ident] = resp.headers["X-Auth-Token"]
+        return self._tokens[ident]
+
+    def request(
+        self,
+        path: str,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        as_user: tuple[str, str] | None = None,
+    ) -> Any:
+        headers = dict(headers or {})
+        if as_user is not None:
+            headers["X-Auth-Token"] = self.token(*as_user)
+        req = Request.blank(path, method=method, headers=headers)
+        if body is not None:
+            req.body = body
+        return req.get_response(self.app)
+
+
+def _default_users() -> dict[str, str]:
+    return {
+        "user_admin_admin": "admin .admin .reseller_admin",
+        "user_test_tester": "testing .admin",
+        "user_test2_tester2": "testing2 .admin",
+        "user_test_tester3": "testing3",
+        "user_test5_tester5": "testing5 .admin",
+    }
+
+
+TESTER = ("test:tester", "testing")
+TESTER2 = ("test2:tester2", "testing2")
+TESTER3 = ("test:tester3", "testing3")
+RESELLER = ("admin:admin", "admin")
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    return Cluster()
+
+
+@pytest.fixture
+def shared(cluster: Cluster) -> Cluster:
+    """test:tester has made AUTH_test/c with object o."""
+    assert cluster.request("/v1/AUTH_test/c", "PUT", as_user=TESTER).status_int == 201
+    resp = cluster.request("/v1/AUTH_test/c/o", "PUT", body=b"data", as_user=TESTER)
+    assert resp.status_int == 201
+    return cluster
+
+
+def set_read_acl(cluster: Cluster, value: str, header: str = "X-Container-Read") -> None:
+    resp = cluster.request("/v1/AUTH_test/c", "POST", {header: value}, as_user=TESTER)
+    assert resp.status_int == 204, resp.body
+
+
+# -- tokens --------------------------------------------------------------------------------------
+def test_get_token_good_credentials_returns_url_and_token(cluster: Cluster) -> None:
+    resp = cluster.request(
+        "/auth/v1.0", headers={"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}
+    )
+    assert resp.status_int == 200
+    assert resp.headers["X-Storage-Url"] == "http://localhost/v1/AUTH_test"
+    token = resp.headers["X-Auth-Token"]
+    assert token.startswith("AUTH_tk")
+    assert all(c in "0123456789abcdef" for c in token[7:])
+    assert resp.headers["X-Storage-Token"] == token
+    assert resp.headers["X-Auth-Token-Expires"] == "86400"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/auth/v1.0", {"X-Storage-User": "test:tester", "X-Storage-Pass": "testing"}),
+        ("/auth/auth", {"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}),
+        ("/auth/v1/test/auth", {"X-Storage-User": "tester", "X-Storage-Pass": "testing"}),
+        ("/auth/v1/test/auth", {"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}),
+    ],
+)
+def test_get_token_other_forms_succeed(cluster: Cluster, path: str, headers: dict) -> None:
+    resp = cluster.request(path, headers=headers)
+    assert resp.status_int == 200
+    assert resp.headers["X-Storage-Url"].endswith("/v1/AUTH_test")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/auth/v1.0", {"X-Auth-User": "test:tester", "X-Auth-Key": "wrong"}),
+        ("/auth/v1.0", {"X-Auth-User": "test:nobody", "X-Auth-Key": "testing"}),
+        ("/auth/v1.0", {"X-Auth-User": "tester", "X-Auth-Key": "testing"}),
+        ("/auth/v1.0", {}),
+        ("/auth/v1/test2/auth", {"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}),
+    ],
+)
+def test_get_token_bad_credentials_is_401_with_realm(
+    cluster: Cluster, path: str, headers: dict
+) -> None:
+    resp = cluster.request(path, headers=headers)
+    assert resp.status_int == 401
+    assert resp.headers["Www-Authenticate"].startswith("Swift realm=")
+    assert "X-Auth-Token" not in resp.headers
+
+
+def test_get_token_post_is_405(cluster: Cluster) -> None:
+    resp = cluster.request("/auth/v1.0", "POST", {"X-Auth-User": "test:tester"})
+    assert resp.status_int == 405
+
+
+def test_get_token_unknown_auth_path_is_400(cluster: Cluster) -> None:
+    assert cluster.request("/auth/v2/whatever").status_int == 400
+
+
+def test_get_token_twice_reuses_cached_token(cluster: Cluster) -> None:
+    hdrs = {"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}
+    first = cluster.request("/auth/v1.0", headers=hdrs)
+    cluster.clock.now += 100
+    second = cluster.request("/auth/v1.0", headers=hdrs)
+    assert second.headers["X-Auth-Token"] == first.headers["X-Auth-Token"]
+    assert second.headers["X-Auth-Token-Expires"] == "86300"
+
+
+def test_get_token_https_scheme_option_rewrites_url() -> None:
+    cluster = Cluster(storage_url_scheme="https")
+    resp = cluster.request(
+        "/auth/v1.0", headers={"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}
+    )
+    assert resp.headers["X-Storage-Url"] == "https://localhost/v1/AUTH_test"
+
+
+def test_get_token_configured_url_is_returned() -> None:
+    cluster = Cluster({"user_test_tester": "testing .admin http://example.com:8080/v1/AUTH_test"})
+    resp = cluster.request(
+        "/auth/v1.0", headers={"X-Auth-User": "test:tester", "X-Auth-Key": "testing"}
+    )
+    assert resp.headers["X-Storage-Url"] == "http://example.com:8080/v1/AUTH_test"
+
+
+def test_token_from_other_worker_with_same_secret_is_accepted(cluster: Cluster) -> None:
+    token = cluster.token(*TESTER)
+    other = Cluster()  # a second process: separate cache, same cluster hash secret
+    resp = other.request("/v1/AUTH_test", "HEAD", {"X-Auth-Token": token})
+    assert resp.status_int == 204
+
+
+def test_token_with_other_secret_is_401(cluster: Cluster) -> None:
+    token = cluster.token(*TESTER)
+    other = Cluster(token_secret="something else")  # noqa: S106
+    assert other.request("/v1/AUTH_test", "HEAD", {"X-Auth-Token": token}).status_int == 401
+
+
+def test_token_after_expiry_is_401(cluster: Cluster) -> None:
+    token = cluster.token(*TESTER)
+    cluster.clock.now += 86401
+    resp = cluster.request("/v1/AUTH_test", "HEAD", {"X-Auth-Token": token})
+    assert resp.status_int == 401
+    assert cluster.stub.calls == []
+
+
+def test_token_after_key_change_is_401(cluster: Cluster) -> None:
+    token = cluster.token(*TESTER)
+    changed = Cluster({**_default_users(), "user_test_tester": "newkey .admin"})
+    assert changed.request("/v1/AUTH_test", "HEAD", {"X-Auth-Token": token}).status_int == 401
+
+
+def test_token_after_admin_revoked_is_401(cluster: Cluster) -> None:
+    token = cluster.token(*TESTER)
+    demoted = Cluster({**_default_users(), "user_test_tester": "testing"})
+    assert demoted.request("/v1/AUTH_test", "HEAD", {"X-Auth-Token": token}).status_int == 401
+
+
+def test_invalid_token_is_401_before_proxy(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test/c", "GET", {"X-Auth-Token": "AUTH_tkdeadbeef"})
+    assert resp.status_int == 401
+    assert resp.headers["Www-Authenticate"] == 'Swift realm="AUTH_test"'
+    assert cluster.stub.calls == []
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    account=st.text(alphabet="abcdefghij0123456789", min_size=1, max_size=12),
+    name=st.text(alphabet="abcdefghij0123456789", min_size=1, max_size=12),
+    expires=st.integers(min_value=1_700_000_001, max_value=2**40),
+    flip=st.integers(min_value=0, max_value=10_000),
+)
+def test_token_verify_roundtrip_and_any_flipped_digit_fails(
+    account: str, name: str, expires: int, flip: int
+) -> None:
+    user = User(account, name, "key", f"$HOST/v1/AUTH_{account}", (".admin",))
+    users = {user.ident: user}
+    signer = TokenSigner(b"secret", "AUTH_")
+    token = signer.issue(user, user.groups("AUTH_"), expires)
+    assert signer.verify(token, users, "AUTH_", 1_700_000_000) == (
+        user,
+        user.groups("AUTH_"),
+        expires,
+    )
+    pos = len("AUTH_tk") + flip % (len(token) - len("AUTH_tk"))
+    digit = "0" if token[pos] != "0" else "1"
+    tampered = token[:pos] + digit + token[pos + 1 :]
+    assert signer.verify(tampered, users, "AUTH_", 1_700_000_000) is None
+
+
+# -- owners ---------------------------------------------------------------------------------------
+def test_request_without_token_on_account_is_401(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test")
+    assert resp.status_int == 401
+    assert cluster.stub.calls == []
+
+
+def test_admin_creates_container_and_object(shared: Cluster) -> None:
+    resp = shared.request("/v1/AUTH_test/c/o", as_user=TESTER)
+    assert resp.status_int == 200
+    assert resp.body == b"data"
+
+
+def test_admin_of_other_account_is_403(shared: Cluster) -> None:
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER2).status_int == 403
+    assert shared.request("/v1/AUTH_test", as_user=TESTER2).status_int == 403
+
+
+def test_account_put_by_account_admin_is_403(cluster: Cluster) -> None:
+    assert cluster.request("/v1/AUTH_test", "PUT", as_user=TESTER).status_int == 403
+
+
+def test_account_put_by_reseller_admin_succeeds(cluster: Cluster) -> None:
+    assert cluster.request("/v1/AUTH_new", "PUT", as_user=RESELLER).status_int == 204
+    assert cluster.stub.seen_environs[-1].get("swiftlite.owner") is True
+
+
+def test_reseller_admin_on_dot_account_is_403(cluster: Cluster) -> None:
+    assert cluster.request("/v1/AUTH_.hidden", as_user=RESELLER).status_int == 403
+
+
+def test_account_outside_reseller_prefix_is_denied(cluster: Cluster) -> None:
+    assert cluster.request("/v1/OTHER_test", as_user=RESELLER).status_int == 403
+    assert cluster.request("/v1/OTHER_test").status_int == 401
+
+
+def test_admin_request_sets_owner_and_remote_user(shared: Cluster) -> None:
+    shared.request("/v1/AUTH_test/c", as_user=TESTER)
+    environ = shared.stub.seen_environs[-1]
+    assert environ["swiftlite.owner"] is True
+    assert environ["swiftlite.remote_user"] == "test:tester"
+
+
+# -- container ACLs -------------------------------------------------------------------------------
+def test_non_admin_without_acl_is_403(shared: Cluster) -> None:
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER3).status_int == 403
+    assert shared.request("/v1/AUTH_test/c", as_user=TESTER3).status_int == 403
+    assert shared.request("/v1/AUTH_test", as_user=TESTER3).status_int == 403
+    assert shared.request("/v1/AUTH_test/d", "PUT", as_user=TESTER3).status_int == 403
+
+
+def test_read_acl_naming_user_allows_read_not_write(shared: Cluster) -> None:
+    set_read_acl(shared, "test:tester3")
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER3).body == b"data"
+    assert shared.request("/v1/AUTH_test/c", as_user=TESTER3).status_int == 200
+    assert "swiftlite.owner" not in shared.stub.seen_environs[-1]
+    resp = shared.request("/v1/AUTH_test/c/o2", "PUT", body=b"x", as_user=TESTER3)
+    assert resp.status_int == 403
+
+
+def test_read_acl_naming_account_allows_its_users(shared: Cluster) -> None:
+    set_read_acl(shared, "test2")
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER2).status_int == 200
+
+
+def test_write_acl_allows_object_put_not_read(shared: Cluster) -> None:
+    set_read_acl(shared, "test:tester3", header="X-Container-Write")
+    resp = shared.request("/v1/AUTH_test/c/o2", "PUT", body=b"x", as_user=TESTER3)
+    assert resp.status_int == 201
+    assert shared.request("/v1/AUTH_test/c/o2", as_user=TESTER3).status_int == 403
+    assert shared.request("/v1/AUTH_test/c", "DELETE", as_user=TESTER3).status_int == 403
+
+
+def test_public_read_acl_allows_anonymous_object_get_not_listing(shared: Cluster) -> None:
+    set_read_acl(shared, ".r:*")
+    assert shared.request("/v1/AUTH_test/c/o").body == b"data"
+    assert shared.request("/v1/AUTH_test/c/o", "HEAD").status_int == 200
+    assert shared.request("/v1/AUTH_test/c").status_int == 401
+    assert shared.request("/v1/AUTH_test/c", as_user=TESTER3).status_int == 403
+
+
+def test_rlistings_allows_anonymous_listing(shared: Cluster) -> None:
+    set_read_acl(shared, ".r:*,.rlistings")
+    resp = shared.request("/v1/AUTH_test/c")
+    assert resp.status_int == 200
+    assert resp.body == b"o\n"
+    assert "X-Container-Read" not in resp.headers
+
+
+def test_referrer_acl_matches_referer_host(shared: Cluster) -> None:
+    set_read_acl(shared, ".r:.example.com,.r:-bad.example.com")
+    ok = shared.request("/v1/AUTH_test/c/o", headers={"Referer": "http://www.example.com/x"})
+    assert ok.status_int == 200
+    bad = shared.request("/v1/AUTH_test/c/o", headers={"Referer": "http://bad.example.com/"})
+    assert bad.status_int == 401
+    assert shared.request("/v1/AUTH_test/c/o").status_int == 401
+
+
+def test_anonymous_object_write_is_401_before_proxy(shared: Cluster) -> None:
+    set_read_acl(shared, ".r:*")
+    calls = len(shared.stub.calls)
+    for method in ("PUT", "POST", "DELETE"):
+        assert shared.request("/v1/AUTH_test/c/o", method).status_int == 401
+    assert len(shared.stub.calls) == calls
+
+
+def test_options_passes_without_token(shared: Cluster) -> None:
+    shared.request("/v1/AUTH_test/c/o", "OPTIONS")
+    assert shared.stub.calls[-1][0] == "OPTIONS"
+
+
+def test_container_acl_from_non_owner_is_403(shared: Cluster) -> None:
+    acl = json.dumps({"read-write": ["test:tester3"]})
+    shared.request("/v1/AUTH_test", "POST", {"X-Account-Access-Control": acl}, as_user=TESTER)
+    resp = shared.request("/v1/AUTH_test/c", "POST", {"X-Container-Read": ".r:*"}, as_user=TESTER3)
+    assert resp.status_int == 403
+    assert "X-Container-Read" not in shared.stub.containers[("AUTH_test", "c")]
+    plain = shared.request("/v1/AUTH_test/d", "PUT", as_user=TESTER3)
+    assert plain.status_int == 201
+
+
+def test_container_acl_from_owner_is_cleaned(shared: Cluster) -> None:
+    set_read_acl(shared, " .referrer : *.example.com , test:tester3 ,, .rlistings ")
+    stored = shared.stub.containers[("AUTH_test", "c")]["X-Container-Read"]
+    assert stored == ".r:.example.com,test:tester3,.rlistings"
+    resp = shared.request("/v1/AUTH_test/c", "HEAD", as_user=TESTER)
+    assert resp.headers["X-Container-Read"] == stored
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [("X-Container-Write", ".r:*"), ("X-Container-Read", ".r:"), ("X-Container-Read", ".x:y")],
+)
+def test_container_acl_invalid_is_400(shared: Cluster, header: str, value: str) -> None:
+    resp = shared.request("/v1/AUTH_test/c", "POST", {header: value}, as_user=TESTER)
+    assert resp.status_int == 400
+
+
+# -- account ACLs ---------------------------------------------------------------------------------
+def set_account_acl(cluster: Cluster, acl: dict) -> Any:
+    headers = {"X-Account-Access-Control": json.dumps(acl)}
+    return cluster.request("/v1/AUTH_test", "POST", headers, as_user=TESTER)
+
+
+@pytest.mark.parametrize(
+    "value", ["not json", "[1]", '{"owner": ["x"]}', '{"admin": "x"}', '{"admin": [1]}']
+)
+def test_account_acl_invalid_is_400(cluster: Cluster, value: str) -> None:
+    headers = {"X-Account-Access-Control": value}
+    resp = cluster.request("/v1/AUTH_test", "POST", headers, as_user=TESTER)
+    assert resp.status_int == 400
+    assert b"X-Account-Access-Control invalid" in resp.body
+
+
+def test_account_acl_stored_as_sysmeta_and_shown_only_to_owner(shared: Cluster) -> None:
+    assert set_account_acl(shared, {"read-only": ["test:tester3"]}).status_int == 204
+    stored = shared.stub.accounts["AUTH_test"]
+    assert stored["X-Account-Sysmeta-Core-Access-Control"] == '{"read-only":["test:tester3"]}'
+    assert "X-Account-Access-Control" not in stored
+    owner_view = shared.request("/v1/AUTH_test", "HEAD", as_user=TESTER)
+    assert owner_view.headers["X-Account-Access-Control"] == '{"read-only":["test:tester3"]}'
+    assert "X-Account-Sysmeta-Core-Access-Control" not in owner_view.headers
+    reader_view = shared.request("/v1/AUTH_test", "HEAD", as_user=TESTER3)
+    assert reader_view.status_int == 200
+    assert "X-Account-Access-Control" not in reader_view.headers
+
+
+def test_account_acl_from_non_owner_is_403(shared: Cluster) -> None:
+    set_account_acl(shared, {"read-write": ["test:tester3"]})
+    headers = {"X-Account-Access-Control": json.dumps({"admin": ["test:tester3"]})}
+    resp = shared.request("/v1/AUTH_test", "POST", headers, as_user=TESTER3)
+    assert resp.status_int == 403
+
+
+def test_account_acl_read_only_allows_reads_only(shared: Cluster) -> None:
+    set_account_acl(shared, {"read-only": ["test:tester3"]})
+    assert shared.request("/v1/AUTH_test", as_user=TESTER3).body == b"c\n"
+    assert shared.request("/v1/AUTH_test/c", as_user=TESTER3).status_int == 200
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER3).body == b"data"
+    resp = shared.request("/v1/AUTH_test/c/o", "PUT", body=b"x", as_user=TESTER3)
+    assert resp.status_int == 403
+    assert shared.request("/v1/AUTH_test/d", "PUT", as_user=TESTER3).status_int == 403
+
+
+def test_account_acl_read_write_allows_containers_not_account_writes(shared: Cluster) -> None:
+    set_account_acl(shared, {"read-write": ["test"]})
+    assert shared.request("/v1/AUTH_test/d", "PUT", as_user=TESTER3).status_int == 201
+    resp = shared.request("/v1/AUTH_test/c/o", "PUT", body=b"y", as_user=TESTER3)
+    assert resp.status_int == 201
+    assert shared.request("/v1/AUTH_test", as_user=TESTER3).status_int == 200
+    assert shared.request("/v1/AUTH_test", "POST", as_user=TESTER3).status_int == 403
+
+
+def test_account_acl_admin_makes_user_owner(shared: Cluster) -> None:
+    set_account_acl(shared, {"admin": ["test:tester3"]})
+    resp = shared.request("/v1/AUTH_test/c", "POST", {"X-Container-Read": ".r:*"}, as_user=TESTER3)
+    assert resp.status_int == 204
+    assert shared.stub.seen_environs[-1]["swiftlite.owner"] is True
+    view = shared.request("/v1/AUTH_test", "HEAD", as_user=TESTER3)
+    assert "X-Account-Access-Control" in view.headers
+
+
+def test_account_acl_lookup_is_override_subrequest_and_cached(shared: Cluster) -> None:
+    set_account_acl(shared, {"read-only": ["test:tester3"]})
+    shared.stub.calls.clear()
+    shared.request("/v1/AUTH_test/c/o", as_user=TESTER3)
+    shared.request("/v1/AUTH_test/c/o", as_user=TESTER3)
+    lookups = [c for c in shared.stub.calls if c[2] == "tempauth"]
+    assert lookups == [("HEAD", "/v1/AUTH_test", "tempauth")]
+    sub_env = next(e for e in shared.stub.seen_environs if e.get("swiftlite.source"))
+    assert sub_env["swiftlite.authorize_override"] is True
+
+
+def test_account_acl_change_applies_at_once(shared: Cluster) -> None:
+    set_account_acl(shared, {"read-only": ["test:tester3"]})
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER3).status_int == 200
+    assert set_account_acl(shared, {}).status_int == 204
+    assert "X-Account-Sysmeta-Core-Access-Control" not in shared.stub.accounts["AUTH_test"]
+    assert shared.request("/v1/AUTH_test/c/o", as_user=TESTER3).status_int == 403
+
+
+def test_authorize_override_skips_auth(cluster: Cluster) -> None:
+    req = Request.blank("/v1/AUTH_test", environ={"swiftlite.authorize_override": True})
+    assert req.get_response(cluster.auth).status_int == 204
+    assert "swiftlite.authorize" not in cluster.stub.seen_environs[-1]
+
+
+def test_client_sysmeta_is_stripped_before_tempauth(cluster: Cluster) -> None:
+    headers = {"X-Account-Sysmeta-Core-Access-Control": '{"admin":["test:tester3"]}'}
+    cluster.request("/v1/AUTH_test", "POST", headers, as_user=TESTER)
+    assert cluster.stub.accounts["AUTH_test"] == {}
+
+
+# -- configuration --------------------------------------------------------------------------------
+def test_filter_factory_without_users_uses_test_accounts() -> None:
+    auth = filter_factory({})(StubProxy())
+    assert set(auth.users) == {
+        "admin:admin",
+        "test:tester",
+        "test2:tester2",
+        "test:tester3",
+        "test5:tester5",
+    }
+    assert auth.users["test5:tester5"].groups("AUTH_") == ("test5", "test5:tester5", "AUTH_test5")
+    assert ".reseller_admin" in auth.users["admin:admin"].groups("AUTH_")
+
+
+def test_filter_factory_user_keys_not_warned_as_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="swiftlite.config"):
+        conf = {"user_a_b": "k", "user64_dW5kZXJfc2NvcmU_YV9i": "k2 .admin", "token_life": "60"}
+        auth = filter_factory({}, **conf)(StubProxy())
+    assert "unknown option" not in caplog.text
+    assert set(auth.users) == {"a:b", "under_score:a_b"}
+    assert auth.options.token_life == 60
+
+
+@pytest.mark.parametrize("conf", [{"user_a": "k"}, {"user_a_b": ""}, {"storage_url_scheme": "x"}])
+def test_filter_factory_bad_config_raises(conf: dict) -> None:
+    with pytest.raises(ConfigError):
+        filter_factory({}, **conf)
