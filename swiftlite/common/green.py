@@ -13,6 +13,7 @@ with warnings.catch_warnings():
     # this one module so that moving away from it stays a small job.
     warnings.simplefilter("ignore")
     import eventlet
+    import eventlet.hubs
 import eventlet.debug
 import eventlet.event
 import eventlet.greenpool
@@ -39,6 +40,7 @@ listen = eventlet.listen
 connect = eventlet.connect
 wsgi = eventlet.wsgi
 tpool_execute = eventlet.tpool.execute
+trampoline = eventlet.hubs.trampoline
 getcurrent = eventlet.getcurrent
 kill = eventlet.kill
 GreenletExit = eventlet.support.greenlets.GreenletExit

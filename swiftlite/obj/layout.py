@@ -1,0 +1,158 @@
+"""Every object path on a device, and which files in a hash directory count.
+
+Owns the names under ``<devices>/<device>/``::
+
+    objects/<partition>/<suffix>/<hash>/<timestamp>.data|.meta|.ts
+    objects/<partition>/hashes.json, hashes.invalid, .lock
+    async_pending/<suffix>/<hash>-<timestamp>
+    tmp/
+    quarantined/objects/<hash>/
+
+and the pure rule that picks the files describing an object (``pick``): the newest ``.data`` or
+``.ts`` decides what the object is, a ``.meta`` newer than that ``.data`` carries its current
+metadata, and everything else is obsolete. A tombstone older than ``reclaim_age`` is obsolete
+too. This module does no I/O beyond building strings (see docs/formats/object.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from swiftlite.common.timestamp import Timestamp
+
+OBJECTS = "objects"
+ASYNC_PENDING = "async_pending"
+TMP = "tmp"
+QUARANTINED = "quarantined"
+HASHES_FILE = "hashes.json"
+INVALIDATIONS_FILE = "hashes.invalid"
+PARTITION_LOCK = ".lock"
+
+DATA = ".data"
+META = ".meta"
+TOMBSTONE = ".ts"
+EXTENSIONS = (DATA, META, TOMBSTONE)
+
+
+def partition_dir(dev_path: str, partition: int | str) -> str:
+    return os.path.join(dev_path, OBJECTS, str(partition))
+
+
+def suffix_dir(dev_path: str, partition: int | str, suffix: str) -> str:
+    return os.path.join(partition_dir(dev_path, partition), suffix)
+
+
+def hash_dir(dev_path: str, partition: int | str, name_hash: str) -> str:
+    return os.path.join(suffix_dir(dev_path, partition, name_hash[-3:]), name_hash)
+
+
+def tmp_dir(dev_path: str) -> str:
+    return os.path.join(dev_path, TMP)
+
+
+def quarantine_dir(dev_path: str, name_hash: str) -> str:
+    return os.path.join(dev_path, QUARANTINED, OBJECTS, name_hash)
+
+
+def async_pending_path(dev_path: str, name_hash: str, timestamp: Timestamp) -> str:
+    return os.path.join(
+        dev_path, ASYNC_PENDING, name_hash[-3:], f"{name_hash}-{timestamp.internal}"
+    )
+
+
+def file_name(timestamp: Timestamp, ext: str) -> str:
+    if ext not in EXTENSIONS:
+        raise ValueError(f"unknown object file extension {ext!r}")
+    return timestamp.internal + ext
+
+
+def parse_file_name(name: str) -> tuple[Timestamp, str] | None:
+    """(timestamp, extension) of an object file name, or None for anything else."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or "." + ext not in EXTENSIONS:
+        return None
+    try:
+        return Timestamp(stem), "." + ext
+    except ValueError:
+        return None
+
+
+def timestamp_of(name: str) -> Timestamp:
+    """The timestamp of an object file name; ValueError for anything else."""
+    parsed = parse_file_name(name)
+    if parsed is None:
+        raise ValueError(f"not an object file name: {name!r}")
+    return parsed[0]
+
+
+def is_suffix(name: str) -> bool:
+    return len(name) == 3 and all(c in "0123456789abcdef" for c in name)
+
+
+def is_hash(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The files of one hash directory that describe the object, and those that are obsolete."""
+
+    data: str | None = None
+    meta: str | None = None
+    tombstone: str | None = None
+    obsolete: tuple[str, ...] = field(default=())
+
+    @property
+    def timestamp(self) -> Timestamp | None:
+        """The timestamp of the deciding file (.data or .ts)."""
+        chosen = self.data or self.tombstone
+        return timestamp_of(chosen) if chosen else None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.data or self.meta or self.tombstone)
+
+
+# At equal timestamps a tombstone outranks data (a delete wins a tie), data outranks meta.
+_RANK = {TOMBSTONE: 2, DATA: 1, META: 0}
+
+
+def pick(
+    names: Iterable[str], now: float | None = None, reclaim_age: float | None = None
+) -> FileSet:
+    """Choose the deciding files among ``names``; unknown names are neither kept nor obsolete.
+
+    With ``now`` and ``reclaim_age`` a lone tombstone older than ``reclaim_age`` is obsolete.
+    """
+    parsed = [(p[0], _RANK[p[1]], p[1], n) for n in names if (p := parse_file_name(n))]
+    parsed.sort(reverse=True)
+    data = meta = tombstone = None
+    obsolete: list[str] = []
+    for _, _, ext, name in parsed:
+        decided = data is not None or tombstone is not None
+        if decided:
+            obsolete.append(name)
+        elif ext == META:
+            if meta is None:
+                meta = name
+            else:
+                obsolete.append(name)
+        elif ext == DATA:
+            data = name
+        else:
+            tombstone = name
+    if tombstone is not None and meta is not None:
+        # a POST newer than a delete cannot apply to anything
+        obsolete.append(meta)
+        meta = None
+    if (
+        tombstone is not None
+        and now is not None
+        and reclaim_age is not None
+        and timestamp_of(tombstone).seconds < now - reclaim_age
+    ):
+        obsolete.append(tombstone)
+        tombstone = None
+    return FileSet(data, meta, tombstone, tuple(obsolete))

@@ -1,0 +1,503 @@
+"""ObjectServer: the object storage WSGI app (PUT GET HEAD POST DELETE REPLICATE).
+
+Paths are ``/<device>/<partition>/<account>/<container>/<object>`` (REPLICATE:
+``/<device>/<partition>[/<sfx>-<sfx>...]``). Each verb reads as a short list of steps: check the
+request and the device, look at what is stored (``DiskFile.probe``), refuse early (before the
+body is read, so ``Expect: 100-continue`` clients never send it), then write through a
+``Writer`` and tell the container servers (``updates``). Handlers return webob responses; the
+disk layer raises domain errors, mapped once by ``storage_app``. Options are parsed once into
+``ObjectServerOptions`` by ``app_factory``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, constraints, errors, green, logs
+from swiftlite.common.http import conditional, ranges
+from swiftlite.common.http.headers import (
+    TRANSIENT_SYSMETA_PREFIX,
+    X_BACKEND_TIMESTAMP,
+    is_sys_or_user_meta,
+    title,
+)
+from swiftlite.common.names import split_backend_path
+from swiftlite.common.storage_app import StorageServer
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.obj import hashes, layout, updates
+from swiftlite.obj.diskfile import (
+    DiskConfig,
+    DiskFile,
+    DiskFileManager,
+    ObjectBody,
+    OpenObject,
+    Probe,
+    Writer,
+    delete_at,
+)
+from swiftlite.obj.sendfile import SendfileBody, client_socket_fd
+
+DEFAULT_ALLOWED_HEADERS = (
+    "content-disposition",
+    "content-encoding",
+    "x-delete-at",
+    "x-object-manifest",
+    "x-static-large-object",
+    "cache-control",
+    "content-language",
+    "expires",
+    "x-robots-tag",
+)
+
+
+@dataclass(frozen=True)
+class ObjectServerOptions:
+    """``[app:object-server]`` options (Swift's names and defaults)."""
+
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    disk_chunk_size: int = 65536
+    network_chunk_size: int = 65536
+    client_timeout: float = 60.0
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    container_update_timeout: float = 1.0
+    max_upload_time: float = 86400.0
+    reclaim_age: int = 604800
+    fallocate_reserve: int = 0
+    mb_per_sync: int = 512
+    allowed_headers: tuple[str, ...] = DEFAULT_ALLOWED_HEADERS
+    log_name: str = "object-server"
+    log_level: str = "INFO"
+    log_file: str | None = None
+    log_requests: bool = True
+    swift_dir: str = "/etc/swiftlite"
+    # zero-copy GET bodies when the socket allows it (see bench/obj_bench.py)
+    use_sendfile: bool = True
+    # fsync and rename in eventlet's thread pool, so one PUT's fsync does not stall the others
+    fsync_in_threads: bool = True
+
+
+class ClientDisconnect(Exception):
+    """The client went away before sending the whole body (answered 499)."""
+
+
+class ObjectServer(StorageServer):
+    """Serves object files on the devices under ``options.devices``."""
+
+    server_type = "object"
+    allowed_methods = frozenset({"PUT", "GET", "HEAD", "POST", "DELETE", "REPLICATE"})
+
+    def __init__(self, options: ObjectServerOptions, logger: Any = None) -> None:
+        logger = logger or logs.get_logger(options.log_name, options.log_file, options.log_level)
+        super().__init__(options.devices, options.mount_check, logger)
+        self.options = options
+        self.limits = constraints.load()
+        disk = DiskConfig(
+            disk_chunk_size=options.disk_chunk_size,
+            reclaim_age=float(options.reclaim_age),
+            fallocate_reserve=options.fallocate_reserve,
+            mb_per_sync=options.mb_per_sync,
+        )
+        self.disk = DiskFileManager(disk, green.tpool_execute if options.fsync_in_threads else None)
+        self.allowed_headers = frozenset(h.strip().lower() for h in options.allowed_headers)
+
+    # -- WSGI edge -------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        started = time.monotonic()
+        req = Request(environ)
+        resp = self.handle(req)
+        if self.options.log_requests:
+            self._log_access(req, resp, time.monotonic() - started)
+        body = resp.app_iter
+        if (
+            self.options.use_sendfile
+            and req.method == "GET"
+            and isinstance(body, ObjectBody)
+            and body.span is not None
+        ):
+            sock_fd = client_socket_fd(environ)
+            if sock_fd is not None:
+                write = start_response(resp.status, resp.headerlist)
+                return SendfileBody(body, write, sock_fd, self.options.client_timeout)
+        return resp(environ, start_response)
+
+    def _log_access(self, req: Request, resp: Response, duration: float) -> None:
+        self.logger.info(
+            logs.format_access_line(
+                req.remote_addr,
+                req.method,
+                req.path,
+                resp.status_code,
+                req.content_length or 0,
+                resp.content_length or 0,
+                duration,
+                req.headers.get("X-Trans-Id"),
+            )
+        )
+
+    # -- request checks --------------------------------------------------------------------
+
+    def _diskfile(self, req: Request) -> DiskFile:
+        path = split_backend_path(req.environ["PATH_INFO"], 5, 5)
+        constraints.check_object_name(path.obj or "", self.limits)
+        dev_path = self.device_path(path.device)
+        container, obj = path.container or "", path.obj or ""  # both present: 5 segments
+        return self.disk.get(dev_path, path.partition, path.account, container, obj)
+
+    @staticmethod
+    def _timestamp(req: Request) -> Timestamp:
+        value = req.headers.get("X-Timestamp")
+        if not value:
+            raise errors.BadInput("Missing timestamp")
+        try:
+            return Timestamp(value)
+        except ValueError:
+            raise errors.BadInput(
+                f"X-Timestamp should be a UNIX timestamp float value; was {value!r}"
+            ) from None
+
+    def _user_metadata(self, req: Request, with_sysmeta: bool) -> dict[str, str]:
+        """User meta, transient sysmeta, allowed headers (and sysmeta on PUT), title-cased."""
+        meta = {}
+        for key, value in req.headers.items():
+            low = key.lower()
+            if low == "x-delete-at":
+                continue  # parsed and stored by the caller
+            if (
+                low.startswith("x-object-meta-")
+                or low.startswith(TRANSIENT_SYSMETA_PREFIX)
+                or low in self.allowed_headers
+                or (with_sysmeta and is_sys_or_user_meta("object", low))
+            ):
+                meta[title(key)] = value
+        return meta
+
+    # -- PUT -------------------------------------------------------------------------------
+
+    def PUT(self, req: Request) -> Response:
+        df = self._diskfile(req)
+        ts = self._timestamp(req)
+        declared, chunked, expires = self._check_create(req)
+        plan = updates.plan_from_headers(req.headers)
+        stored = df.probe()
+        refusal = self._refuse_put(req, ts, stored)
+        if refusal is not None:
+            return refusal
+        with df.writer(declared) as writer:
+            try:
+                self._read_body(req, writer, declared, chunked)
+            except ClientDisconnect:
+                return Response(status="499 Client Disconnect", body=b"Client disconnected")
+            except green.Timeout:
+                return Response(status=408, body=b"Timeout reading the request body")
+            etag = writer.etag
+            sent_etag = conditional.normalize_etag(req.headers.get("ETag"))
+            if sent_etag and sent_etag.lower() != etag:
+                return Response(status=422, body=b"ETag does not match the body's MD5")
+            meta = {
+                **self._user_metadata(req, with_sysmeta=True),
+                "name": df.name,
+                "X-Timestamp": ts.internal,
+                "Content-Type": req.headers["Content-Type"],
+                "Content-Length": str(writer.bytes_written),
+                "ETag": etag,
+            }
+            if expires is not None:
+                meta["X-Delete-At"] = str(expires)
+            writer.commit(meta)
+        self._container_update(plan, "PUT", req, df, ts, meta)
+        return Response(status=201, headers={"ETag": etag, "X-Backend-Timestamp": ts.internal})
+
+    def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
+        """(declared length, chunked, X-Delete-At) after Swift's object-creation checks."""
+        chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+        declared = None
+        if not chunked and req.headers.get("Content-Length") is not None:
+            try:
+                declared = int(req.headers["Content-Length"])
+            except ValueError:
+                raise errors.BadInput("Invalid Content-Length") from None
+            if declared < 0:
+                raise errors.BadInput("Invalid Content-Length")
+        constraints.check_content_length(declared, chunked, self.limits)
+        if not req.headers.get("Content-Type"):
+            raise errors.BadInput("No content type")
+        constraints.check_metadata(req.headers, "object", self.limits)
+        return declared, chunked, constraints.parse_delete_at(req.headers)
+
+    @staticmethod
+    def _refuse_put(req: Request, ts: Timestamp, stored: Probe) -> Response | None:
+        """412 for If-None-Match on an existing object, 409 when something newer is stored."""
+        if_none_match = req.headers.get("If-None-Match")
+        if (
+            if_none_match is not None
+            and stored.state == "live"
+            and conditional.etag_matches(if_none_match, stored.metadata.get("ETag"))
+        ):
+            return Response(status=412, body=b"The object already exists")
+        if stored.timestamp is not None and stored.timestamp >= ts:
+            return Response(status=409, headers={X_BACKEND_TIMESTAMP: stored.timestamp.internal})
+        return None
+
+    def _read_body(self, req: Request, writer: Writer, declared: int | None, chunked: bool) -> None:
+        """Copy the body into ``writer``; ClientDisconnect, green.Timeout or TooLarge."""
+        source = req.environ["wsgi.input"]
+        chunk_size = self.options.network_chunk_size
+        remaining = declared
+        deadline = time.monotonic() + self.options.max_upload_time
+        while remaining is None or remaining > 0:
+            want = chunk_size if remaining is None else min(chunk_size, remaining)
+            try:
+                with green.Timeout(self.options.client_timeout):
+                    chunk = source.read(want)
+            except (OSError, ValueError) as exc:  # reset socket or broken chunked framing
+                raise ClientDisconnect(str(exc)) from None
+            if not chunk:
+                break
+            writer.write(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+            elif writer.bytes_written > self.limits.max_file_size:
+                raise errors.TooLarge("Your request is too large.")
+            if time.monotonic() > deadline:
+                raise green.Timeout()
+        if remaining:
+            raise ClientDisconnect(f"body ended {remaining} bytes short")
+
+    def _container_update(
+        self,
+        plan: updates.UpdatePlan | None,
+        op: str,
+        req: Request,
+        df: DiskFile,
+        ts: Timestamp,
+        meta: dict[str, str],
+    ) -> None:
+        if plan is None:
+            return
+        trans_id = req.headers.get("X-Trans-Id")
+        if op == "PUT":
+            override = "X-Backend-Container-Update-Override-"
+            headers = updates.put_headers(
+                ts,
+                int(req.headers.get(override + "Size") or meta["Content-Length"]),
+                req.headers.get(override + "Content-Type") or meta["Content-Type"],
+                req.headers.get(override + "Etag") or meta["ETag"],
+                trans_id,
+            )
+        else:
+            headers = updates.delete_headers(ts, trans_id)
+        path = df.name
+        failed = updates.send(
+            op,
+            path,
+            headers,
+            plan,
+            self.options.conn_timeout,
+            self.options.container_update_timeout,
+            logger=self.logger,
+        )
+        if failed:
+            _, account, container, obj = path.split("/", 3)
+            pending = updates.AsyncPending(
+                op, account, container, obj, headers, plan.partition, tuple(failed)
+            )
+            updates.write_async_pending(df.dev_path, df.name_hash, ts, pending)
+
+    # -- GET / HEAD ------------------------------------------------------------------------
+
+    def _object_headers(self, opened: OpenObject) -> list[tuple[str, str]]:
+        meta = opened.metadata
+        ts = opened.timestamp
+        headers = [
+            ("Content-Type", meta.get("Content-Type", "application/octet-stream")),
+            ("ETag", opened.etag),
+            ("Last-Modified", ts.http_date),
+            ("X-Timestamp", ts.normal),
+            (X_BACKEND_TIMESTAMP, ts.internal),
+            ("X-Backend-Data-Timestamp", opened.data_timestamp.internal),
+            ("Accept-Ranges", "bytes"),
+        ]
+        for key, value in meta.items():
+            low = key.lower()
+            if (
+                is_sys_or_user_meta("object", low)
+                or low.startswith(TRANSIENT_SYSMETA_PREFIX)
+                or low in self.allowed_headers
+            ):
+                headers.append((key, value))
+        return headers
+
+    def _open_for_read(self, req: Request) -> OpenObject | Response:
+        """The open object, or the 412 a missing one gets with ``If-Match: *``."""
+        df = self._diskfile(req)
+        try:
+            return df.open()
+        except errors.NotFound as exc:
+            if conditional.evaluate_missing(req.headers) != 412:
+                raise
+            resp = Response(status=412, body=b"If-Match: * on a missing object")
+            when = getattr(exc, "timestamp", None)
+            if isinstance(when, Timestamp):
+                resp.headers[X_BACKEND_TIMESTAMP] = when.internal
+            return resp
+
+    def HEAD(self, req: Request) -> Response:
+        opened = self._open_for_read(req)
+        if isinstance(opened, Response):
+            return opened
+        opened.close()
+        headers = self._object_headers(opened)
+        status = self._conditional_status(req, opened)
+        length = 0 if status else opened.content_length
+        # app_iter=[]: a body of b"" would make webob rewrite Content-Length to 0
+        return Response(
+            status=status or 200,
+            headerlist=[*headers, ("Content-Length", str(length))],
+            app_iter=[],
+        )
+
+    @staticmethod
+    def _conditional_status(req: Request, opened: OpenObject) -> int | None:
+        last_modified = -(-opened.timestamp.ticks // 100_000)  # Last-Modified rounds up
+        return conditional.evaluate(req.headers, opened.etag, last_modified)
+
+    def GET(self, req: Request) -> Response:
+        opened = self._open_for_read(req)
+        if isinstance(opened, Response):
+            return opened
+        headers = self._object_headers(opened)
+        status = self._conditional_status(req, opened)
+        if status:
+            opened.close()
+            return Response(
+                status=status, headerlist=[*headers, ("Content-Length", "0")], app_iter=[]
+            )
+        length = opened.content_length
+        plan = ranges.plan(req.headers.get("Range"), length)
+        if plan.status == 416:
+            opened.close()
+            body = b"Requested Range Not Satisfiable"
+            headers += [
+                ("Content-Range", ranges.unsatisfied_range(length)),
+                ("Content-Length", str(len(body))),
+            ]
+            return Response(status=416, headerlist=headers, body=body)
+        if plan.status == 200:
+            headers.append(("Content-Length", str(length)))
+            body_iter = ObjectBody(opened, opened.read_all_checked(), (0, length))
+            return Response(status=200, headerlist=headers, app_iter=body_iter)
+        if len(plan.spans) == 1:
+            start, stop = plan.spans[0]
+            headers += [
+                ("Content-Range", ranges.content_range(start, stop, length)),
+                ("Content-Length", str(stop - start)),
+            ]
+            body_iter = ObjectBody(opened, opened.read_range(start, stop), (start, stop))
+            return Response(status=206, headerlist=headers, app_iter=body_iter)
+        return self._multipart(opened, headers, plan.spans, length)
+
+    @staticmethod
+    def _multipart(
+        opened: OpenObject,
+        headers: list[tuple[str, str]],
+        spans: tuple[ranges.Span, ...],
+        length: int,
+    ) -> Response:
+        content_type = headers[0][1]
+        boundary = ranges.new_boundary()
+        parts = ranges.multipart_body(spans, content_type, boundary, length, opened.read_range)
+        headers = [
+            ("Content-Type", ranges.multipart_content_type(boundary)),
+            *headers[1:],
+            ("Content-Length", str(ranges.multipart_length(spans, content_type, boundary, length))),
+        ]
+        return Response(status=206, headerlist=headers, app_iter=ObjectBody(opened, parts, None))
+
+    # -- POST / DELETE ---------------------------------------------------------------------
+
+    def POST(self, req: Request) -> Response:
+        df = self._diskfile(req)
+        ts = self._timestamp(req)
+        constraints.check_metadata(req.headers, "object", self.limits)
+        expires = constraints.parse_delete_at(req.headers)
+        stored = df.probe()
+        if stored.state == "deleted":
+            raise errors.Deleted(stored.timestamp)
+        if stored.state == "expired":
+            raise errors.Expired(stored.timestamp)
+        if stored.state != "live" or stored.meta_timestamp is None:
+            raise errors.NotFound(df.name)
+        if stored.meta_timestamp >= ts:
+            return Response(
+                status=409, headers={X_BACKEND_TIMESTAMP: stored.meta_timestamp.internal}
+            )
+        meta = {"name": df.name, "X-Timestamp": ts.internal}
+        meta.update(self._user_metadata(req, with_sysmeta=False))
+        if req.headers.get("Content-Type"):
+            meta["Content-Type"] = req.headers["Content-Type"]
+        if expires is not None:
+            meta["X-Delete-At"] = str(expires)
+        df.write_metadata(meta)
+        return Response(status=202, headers={X_BACKEND_TIMESTAMP: ts.internal})
+
+    def DELETE(self, req: Request) -> Response:
+        df = self._diskfile(req)
+        ts = self._timestamp(req)
+        plan = updates.plan_from_headers(req.headers)
+        stored = df.probe()
+        orig = stored.timestamp
+        status = 404
+        if stored.state == "live" and orig is not None:
+            status = 204 if orig < ts else 409
+        if_delete_at = req.headers.get("X-If-Delete-At")
+        if if_delete_at is not None:
+            try:
+                wanted = int(if_delete_at)
+            except ValueError:
+                raise errors.BadInput("Bad X-If-Delete-At header value") from None
+            if orig is None:
+                raise errors.NotFound(df.name)
+            if orig >= ts:
+                return Response(status=409, headers={X_BACKEND_TIMESTAMP: orig.internal})
+            if delete_at(stored.metadata) != wanted:
+                return Response(status=412, body=b"X-If-Delete-At and X-Delete-At do not match")
+        if orig is None or orig < ts:
+            df.delete(ts)
+            self._container_update(plan, "DELETE", req, df, ts, {})
+        newest = ts if orig is None or orig < ts else orig
+        return Response(status=status, headers={X_BACKEND_TIMESTAMP: newest.internal})
+
+    # -- REPLICATE -------------------------------------------------------------------------
+
+    def REPLICATE(self, req: Request) -> Response:
+        parts = req.environ["PATH_INFO"].strip("/").split("/")
+        if len(parts) not in (2, 3) or not parts[1].isdigit():
+            raise errors.BadInput("REPLICATE needs /<device>/<partition>[/<suffixes>]")
+        dev_path = self.device_path(parts[0])
+        suffixes = parts[2].split("-") if len(parts) == 3 and parts[2] else []
+        result = hashes.get_hashes(
+            layout.partition_dir(dev_path, int(parts[1])),
+            recalculate=suffixes,
+            reclaim_age=float(self.options.reclaim_age),
+        )
+        body = json.dumps(result, sort_keys=True).encode("ascii")
+        return Response(status=200, body=body, content_type="application/json", charset=None)
+
+
+def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ObjectServer:
+    """paste.deploy entry point (``egg:swiftlite#object``)."""
+    options = config.parse_options(
+        ObjectServerOptions, local_conf, global_conf, where="[app:object-server]"
+    )
+    return ObjectServer(options)

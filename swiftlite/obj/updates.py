@@ -1,0 +1,201 @@
+"""Container updates after an object PUT or DELETE, and the async_pending records for retries.
+
+Owns the async_pending format (``<dev>/async_pending/<sfx>/<hash>-<timestamp>``, versioned
+JSON, see docs/formats/object.md): written here when a container server cannot be told, read
+back by the object-updater daemon with ``read_async_pending``.
+
+The proxy names the container replicas in ``X-Container-Host`` (comma-separated ``ip:port``),
+``X-Container-Device`` (comma-separated, same order) and ``X-Container-Partition``. Each gets
+``PUT|DELETE /<cdev>/<cpart>/<a>/<c>/<o>`` through ``direct_client``. Without those headers
+(tests, replication) there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from swiftlite.common import fs, green
+from swiftlite.common.direct_client import direct_request
+from swiftlite.common.errors import BadInput, Corrupt
+from swiftlite.common.errors import Timeout as PeerTimeout
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.obj import layout
+from swiftlite.obj.diskfile import makedirs_durable
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """One container replica: ``host`` is ``ip:port``."""
+
+    host: str
+    device: str
+
+    @property
+    def ip_port(self) -> tuple[str, int]:
+        ip, _, port = self.host.rpartition(":")
+        return ip.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    partition: str
+    targets: tuple[Target, ...]
+
+
+def plan_from_headers(headers: Mapping[str, str]) -> UpdatePlan | None:
+    """The container replicas named by the proxy, or None when no update was asked for.
+
+    BadInput when hosts and devices do not pair up or a host has no port.
+    """
+    hosts = [h.strip() for h in (headers.get("X-Container-Host") or "").split(",") if h.strip()]
+    devices = [d.strip() for d in (headers.get("X-Container-Device") or "").split(",") if d.strip()]
+    partition = (headers.get("X-Container-Partition") or "").strip()
+    if not hosts and not devices:
+        return None
+    if len(hosts) != len(devices) or not partition:
+        raise BadInput("X-Container-Host, -Device and -Partition do not match")
+    targets = tuple(Target(h, d) for h, d in zip(hosts, devices, strict=True))
+    for target in targets:
+        try:
+            target.ip_port  # noqa: B018  (validates the port)
+        except ValueError:
+            raise BadInput(f"bad X-Container-Host {target.host!r}") from None
+    return UpdatePlan(partition, targets)
+
+
+def put_headers(
+    timestamp: Timestamp, size: int, content_type: str, etag: str, trans_id: str | None
+) -> dict[str, str]:
+    """Headers of the container PUT describing a new object version."""
+    headers = {
+        "X-Timestamp": timestamp.internal,
+        "X-Size": str(size),
+        "X-Content-Type": content_type,
+        "X-Etag": etag,
+    }
+    if trans_id:
+        headers["X-Trans-Id"] = trans_id
+    return headers
+
+
+def delete_headers(timestamp: Timestamp, trans_id: str | None) -> dict[str, str]:
+    headers = {"X-Timestamp": timestamp.internal}
+    if trans_id:
+        headers["X-Trans-Id"] = trans_id
+    return headers
+
+
+Requester = Callable[..., Any]
+
+
+def send(
+    op: str,
+    path: str,
+    headers: Mapping[str, str],
+    plan: UpdatePlan,
+    conn_timeout: float,
+    node_timeout: float,
+    request: Requester = direct_request,
+    logger: logging.Logger | None = None,
+) -> list[Target]:
+    """Send the update to every target at once; the targets that did not answer 2xx.
+
+    ``path`` is ``/<a>/<c>/<o>``; each target gets ``/<dev>/<part>`` in front of it.
+    """
+
+    def one(target: Target) -> Target | None:
+        ip, port = target.ip_port
+        full = f"/{target.device}/{plan.partition}{path}"
+        try:
+            resp = request(ip, port, op, full, dict(headers), None, conn_timeout, node_timeout)
+        except (OSError, PeerTimeout, green.Timeout) as exc:
+            if logger:
+                logger.warning("container update %s %s%s failed: %s", op, target.host, full, exc)
+            return target
+        if 200 <= resp.status < 300:
+            return None
+        if logger:
+            logger.warning("container update %s %s%s got %s", op, target.host, full, resp.status)
+        return target
+
+    if len(plan.targets) == 1:
+        failed = [one(plan.targets[0])]
+    else:
+        pile = green.GreenPile(len(plan.targets))
+        for target in plan.targets:
+            pile.spawn(one, target)
+        failed = list(pile)
+    return [t for t in failed if t is not None]
+
+
+@dataclass(frozen=True)
+class AsyncPending:
+    """A container update to retry: what the object-updater reads back."""
+
+    op: str
+    account: str
+    container: str
+    obj: str
+    headers: dict[str, str]
+    partition: str
+    targets: tuple[Target, ...]
+
+    def to_json(self) -> bytes:
+        doc = {
+            "version": VERSION,
+            "op": self.op,
+            "account": self.account,
+            "container": self.container,
+            "obj": self.obj,
+            "headers": self.headers,
+            "container_partition": self.partition,
+            "container_targets": [{"host": t.host, "device": t.device} for t in self.targets],
+        }
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def write_async_pending(
+    dev_path: str, name_hash: str, timestamp: Timestamp, pending: AsyncPending
+) -> str:
+    """Save ``pending`` durably for the updater; the file's path.
+
+    A later failure for the same object version replaces the record (same name), which is
+    what the updater wants: the newest word on that version.
+    """
+    path = layout.async_pending_path(dev_path, name_hash, timestamp)
+    makedirs_durable(os.path.dirname(path))
+    tmp = layout.tmp_dir(dev_path)
+    os.makedirs(tmp, exist_ok=True)
+    fs.write_file_durable(path, pending.to_json(), tmp_dir=tmp)
+    return path
+
+
+def read_async_pending(path: str) -> AsyncPending:
+    """Parse an async_pending file; Corrupt if it is not one of ours."""
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(fh.read().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Corrupt(f"{path}: not an async_pending record") from None
+    if not isinstance(doc, dict) or doc.get("version") != VERSION:
+        raise Corrupt(f"{path}: unknown async_pending version")
+    try:
+        targets = tuple(Target(t["host"], t["device"]) for t in doc["container_targets"])
+        return AsyncPending(
+            op=doc["op"],
+            account=doc["account"],
+            container=doc["container"],
+            obj=doc["obj"],
+            headers=dict(doc["headers"]),
+            partition=str(doc["container_partition"]),
+            targets=targets,
+        )
+    except (KeyError, TypeError) as exc:
+        raise Corrupt(f"{path}: incomplete async_pending record ({exc})") from None
