@@ -26,3 +26,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for directory, marker in _LAYER_MARKERS.items():
             if directory in parts:
                 item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _process_stays_unpatched():
+    """Monkey-patching is process-wide: a test that patches the pytest process changes every
+    later test's threads and sockets (and has hung the suite). Servers and daemons patch only
+    in their own processes."""
+    yield
+    import socket
+
+    from swiftlite.common import green
+
+    patched = green.is_monkey_patched("socket") or "eventlet" in type(socket.socket).__module__
+    assert not patched, "a test monkey-patched the pytest process; run it in a subprocess"

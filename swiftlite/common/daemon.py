@@ -83,8 +83,13 @@ def main(
     options_cls: type[T],
     factory: Callable[[T], Daemon],
     argv: list[str] | None = None,
+    patch: bool = True,
 ) -> int:
-    """Parse ``CONF [once]``, load ``[section]`` as ``options_cls``, run the daemon."""
+    """Parse ``CONF [once]``, load ``[section]`` as ``options_cls``, run the daemon.
+
+    ``patch`` monkey-patches the process for green I/O, as a daemon process needs; callers
+    that run a daemon inside another program (tests) pass False, since patching is global.
+    """
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("conf", help="config file holding the daemon's section")
     parser.add_argument("mode", nargs="?", choices=("once", "forever"), default="forever")
@@ -94,7 +99,8 @@ def main(
     except ConfigError as exc:
         sys.stderr.write(f"{prog}: {exc}\n")
         return 2
-    green.monkey_patch()
+    if patch:
+        green.monkey_patch()
     daemon = factory(options)
     if args.mode == "once":
         daemon.run_pass()

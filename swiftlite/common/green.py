@@ -14,6 +14,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
     import eventlet.hubs
+    import eventlet.patcher
 import eventlet.debug
 import eventlet.event
 import eventlet.greenpool
@@ -49,6 +50,10 @@ GreenletExit = eventlet.support.greenlets.GreenletExit
 def monkey_patch() -> None:
     """Patch the standard library for green I/O (servers and daemons call this first)."""
     eventlet.monkey_patch(os=False, thread=True, socket=True, select=True, time=True)
+
+
+def is_monkey_patched(module: str) -> bool:
+    return bool(eventlet.patcher.is_monkey_patched(module))
 
 
 def hub_blocking_detection(enabled: bool) -> None:

@@ -50,11 +50,11 @@ def test_main_once_runs_one_pass(tmp_path) -> None:
     conf = tmp_path / "d.conf"
     conf.write_text(f"[DEFAULT]\nrecon_cache_path = {tmp_path}\n[object-counter]\ninterval = 5\n")
     before = Counter.passes
-    assert main("x", "object-counter", CountOptions, Counter, [str(conf), "once"]) == 0
+    assert main("x", "object-counter", CountOptions, Counter, [str(conf), "once"], patch=False) == 0
     assert Counter.passes == before + 1
 
 
 def test_main_bad_config_exits_2(tmp_path) -> None:
     conf = tmp_path / "d.conf"
     conf.write_text("[object-counter]\ninterval = soon\n")
-    assert main("x", "object-counter", CountOptions, Counter, [str(conf), "once"]) == 2
+    assert main("x", "object-counter", CountOptions, Counter, [str(conf), "once"], patch=False) == 2
