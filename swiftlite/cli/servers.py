@@ -37,5 +37,11 @@ def account_server(argv: list[str] | None = None) -> int:
     return _server_main("swiftlite-account-server", argv)
 
 
+def container_updater(argv: list[str] | None = None) -> int:
+    from swiftlite.container import updater
+
+    return updater.main(argv)
+
+
 if __name__ == "__main__":
     sys.exit(object_server())

@@ -1,0 +1,1 @@
+"""The account server and its SQLite broker."""

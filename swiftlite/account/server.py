@@ -1,0 +1,272 @@
+"""AccountServer: the account WSGI app (``egg:swiftlite#account``).
+
+``/<dev>/<part>/<a>``: PUT creates (201) or updates (202) the account database; HEAD and GET
+answer totals, metadata and the container listing; POST merges metadata; DELETE marks the
+account DELETED (404 with ``X-Account-Status: Deleted`` afterwards; rows stay for the reaper).
+``/<dev>/<part>/<a>/<c>``: a container server's report (``X-Put-Timestamp``,
+``X-Delete-Timestamp``, ``X-Object-Count``, ``X-Bytes-Used``, ``X-Timestamp``), journaled and
+answered 201, or 204 when it reports a deleted container.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.account.broker import AccountBroker
+from swiftlite.common import config, constraints, errors, logs
+from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
+from swiftlite.common.http.listing import listing_response, negotiate
+from swiftlite.common.names import BackendPath, split_backend_path
+from swiftlite.common.storage_app import StorageServer
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.db.broker import live_after, metadata_updates
+from swiftlite.db.listing import Subdir, parse_params, query_params
+
+POLICY_HEADER = "X-Backend-Storage-Policy-Index"
+
+
+@dataclass(frozen=True)
+class AccountServerOptions:
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    db_lock_timeout: float = 25.0
+    log_requests: bool = True
+    log_level: str = "INFO"
+    log_file: str | None = None
+
+
+def _timestamp(req: Request, header: str = "X-Timestamp") -> Timestamp:
+    try:
+        return Timestamp(req.headers[header])
+    except (KeyError, ValueError):
+        raise errors.BadInput(f"Missing or invalid {header}") from None
+
+
+def _count(req: Request, header: str) -> int:
+    try:
+        value = int(req.headers[header])
+    except (KeyError, ValueError):
+        raise errors.BadInput(f"Missing or invalid {header}") from None
+    if value < 0:
+        raise errors.BadInput(f"Negative {header}")
+    return value
+
+
+def container_row(row: Any) -> dict[str, Any]:
+    """A broker row or Subdir as Swift's JSON account listing shape."""
+    if isinstance(row, Subdir):
+        return {"subdir": row.name}
+    name, count, used, put_timestamp, _policy = row
+    return {
+        "name": name,
+        "count": count,
+        "bytes": used,
+        "last_modified": Timestamp(put_timestamp).isoformat,
+    }
+
+
+class AccountServer(StorageServer):
+    server_type = "account"
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+
+    def __init__(
+        self,
+        options: AccountServerOptions,
+        logger: logging.Logger | None = None,
+        limits: constraints.Constraints | None = None,
+    ) -> None:
+        logger = logger or logs.get_logger("account-server", options.log_file, options.log_level)
+        super().__init__(options.devices, options.mount_check, logger)
+        self.options = options
+        self.limits = limits or constraints.load()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        start = time.monotonic()
+        req = Request(environ)
+        resp = self.handle(req)
+        if self.options.log_requests:
+            self.logger.info(
+                logs.format_access_line(
+                    req.remote_addr,
+                    req.method,
+                    req.path,
+                    resp.status_int,
+                    req.content_length or 0,
+                    resp.content_length or 0,
+                    time.monotonic() - start,
+                    req.headers.get("X-Trans-Id"),
+                )
+            )
+        return resp(environ, start_response)
+
+    def _path(self, req: Request, allow_container: bool) -> BackendPath:
+        path = split_backend_path(req.environ["PATH_INFO"], 3, 4)
+        if path.container is not None and not allow_container:
+            raise errors.BadInput("Invalid path: no container expected")
+        constraints.check_account_name(path.account, self.limits)
+        if path.container is not None:
+            constraints.check_container_name(path.container, self.limits)
+        return path
+
+    def _broker(self, path: BackendPath) -> AccountBroker:
+        return AccountBroker.at(
+            self.device_path(path.device),
+            path.partition,
+            path.account,
+            timeout=self.options.db_lock_timeout,
+            logger=self.logger,
+        )
+
+    def _metadata(self, req: Request, ts: Timestamp) -> dict[str, tuple[str, str]]:
+        constraints.check_metadata(req.headers, "account", self.limits)
+        return metadata_updates(req.headers, "account", ts)
+
+    def _store_metadata(self, broker: AccountBroker, updates: dict[str, tuple[str, str]]) -> None:
+        if updates:
+            merged = live_after(broker.metadata, updates)
+            constraints.check_metadata(merged, "account", self.limits)
+            broker.update_metadata(updates)
+
+    @staticmethod
+    def _deleted_response(info: dict[str, Any]) -> Response:
+        resp = Response(status=404, headers={X_BACKEND_TIMESTAMP: info["created_at"]})
+        if info["status"] == "DELETED":
+            resp.headers["X-Account-Status"] = "Deleted"
+        return resp
+
+    def _info_headers(self, info: dict[str, Any]) -> dict[str, str]:
+        return {
+            "X-Account-Container-Count": str(info["container_count"]),
+            "X-Account-Object-Count": str(info["object_count"]),
+            "X-Account-Bytes-Used": str(info["bytes_used"]),
+            "X-Timestamp": Timestamp(info["created_at"]).normal,
+            "X-Put-Timestamp": Timestamp(info["put_timestamp"]).normal,
+            X_BACKEND_TIMESTAMP: info["created_at"],
+            "X-Backend-Put-Timestamp": info["put_timestamp"],
+            "X-Backend-Delete-Timestamp": info["delete_timestamp"],
+            "X-Backend-Status-Changed-At": info["status_changed_at"],
+        }
+
+    # -- verbs ------------------------------------------------------------------------------
+
+    def PUT(self, req: Request) -> Response:
+        path = self._path(req, allow_container=True)
+        if path.container is not None:
+            return self._put_container(req, path)
+        ts = _timestamp(req)
+        updates = self._metadata(req, ts)
+        broker = self._broker(path)
+        with broker:
+            created = broker.initialize(ts)
+            if not created:
+                info = broker.get_info(merge=False)
+                if info["status"] == "DELETED":
+                    return Response(status=403, body=b"Recently deleted")
+                created = AccountBroker.info_is_deleted(info)
+                broker.update_put_timestamp(ts)
+                if broker.is_deleted():
+                    raise errors.Conflict(
+                        "account deleted after this put", info["delete_timestamp"]
+                    )
+            self._store_metadata(broker, updates)
+        return Response(status=201 if created else 202)
+
+    def _put_container(self, req: Request, path: BackendPath) -> Response:
+        put_ts = _timestamp(req, "X-Put-Timestamp")
+        delete_ts = _timestamp(req, "X-Delete-Timestamp")
+        count = _count(req, "X-Object-Count")
+        used = _count(req, "X-Bytes-Used")
+        stats_ts = _timestamp(req) if "X-Timestamp" in req.headers else Timestamp.now()
+        try:
+            policy = int(req.headers.get(POLICY_HEADER, "0"))
+        except ValueError:
+            raise errors.BadInput(f"Invalid {POLICY_HEADER}") from None
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                if not path.account.startswith(self.limits.auto_create_account_prefix):
+                    raise errors.NotFound("no such account")
+                broker.initialize(stats_ts)
+            override = req.headers.get("X-Account-Override-Deleted", "").lower() == "yes"
+            if not override and AccountBroker.info_is_deleted(broker.get_info(merge=False)):
+                raise errors.NotFound("account deleted")
+            broker.put_container(
+                path.container or "", put_ts, delete_ts, count, used, stats_ts, policy
+            )
+        return Response(status=204 if delete_ts > put_ts else 201)
+
+    def HEAD(self, req: Request) -> Response:
+        return self._get_or_head(req, listing=False)
+
+    def GET(self, req: Request) -> Response:
+        return self._get_or_head(req, listing=True)
+
+    def _get_or_head(self, req: Request, listing: bool) -> Response:
+        path = self._path(req, allow_container=False)
+        params = query_params(req.query_string)
+        listing_params = parse_params(params, self.limits.account_listing_limit)
+        content_type = negotiate(params.get("format"), req.headers.get("Accept"))
+        if content_type is None:
+            return Response(status=406)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                raise errors.NotFound("no such account")
+            info = broker.get_info()
+            if AccountBroker.info_is_deleted(info):
+                return self._deleted_response(info)
+            headers = self._info_headers(info)
+            headers.update(broker.user_metadata())
+            rows = broker.list_containers(listing_params, merge=False) if listing else []
+        if listing:
+            resp = listing_response(
+                "account", path.account, [container_row(r) for r in rows], content_type, headers
+            )
+        else:
+            resp = Response(status=204, headers=headers)
+            resp.content_type = content_type
+            resp.charset = "utf-8"
+        resp.headers["Last-Modified"] = Timestamp(info["put_timestamp"]).http_date
+        return resp
+
+    def POST(self, req: Request) -> Response:
+        path = self._path(req, allow_container=False)
+        ts = _timestamp(req)
+        updates = self._metadata(req, ts)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                raise errors.NotFound("no such account")
+            info = broker.get_info(merge=False)
+            if AccountBroker.info_is_deleted(info):
+                return self._deleted_response(info)
+            self._store_metadata(broker, updates)
+        return Response(status=204)
+
+    def DELETE(self, req: Request) -> Response:
+        path = self._path(req, allow_container=False)
+        ts = _timestamp(req)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                raise errors.NotFound("no such account")
+            info = broker.get_info()
+            if AccountBroker.info_is_deleted(info):
+                return self._deleted_response(info)
+            broker.delete_db(ts)
+        return Response(status=204)
+
+
+def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> AccountServer:
+    options = config.parse_options(
+        AccountServerOptions, local_conf, global_conf, where="[app:account-server]"
+    )
+    return AccountServer(options)

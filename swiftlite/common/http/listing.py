@@ -1,0 +1,109 @@
+"""Account and container listings on the wire: format negotiation and rendering.
+
+Rows arrive as the JSON shapes Swift's backends speak: objects ``{"name", "hash", "bytes",
+"content_type", "last_modified"}``, containers ``{"name", "count", "bytes", "last_modified"}``,
+and roll-ups ``{"subdir": "x/"}``. This module turns a list of them into ``text/plain`` (one
+name per line), JSON or XML, picks the format from ``?format=`` or the Accept header, and builds
+the response (204 for an empty plain listing, as Swift does). The storage servers and the proxy
+both use it. No I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from xml.sax.saxutils import escape
+
+from webob import Response
+from webob.acceptparse import create_accept_header
+
+PLAIN = "text/plain"
+JSON = "application/json"
+XML = "application/xml"
+TEXT_XML = "text/xml"
+OFFERS = (PLAIN, JSON, XML, TEXT_XML)
+FORMAT_TO_TYPE = {"plain": PLAIN, "json": JSON, "xml": XML}
+
+# Element order inside <object> and <container>, as Swift writes them.
+_XML_FIELDS = {
+    "container": ("name", "hash", "bytes", "content_type", "last_modified"),
+    "account": ("name", "count", "bytes", "last_modified"),
+}
+_ITEM_TAG = {"container": "object", "account": "container"}
+
+
+def negotiate(format_param: str | None, accept: str | None) -> str | None:
+    """The listing content type; None when nothing acceptable is offered (406).
+
+    ``format`` wins over Accept; an unknown format value means plain. No Accept header, an
+    empty one or an unparsable one means plain, as Swift does.
+    """
+    if format_param:
+        accept = FORMAT_TO_TYPE.get(format_param.lower(), PLAIN)
+    if not accept or not accept.strip():
+        return PLAIN
+    offers = create_accept_header(accept).acceptable_offers(list(OFFERS))
+    return offers[0][0] if offers else None
+
+
+def _attr(value: str) -> str:
+    """A double-quoted XML attribute value."""
+    return '"' + escape(value, {'"': "&quot;"}) + '"'
+
+
+def render_plain(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    lines = [row.get("subdir") or row["name"] for row in rows]
+    return "".join(f"{line}\n" for line in lines).encode("utf-8")
+
+
+def render_json(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    return json.dumps(list(rows)).encode("utf-8")
+
+
+def render_xml(kind: str, name: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """Swift's XML: ``<container name="c"><object><name>..`` or ``<account name="a">``."""
+    fields = _XML_FIELDS[kind]
+    item = _ITEM_TAG[kind]
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f"<{kind} name={_attr(name)}>"]
+    for row in rows:
+        subdir = row.get("subdir")
+        if subdir is not None:
+            out.append(f"<subdir name={_attr(subdir)}><name>{escape(subdir)}</name></subdir>")
+            continue
+        out.append(f"<{item}>")
+        for key in fields:
+            if key in row:
+                out.append(f"<{key}>{escape(str(row[key]))}</{key}>")
+        for key, value in row.items():
+            if key not in fields:
+                out.append(f"<{key}>{escape(str(value))}</{key}>")
+        out.append(f"</{item}>")
+    out.append(f"</{kind}>")
+    return "".join(out).encode("utf-8")
+
+
+def render(kind: str, name: str, rows: Sequence[Mapping[str, Any]], content_type: str) -> bytes:
+    """The body for ``content_type`` (one of OFFERS); ``kind`` is container or account."""
+    if content_type == JSON:
+        return render_json(rows)
+    if content_type in (XML, TEXT_XML):
+        return render_xml(kind, name, rows)
+    return render_plain(rows)
+
+
+def listing_response(
+    kind: str,
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """200 with the rendered body, or 204 when a plain listing is empty."""
+    body = render(kind, name, rows, content_type)
+    resp = Response(status=200 if body else 204, headers=dict(headers or {}))
+    resp.content_type = content_type
+    resp.charset = "utf-8"
+    if body:
+        resp.body = body
+    return resp

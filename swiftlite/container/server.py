@@ -1,0 +1,409 @@
+"""ContainerServer: the container WSGI app (``egg:swiftlite#container``).
+
+``/<dev>/<part>/<a>/<c>``: PUT creates (201) or updates (202) the database and tells the
+account; HEAD and GET answer totals, metadata and listings; POST merges metadata; DELETE marks
+the container deleted (409 while it lists objects). ``/<dev>/<part>/<a>/<c>/<o>``: the object
+server's PUT/DELETE updates, journaled in ``<hash>.pending`` and answered at once (201/204), 404
+when the container database does not exist. Containers whose totals changed are reported to the
+account in batches every ``account_update_interval`` seconds by a green thread; the
+``swiftlite-container-updater`` daemon catches anything left over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, constraints, errors, green, logs
+from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
+from swiftlite.common.http.listing import listing_response, negotiate
+from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
+from swiftlite.common.storage_app import StorageServer
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.container.broker import ContainerBroker
+from swiftlite.container.updater import (
+    AccountReporter,
+    format_hint,
+    nodes_from_headers,
+)
+from swiftlite.db.broker import live_after, metadata_updates
+from swiftlite.db.listing import Subdir, parse_params, query_params
+
+# Stored as metadata beside X-Container-Meta-* and -Sysmeta-* (the proxy filters them).
+SAVE_HEADERS = (
+    "X-Container-Read",
+    "X-Container-Write",
+    "X-Container-Sync-To",
+    "X-Container-Sync-Key",
+    "X-Versions-Location",
+    "X-History-Location",
+)
+POLICY_HEADER = "X-Backend-Storage-Policy-Index"
+
+
+@dataclass(frozen=True)
+class ContainerServerOptions:
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    swift_dir: str = "/etc/swiftlite"
+    conn_timeout: float = 0.5
+    node_timeout: float = 3.0
+    db_lock_timeout: float = 25.0
+    account_update_interval: float = 2.0
+    account_update_concurrency: int = 8
+    log_requests: bool = True
+    log_level: str = "INFO"
+    log_file: str | None = None
+
+
+def request_timestamp(req: Request) -> Timestamp:
+    """The required X-Timestamp; BadInput (400) when missing or malformed."""
+    try:
+        ts = Timestamp(req.headers["X-Timestamp"])
+    except (KeyError, ValueError):
+        raise errors.BadInput("Missing or invalid X-Timestamp") from None
+    return ts
+
+
+def policy_index(req: Request) -> int | None:
+    value = req.headers.get(POLICY_HEADER)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.BadInput(f"Invalid {POLICY_HEADER} {value!r}") from None
+
+
+def object_row(row: Any) -> dict[str, Any]:
+    """A broker row or Subdir as Swift's JSON listing shape."""
+    if isinstance(row, Subdir):
+        return {"subdir": row.name}
+    name, created_at, size, content_type, etag = row
+    return {
+        "name": name,
+        "hash": etag,
+        "bytes": size,
+        "content_type": content_type,
+        "last_modified": _isoformat(created_at),
+    }
+
+
+def _isoformat(internal: str) -> str:
+    # "1700000000.12345[_offset]" -> "2023-11-14T22:13:20.123450" without Timestamp objects:
+    # a listing page renders 10,000 of these, and many share their second.
+    whole, _, rest = internal.partition(".")
+    return f"{_iso_seconds(whole)}.{rest[:5]}0"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(whole: str) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(whole)))
+
+
+class ContainerServer(StorageServer):
+    server_type = "container"
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+
+    def __init__(
+        self,
+        options: ContainerServerOptions,
+        logger: logging.Logger | None = None,
+        limits: constraints.Constraints | None = None,
+    ) -> None:
+        logger = logger or logs.get_logger("container-server", options.log_file, options.log_level)
+        super().__init__(options.devices, options.mount_check, logger)
+        self.options = options
+        self.limits = limits or constraints.load()
+        self.reporter = AccountReporter(
+            options.swift_dir, options.conn_timeout, options.node_timeout, logger
+        )
+        self._dirty: set[str] = set()  # database files whose totals may have changed
+        self._flusher: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        start = time.monotonic()
+        req = Request(environ)
+        resp = self.handle(req)
+        if self.options.log_requests:
+            self.logger.info(
+                logs.format_access_line(
+                    req.remote_addr,
+                    req.method,
+                    req.path,
+                    resp.status_int,
+                    req.content_length or 0,
+                    resp.content_length or 0,
+                    time.monotonic() - start,
+                    req.headers.get("X-Trans-Id"),
+                )
+            )
+        return resp(environ, start_response)
+
+    def _path(self, req: Request) -> BackendPath:
+        path = split_backend_path(req.environ["PATH_INFO"], 4, 5)
+        if path.container is None:
+            raise errors.BadInput("Invalid path: no container")
+        constraints.check_account_name(path.account, self.limits)
+        constraints.check_container_name(path.container, self.limits)
+        if path.obj is not None:
+            constraints.check_object_name(path.obj, self.limits)
+        return path
+
+    def _broker(self, path: BackendPath) -> ContainerBroker:
+        return ContainerBroker.at(
+            self.device_path(path.device),
+            path.partition,
+            path.account,
+            path.container or "",
+            timeout=self.options.db_lock_timeout,
+            logger=self.logger,
+        )
+
+    def _info_headers(self, info: dict[str, Any], deleted: bool) -> dict[str, str]:
+        headers = {
+            X_BACKEND_TIMESTAMP: info["created_at"],
+            "X-Backend-Put-Timestamp": info["put_timestamp"],
+            "X-Backend-Delete-Timestamp": info["delete_timestamp"],
+            "X-Backend-Status-Changed-At": info["status_changed_at"],
+            POLICY_HEADER: str(info["storage_policy_index"]),
+        }
+        if deleted:
+            headers["X-Backend-Deleted"] = "true"
+        else:
+            headers.update(
+                {
+                    "X-Container-Object-Count": str(info["object_count"]),
+                    "X-Container-Bytes-Used": str(info["bytes_used"]),
+                    "X-Timestamp": Timestamp(info["created_at"]).normal,
+                    "X-Put-Timestamp": Timestamp(info["put_timestamp"]).normal,
+                }
+            )
+        return headers
+
+    def _metadata(self, req: Request, ts: Timestamp) -> dict[str, tuple[str, str]]:
+        constraints.check_metadata(req.headers, "container", self.limits)
+        return metadata_updates(req.headers, "container", ts, SAVE_HEADERS)
+
+    def _store_metadata(self, broker: ContainerBroker, updates: dict[str, tuple[str, str]]) -> None:
+        if updates:
+            constraints.check_metadata(
+                live_after(broker.metadata, updates), "container", self.limits
+            )
+            broker.update_metadata(updates)
+
+    def _tell_account(self, req: Request, broker: ContainerBroker) -> Response | None:
+        """Report to the account nodes named in the request; 404 if every one said 404."""
+        nodes = nodes_from_headers(req.headers)
+        if not nodes:
+            return None
+        broker.set_account_hint(format_hint(nodes))
+        result = self.reporter.report(
+            broker, nodes, trans_id=req.headers.get("X-Trans-Id", "-"), force=True
+        )
+        if result.all_not_found:
+            return Response(status=404, body=b"Account not found")
+        return None
+
+    # -- batched account updates ------------------------------------------------------------
+
+    def _mark_dirty(self, broker: ContainerBroker) -> None:
+        self._dirty.add(broker.db_file)
+        if self.options.account_update_interval > 0 and self._flusher is None:
+            self._flusher = green.spawn(self._flush_forever)
+
+    def _flush_forever(self) -> None:
+        while True:
+            green.sleep(self.options.account_update_interval)
+            try:
+                self.flush_account_updates()
+            except Exception:
+                self.logger.exception("batched account update failed")
+
+    def flush_account_updates(self) -> int:
+        """Report every container changed since the last flush; returns how many were sent."""
+        dirty, self._dirty = self._dirty, set()
+        pool = green.GreenPool(max(1, self.options.account_update_concurrency))
+        sent = 0
+
+        def one(db_file: str) -> None:
+            nonlocal sent
+            broker = ContainerBroker(
+                db_file, timeout=self.options.db_lock_timeout, logger=self.logger
+            )
+            try:
+                if broker.exists() and self.reporter.report(broker).sent:
+                    sent += 1
+            except errors.SwiftliteError as exc:
+                self.logger.warning("account update for %s deferred: %s", db_file, exc)
+            finally:
+                broker.close()
+
+        for db_file in dirty:
+            pool.spawn_n(one, db_file)
+        pool.waitall()
+        return sent
+
+    # -- object rows ------------------------------------------------------------------------
+
+    def _object_update(self, req: Request, path: BackendPath, ts: Timestamp) -> Response:
+        obj = path.obj or ""
+        policy = policy_index(req) or 0
+        if req.method == "PUT":
+            try:
+                size = int(req.headers["X-Size"])
+                content_type = req.headers["X-Content-Type"]
+                etag = req.headers["X-Etag"]
+            except (KeyError, ValueError):
+                raise errors.BadInput(
+                    "Object updates need X-Size, X-Content-Type and X-Etag"
+                ) from None
+            with contextlib.suppress(errors.BadName):  # undecodable bytes stay as they came
+                content_type = wsgi_to_str(content_type)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                if not path.account.startswith(self.limits.auto_create_account_prefix):
+                    raise errors.NotFound("no such container")
+                broker.initialize(ts, storage_policy_index=policy)
+            if req.method == "PUT":
+                broker.put_object(obj, ts, size, content_type, etag, 0, policy)
+            else:
+                broker.delete_object(obj, ts, policy)
+        self._mark_dirty(broker)
+        return Response(status=201 if req.method == "PUT" else 204)
+
+    # -- verbs ------------------------------------------------------------------------------
+
+    def PUT(self, req: Request) -> Response:
+        path = self._path(req)
+        ts = request_timestamp(req)
+        if path.obj is not None:
+            return self._object_update(req, path, ts)
+        updates = self._metadata(req, ts)
+        requested = policy_index(req)
+        broker = self._broker(path)
+        with broker:
+            created = broker.initialize(ts, storage_policy_index=requested or 0)
+            if not created:
+                conflict, created = self._update_existing(broker, ts, requested)
+                if conflict is not None:
+                    return conflict
+            self._store_metadata(broker, updates)
+            refused = self._tell_account(req, broker)
+            if refused is not None:
+                return refused
+        return Response(status=201 if created else 202)
+
+    def _update_existing(
+        self, broker: ContainerBroker, ts: Timestamp, requested: int | None
+    ) -> tuple[Response | None, bool]:
+        """PUT onto an existing database: (a 409 to answer, or None; whether it was re-created)."""
+        info = broker.get_info()
+        recreated = ContainerBroker.info_is_deleted(info)
+        if recreated:
+            if ts <= Timestamp(info["delete_timestamp"]):
+                conflict = {X_BACKEND_TIMESTAMP: info["delete_timestamp"]}
+                return Response(status=409, headers=conflict), False
+            keep = info["storage_policy_index"]
+            broker.recreate(ts, requested if requested is not None else keep)
+        elif requested is not None and requested != info["storage_policy_index"]:
+            conflict = {POLICY_HEADER: str(info["storage_policy_index"])}
+            return Response(status=409, headers=conflict), False
+        broker.update_put_timestamp(ts)
+        return None, recreated
+
+    def HEAD(self, req: Request) -> Response:
+        return self._get_or_head(req, listing=False)
+
+    def GET(self, req: Request) -> Response:
+        return self._get_or_head(req, listing=True)
+
+    def _get_or_head(self, req: Request, listing: bool) -> Response:
+        path = self._path(req)
+        if path.obj is not None:
+            raise errors.BadInput("Invalid path: listings have no object")
+        params = query_params(req.query_string)
+        listing_params = parse_params(params, self.limits.container_listing_limit)
+        content_type = negotiate(params.get("format"), req.headers.get("Accept"))
+        if content_type is None:
+            return Response(status=406)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                raise errors.NotFound("no such container")
+            info = broker.get_info()
+            deleted = ContainerBroker.info_is_deleted(info)
+            headers = self._info_headers(info, deleted)
+            if deleted:
+                return Response(status=404, headers=headers)
+            headers.update(broker.user_metadata())
+            rows = broker.list_objects(listing_params, merge=False) if listing else []
+        if listing:
+            resp = listing_response(
+                "container",
+                path.container or "",
+                [object_row(r) for r in rows],
+                content_type,
+                headers,
+            )
+        else:
+            resp = Response(status=204, headers=headers)
+            resp.content_type = content_type
+            resp.charset = "utf-8"
+        resp.headers["Last-Modified"] = Timestamp(info["put_timestamp"]).http_date
+        return resp
+
+    def POST(self, req: Request) -> Response:
+        path = self._path(req)
+        if path.obj is not None:
+            raise errors.BadInput("Invalid path: POST has no object")
+        ts = request_timestamp(req)
+        updates = self._metadata(req, ts)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists() or broker.is_deleted():
+                raise errors.NotFound("no such container")
+            broker.update_put_timestamp(ts)
+            self._store_metadata(broker, updates)
+        self._mark_dirty(broker)
+        return Response(status=204)
+
+    def DELETE(self, req: Request) -> Response:
+        path = self._path(req)
+        ts = request_timestamp(req)
+        if path.obj is not None:
+            return self._object_update(req, path, ts)
+        broker = self._broker(path)
+        with broker:
+            if not broker.exists():
+                raise errors.NotFound("no such container")
+            info = broker.get_info()
+            if info["object_count"] > 0:
+                raise errors.Conflict("container not empty")
+            existed = not ContainerBroker.info_is_deleted(info)
+            broker.delete_db(ts)
+            if not broker.is_deleted():
+                raise errors.Conflict("container was put after this delete", info["put_timestamp"])
+            refused = self._tell_account(req, broker)
+            if refused is not None:
+                return refused
+        return Response(status=204 if existed else 404)
+
+
+def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ContainerServer:
+    options = config.parse_options(
+        ContainerServerOptions, local_conf, global_conf, where="[app:container-server]"
+    )
+    return ContainerServer(options)

@@ -1,0 +1,1 @@
+"""Account and container databases: broker base, pending journal, listings, paths."""

@@ -1,0 +1,194 @@
+"""DatabaseBroker behaviour shared by both kinds, exercised through ContainerBroker."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swiftlite.common import errors, green
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.container.broker import ContainerBroker
+from swiftlite.db import layout
+from swiftlite.db.broker import APPLICATION_ID, EMPTY_HASH, chexor, merge_metadata
+
+
+@pytest.fixture
+def device(tmp_path):
+    path = tmp_path / "sda"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture
+def broker(device):
+    b = ContainerBroker.at(device, 3, "acct", "cont")
+    b.initialize(Timestamp(1000))
+    yield b
+    b.close()
+
+
+def test_initialize_places_db_by_partition_suffix_and_hash(device, broker):
+    name_hash = layout.db_hash("acct", "cont")
+    expected = os.path.join(device, "containers", "3", name_hash[-3:], name_hash, name_hash + ".db")
+    assert broker.db_file == expected
+    assert os.path.isfile(expected)
+    assert broker.pending_file == expected[:-3] + ".pending"
+
+
+def test_initialize_writes_wal_schema_version_and_application_id(broker):
+    raw = sqlite3.connect(broker.db_file)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    finally:
+        raw.close()
+
+
+def test_initialize_twice_keeps_first_database(device, broker):
+    broker.put_object("o", Timestamp(1001), 1, "t", "e")
+    broker.merge_pending()
+    again = ContainerBroker.at(device, 3, "acct", "cont")
+    assert again.initialize(Timestamp(2000)) is False
+    assert again.get_info()["object_count"] == 1
+    assert again.get_info()["put_timestamp"] == Timestamp(1000).internal
+
+
+def test_initialize_leaves_no_temp_files(device, broker):
+    assert os.listdir(os.path.join(device, "tmp")) == []
+
+
+def test_open_foreign_sqlite_file_is_corrupt(tmp_path):
+    path = tmp_path / "other.db"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE t (x)")
+    raw.close()
+    with pytest.raises(errors.Corrupt, match="not a swiftlite"):
+        ContainerBroker(str(path)).get_info()
+
+
+def test_open_garbage_file_is_corrupt(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(errors.Corrupt):
+        ContainerBroker(str(path)).get_info()
+
+
+def test_missing_database_is_not_found(tmp_path):
+    with pytest.raises(errors.NotFound):
+        ContainerBroker(str(tmp_path / "absent.db")).get_info()
+
+
+def test_write_while_another_process_holds_the_lock_times_out_as_domain_error(device, broker):
+    holder = sqlite3.connect(broker.db_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        slow = ContainerBroker(broker.db_file, timeout=0.1)
+        with pytest.raises(errors.Timeout):
+            slow.update_put_timestamp(Timestamp(5000))
+        slow.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_write_waits_green_for_a_held_lock_then_succeeds(broker):
+    holder = sqlite3.connect(broker.db_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release():
+        green.sleep(0.05)
+        holder.execute("COMMIT")
+
+    releaser = green.spawn(release)
+    broker.update_put_timestamp(Timestamp(5000))  # retries with green sleeps meanwhile
+    releaser.wait()
+    holder.close()
+    assert broker.get_info()["put_timestamp"] == Timestamp(5000).internal
+
+
+def test_update_metadata_newest_timestamp_wins(broker):
+    broker.update_metadata({"X-Container-Meta-Color": ("red", Timestamp(2000))})
+    broker.update_metadata({"x-container-meta-color": ("blue", Timestamp(1500))})
+    assert broker.metadata == {"X-Container-Meta-Color": ("red", Timestamp(2000).internal)}
+    broker.update_metadata({"X-Container-Meta-Color": ("", Timestamp(2500))})
+    assert broker.user_metadata() == {}
+
+
+meta_updates = st.lists(
+    st.tuples(
+        st.sampled_from(["X-Container-Meta-A", "x-container-meta-a", "X-Container-Meta-B"]),
+        st.sampled_from(["", "1", "2"]),
+        st.integers(1, 4),
+    ),
+    max_size=8,
+)
+
+
+@settings(deadline=None, max_examples=100)
+@given(updates=meta_updates)
+def test_merge_metadata_any_order_gives_same_result(updates):
+    results = set()
+    for perm in itertools.islice(itertools.permutations(updates), 6):
+        merged = {}
+        for key, value, ts in perm:
+            merged = merge_metadata(merged, {key: (value, Timestamp(ts))})
+        results.add(tuple(sorted(merged.items())))
+    assert len(results) <= 1
+
+
+def test_sync_points_only_move_forward(broker):
+    broker.merge_syncs([{"remote_id": "peer", "sync_point": 10}])
+    broker.merge_syncs([{"remote_id": "peer", "sync_point": 4}])
+    assert broker.get_sync("peer") == 10
+    assert broker.get_sync("peer", incoming=False) == -1
+    broker.merge_syncs([{"remote_id": "peer", "sync_point": 12}], incoming=False)
+    assert broker.get_syncs(incoming=False) == [{"remote_id": "peer", "sync_point": 12}]
+
+
+def test_reclaim_drops_old_deleted_rows_and_metadata_tombstones(broker):
+    broker.put_object("live", Timestamp(1001), 1, "t", "e")
+    broker.delete_object("old-gone", Timestamp(1002))
+    broker.delete_object("new-gone", Timestamp(9000))
+    broker.update_metadata(
+        {
+            "X-Container-Meta-Old": ("", Timestamp(1003)),
+            "X-Container-Meta-New": ("", Timestamp(9001)),
+        }
+    )
+    assert broker.reclaim(Timestamp(5000)) == 1
+    names = [r[0] for r in broker.get_object_rows()]
+    assert names == ["live", "new-gone"]
+    assert set(broker.metadata) == {"X-Container-Meta-New"}
+
+
+def test_quarantine_moves_database_directory(device, broker):
+    old_dir = broker.db_dir
+    target = broker.quarantine("bad checksum")
+    assert not os.path.exists(old_dir)
+    assert target == layout.quarantine_dir(device, "container", layout.db_hash("acct", "cont"))
+    assert os.path.isfile(os.path.join(target, os.path.basename(broker.db_file)))
+
+
+def test_chexor_adding_then_removing_restores_hash():
+    h = chexor(EMPTY_HASH, "a", "1")
+    h = chexor(h, "b", "2")
+    assert chexor(chexor(h, "b", "2"), "a", "1") == EMPTY_HASH
+
+
+def test_items_since_gives_replaced_rows_new_rowids(broker):
+    broker.merge_items([("o", Timestamp(1001).internal, 1, "t", "e", 0, 0)])
+    first = broker.get_max_row()
+    broker.merge_items([("o", Timestamp(1002).internal, 2, "t", "e", 0, 0)])
+    rows = broker.get_items_since(first - 1, 10)
+    assert [(r["name"], r["size"]) for r in rows] == [("o", 2)]
+    assert rows[0]["ROWID"] > first
+
+
+def test_integrity_check_passes_on_healthy_database(broker):
+    broker.integrity_check()
