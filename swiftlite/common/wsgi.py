@@ -48,7 +48,11 @@ def bind_socket(ip: str, port: int, backlog: int) -> socket.socket:
     last: OSError | None = None
     for _ in range(50):
         try:
-            return green.listen((ip, port), backlog=backlog)
+            sock = green.listen((ip, port), backlog=backlog)
+            # Accepted sockets inherit this: without it, a response written as headers then a
+            # sendfile body stalls ~40 ms on Nagle plus the client's delayed ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise

@@ -42,6 +42,7 @@ from swiftlite.common import config, hashing, logs
 from swiftlite.common.errors import BadInput, BadName, ConfigError
 from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
 from swiftlite.middleware import acl as aclmod
+from swiftlite.proxy.controllers.info import register_info
 
 AUTHORIZE = "swiftlite.authorize"
 OVERRIDE = "swiftlite.authorize_override"
@@ -504,7 +505,7 @@ class TempAuthMiddleware:
     @staticmethod
     def _api_path(req: Request) -> ApiPath | None:
         try:
-            return split_api_path(req.path_info)
+            return split_api_path(req.environ.get("PATH_INFO", ""))  # raw WSGI string
         except (BadInput, BadName):
             return None
 
@@ -542,6 +543,7 @@ def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[
         )
         user_conf = dict(DEFAULT_USERS)
     users = parse_users(user_conf, options.prefix)
+    register_info("tempauth", account_acls=True)
 
     def make(app: Any) -> TempAuthMiddleware:
         return TempAuthMiddleware(app, options, users)

@@ -32,7 +32,7 @@ class StubProxy:
         self.calls.append((req.method, req.path_info, environ.get("swiftlite.source")))
         self.seen_environs.append(environ)
         try:
-            path = split_api_path(req.path_info)
+            path = split_api_path(environ["PATH_INFO"])
         except (BadInput, BadName):
             return Response(status=404)(environ, start_response)
         environ["swiftlite.acl"] = self._acl_for(req, path)

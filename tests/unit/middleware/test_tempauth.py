@@ -514,3 +514,11 @@ def test_filter_factory_user_keys_not_warned_as_unknown(caplog: pytest.LogCaptur
 def test_filter_factory_bad_config_raises(conf: dict) -> None:
     with pytest.raises(ConfigError):
         filter_factory({}, **conf)
+
+
+def test_utf8_object_name_is_authorized_not_404(shared: Cluster) -> None:
+    """The raw WSGI PATH_INFO, not webob's decoded path, must reach split_api_path."""
+    resp = shared.request("/v1/AUTH_test/c/%C3%A9t%C3%A9", "PUT", body=b"x", as_user=TESTER)
+    assert resp.status_int == 201
+    tester3 = shared.request("/v1/AUTH_test/c/%C3%A9t%C3%A9", as_user=TESTER3)
+    assert tester3.status_int == 403  # decided by the ACL rules, not a path error

@@ -1,0 +1,1 @@
+"""Proxy controllers: one per kind of path (account, container, object, /info)."""

@@ -1,0 +1,246 @@
+"""Controller: what the account, container and object controllers share.
+
+It builds backend request headers (trans id, timestamps, the metadata a write carries),
+calls the pipeline's authorization hook with the right ACL, chooses the client's answer from
+several backend answers (``best_response``), and turns backend headers into client headers:
+hop-by-hop and ``X-Backend-*`` headers never reach a client, and owner-only headers (ACLs,
+temp-url keys) reach only owners. A controller is made per request; it holds names, not state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from webob import Request, Response
+from webob.util import status_reasons
+
+from swiftlite.common.http.headers import is_backend
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.proxy.quorum import Reply, best_reply
+
+TRANS_ID = "swiftlite.trans_id"
+ACL = "swiftlite.acl"
+AUTHORIZE = "swiftlite.authorize"
+OVERRIDE = "swiftlite.authorize_override"
+OWNER = "swiftlite.owner"
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "date",
+        "server",
+    }
+)
+
+OWNER_HEADERS = frozenset(
+    {
+        "x-container-read",
+        "x-container-write",
+        "x-container-sync-key",
+        "x-container-sync-to",
+        "x-account-meta-temp-url-key",
+        "x-account-meta-temp-url-key-2",
+        "x-container-meta-temp-url-key",
+        "x-container-meta-temp-url-key-2",
+        "x-account-access-control",
+    }
+)
+
+# Client headers that are about this hop or this proxy, never forwarded to object servers.
+NOT_FORWARDED = HOP_BY_HOP | {
+    "host",
+    "expect",
+    "content-length",
+    "x-auth-token",
+    "x-storage-token",
+    "authorization",
+    "cookie",
+    "x-delete-after",
+    "x-copy-from",
+    "x-copy-from-account",
+    "destination",
+    "destination-account",
+    "x-fresh-metadata",
+    "x-detect-content-type",
+    "x-timestamp",
+    "x-trans-id",
+    "x-newest",
+}
+
+
+# Headers a container write carries to the container servers besides its metadata.
+CONTAINER_HEADERS = (
+    "x-container-read",
+    "x-container-write",
+    "x-container-sync-key",
+    "x-container-sync-to",
+    "x-versions-location",
+    "x-history-location",
+)
+
+
+def client_headers(items: Iterable[tuple[str, str]], owner: bool) -> list[tuple[str, str]]:
+    """Backend response headers fit for a client (see the module docstring)."""
+    out = []
+    for key, value in items:
+        low = key.lower()
+        if low in HOP_BY_HOP or is_backend(low):
+            continue
+        if not owner and low in OWNER_HEADERS:
+            continue
+        out.append((key, value))
+    return out
+
+
+def client_content_type(req: Request) -> str | None:
+    """The Content-Type the client really sent.
+
+    eventlet's WSGI server fills CONTENT_TYPE with ``text/plain`` when a request has none; its
+    raw header list (``headers_raw``) tells the truth, so a missing type is still guessed.
+    """
+    raw = req.environ.get("headers_raw")
+    if raw is not None and not any(k.lower() == "content-type" for k, _v in raw):
+        return None
+    return req.headers.get("Content-Type") or None
+
+
+class Controller:
+    """Base of the proxy controllers; subclasses define verb methods returning responses."""
+
+    server_type = "Base"
+    allowed_methods: frozenset[str] = frozenset()
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    # -- headers -----------------------------------------------------------------------------
+    @staticmethod
+    def trans_id(req: Request) -> str:
+        return req.environ.get(TRANS_ID) or req.headers.get("X-Trans-Id", "")
+
+    def base_headers(self, req: Request, timestamp: Timestamp | None = None) -> dict[str, str]:
+        """X-Timestamp (when given), X-Trans-Id, and the X-Backend-* headers the pipeline set."""
+        headers: dict[str, str] = {}
+        if timestamp is not None:
+            headers["X-Timestamp"] = timestamp.internal
+        trans_id = self.trans_id(req)
+        if trans_id:
+            headers["X-Trans-Id"] = trans_id
+        for key, value in req.headers.items():
+            if is_backend(key):
+                headers[key] = value
+        return headers
+
+    def transfer_headers(self, req: Request, kind: str, into: dict[str, str]) -> dict[str, str]:
+        """Copy a write's metadata for ``kind`` (account/container): meta, sysmeta, ACLs,
+        and ``X-Remove-<Kind>-Meta-*`` as the empty value that deletes a key."""
+        meta = f"x-{kind}-meta-"
+        sysmeta = f"x-{kind}-sysmeta-"
+        remove = f"x-remove-{kind}-"
+        for key, value in req.headers.items():
+            low = key.lower()
+            if low.startswith(meta) or low.startswith(sysmeta):
+                into[key] = value
+            elif low.startswith(remove):
+                into[f"X-{kind.title()}-{key[len(remove) :]}"] = ""
+            elif kind == "container" and low in CONTAINER_HEADERS:
+                into[key] = value
+        return into
+
+    # -- authorization -----------------------------------------------------------------------
+    @staticmethod
+    def authorize(req: Request, acl: str | None) -> Response | None:
+        """Record the ACL for the auth filter and ask it; a Response means denied."""
+        environ = req.environ
+        environ[ACL] = acl
+        if environ.get(OVERRIDE):
+            return None
+        hook = environ.get(AUTHORIZE)
+        if hook is None:
+            return None
+        return hook(req)
+
+    @staticmethod
+    def is_owner(req: Request) -> bool:
+        return bool(req.environ.get(OWNER) or req.environ.get(OVERRIDE))
+
+    # -- responses ---------------------------------------------------------------------------
+    def client_response(
+        self,
+        req: Request,
+        status: int,
+        reason: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes = b"",
+        app_iter: Any = None,
+    ) -> Response:
+        status_line = f"{status} {reason or _default_reason(status)}"
+        headerlist = client_headers(headers, self.is_owner(req))
+        if app_iter is None and req.method == "HEAD":
+            app_iter = []  # keeps the backend's Content-Length, which a body would replace
+        if app_iter is not None:
+            return Response(status=status_line, headerlist=headerlist, app_iter=app_iter)
+        resp = Response(status=status_line, headerlist=headerlist)
+        resp.body = body
+        return resp
+
+    def best_response(
+        self,
+        req: Request,
+        replies: list[Reply],
+        etag: str | None = None,
+        what: str = "",
+    ) -> Response:
+        """Swift's best response over ``replies``; 503 when no class has a quorum."""
+        chosen = best_reply(replies)
+        if chosen is None:
+            self.app.logger.error(
+                "%s %s returning 503 for %s",
+                what or self.server_type,
+                req.method,
+                [r.status for r in replies],
+            )
+            return Response(status=503, body=b"Service Unavailable", content_type="text/plain")
+        resp = self.client_response(req, chosen.status, chosen.reason, chosen.headers, chosen.body)
+        if etag:
+            resp.headers["ETag"] = etag
+        return resp
+
+
+def _default_reason(status: int) -> str:
+    return status_reasons.get(status, "Unknown")
+
+
+def update_targets(
+    request_count: int, targets: list[Any], partition: int, kind: str
+) -> list[dict[str, str]]:
+    """Per-request ``X-<Kind>-Host/-Device/-Partition`` headers naming the replicas to update.
+
+    Request *i* gets target *i* (wrapping when there are fewer targets); targets beyond the
+    request count are appended, comma-separated, so every replica is named at least once, as
+    Swift spreads container updates over object servers.
+    """
+    out: list[dict[str, str]] = [{} for _ in range(request_count)]
+    if not targets or not request_count:
+        return out
+    for i in range(max(request_count, len(targets))):
+        target = targets[i % len(targets)]
+        headers = out[i % request_count]
+        host = f"{target['ip']}:{target['port']}"
+        if f"X-{kind}-Host" in headers:
+            headers[f"X-{kind}-Host"] += f",{host}"
+            headers[f"X-{kind}-Device"] += f",{target['device']}"
+        else:
+            headers[f"X-{kind}-Host"] = host
+            headers[f"X-{kind}-Device"] = str(target["device"])
+            headers[f"X-{kind}-Partition"] = str(partition)
+    return out

@@ -1,0 +1,189 @@
+"""ContainerController: ``/v1/<a>/<c>``: HEAD, GET (object listing), PUT, POST, DELETE.
+
+Listings pass ``format``, ``limit``, ``marker``, ``end_marker``, ``prefix``, ``delimiter``,
+``path``, ``reverse`` and the Accept header straight to a container server, which renders
+them; the proxy only refuses ``limit`` above ``container_listing_limit`` (412). Reads are
+authorized after the backend answered, with the ``X-Container-Read`` it returned (as Swift:
+no extra lookup). PUT first makes sure the account exists (creating it when
+``account_autocreate`` is on) and tells each container replica which account replica to
+update. Every write clears this proxy's cached info for the container and its account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import constraints
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.proxy import info
+from swiftlite.proxy.controllers.base import Controller, update_targets
+from swiftlite.proxy.getter import fetch, good_db_status
+from swiftlite.proxy.putter import fan_out
+from swiftlite.proxy.quorum import best_reply, is_success
+
+POLICY_NAME = "Policy-0"
+
+
+def _text(status: int, text: str) -> Response:
+    return Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
+
+
+class ContainerController(Controller):
+    server_type = "Container"
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"})
+
+    def __init__(self, app: Any, account: str, container: str) -> None:
+        super().__init__(app)
+        self.account = account
+        self.container = container
+
+    @property
+    def path(self) -> str:
+        return f"/{self.account}/{self.container}"
+
+    # -- reads -------------------------------------------------------------------------------
+    def GETorHEAD(self, req: Request) -> Response:
+        limits = self.app.limits
+        limit = req.GET.get("limit")
+        if limit is not None and limit.isdigit() and int(limit) > limits.container_listing_limit:
+            return _text(412, f"Maximum limit is {limits.container_listing_limit}")
+        ring = self.app.container_ring
+        part = ring.get_part(self.account, self.container)
+        headers = self.base_headers(req)
+        for name in ("Accept", "X-Newest"):
+            if name in req.headers:
+                headers[name] = req.headers[name]
+        fetched = fetch(
+            self.app,
+            ring,
+            part,
+            req.method,
+            self.path,
+            headers,
+            req.query_string,
+            good_db_status,
+            "Container",
+        )
+        source = fetched.source
+        if source is None:
+            best = best_reply(fetched.replies)
+            status = best.status if best is not None else 503
+            if status in (404, 410):
+                found = info.container_info_from(404, [])
+                info.remember(
+                    self.app,
+                    req.environ,
+                    info.container_key(self.account, self.container),
+                    found,
+                    self.app.options.recheck_container_existence,
+                )
+            denied = self.authorize(req, None)
+            if denied is not None:
+                return denied
+            if best is None:
+                return self.best_response(req, fetched.replies)
+            return self.client_response(req, best.status, best.reason, best.headers, best.body)
+        found = info.container_info_from(source.status, source.header_items)
+        info.remember(
+            self.app,
+            req.environ,
+            info.container_key(self.account, self.container),
+            found,
+            self.app.options.recheck_container_existence,
+        )
+        denied = self.authorize(req, found["read_acl"])
+        if denied is not None:
+            source.close()
+            return denied
+        body_iter = source.iter_body() if req.method == "GET" else None
+        if body_iter is None:
+            source.close()
+        resp = self.client_response(
+            req, source.status, source.reason, source.header_items, app_iter=body_iter
+        )
+        if "X-Storage-Policy" not in resp.headers:
+            resp.headers["X-Storage-Policy"] = POLICY_NAME
+        return resp
+
+    def GET(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def HEAD(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def OPTIONS(self, req: Request) -> Response:
+        return Response(status=200, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
+
+    # -- writes ------------------------------------------------------------------------------
+    def _backend_requests(self, req: Request, method: str) -> list[dict[str, str]]:
+        """One header dict per container replica, each naming its account replica."""
+        ring = self.app.container_ring
+        nodes = ring.get_part_nodes(ring.get_part(self.account, self.container))
+        apart, accounts = self.app.account_ring.get_nodes(self.account)
+        base = self.base_headers(req, Timestamp.now())
+        if method != "DELETE":
+            self.transfer_headers(req, "container", base)
+        if method == "PUT":
+            base["X-Backend-Storage-Policy-Index"] = "0"
+        out = []
+        for extra in update_targets(len(nodes), accounts, apart, "Account"):
+            out.append({**base, **extra})
+        return out
+
+    def _send(self, req: Request, method: str) -> Response:
+        ring = self.app.container_ring
+        part = ring.get_part(self.account, self.container)
+        headers_list = self._backend_requests(req, method)
+        info.clear_info(self.app, req.environ, self.account, self.container)
+        replies = fan_out(
+            self.app, ring, part, method, self.path, headers_list, server_type="Container"
+        )
+        return self.best_response(req, replies)
+
+    def _check_write(self, req: Request) -> Response | None:
+        constraints.check_container_name(self.container, self.app.limits)
+        constraints.check_metadata(req.headers, "container", self.app.limits)
+        return self.authorize(req, None)
+
+    def PUT(self, req: Request) -> Response:
+        refused = self._check_write(req)
+        if refused is not None:
+            return refused
+        policy = req.headers.get("X-Storage-Policy")
+        if policy is not None and policy.strip().lower() != POLICY_NAME.lower():
+            return _text(400, f"Invalid X-Storage-Policy {policy!r}")
+        account = info.account_info(self.app, req.environ, self.account)
+        if not is_success(account["status"]) and self.app.options.account_autocreate:
+            if not info.autocreate_account(self.app, req.environ, self.account):
+                return _text(503, "Could not create the account")
+            account = info.account_info(self.app, req.environ, self.account)
+        if not is_success(account["status"]):
+            return _text(404, "Account not found")
+        limit = self.app.options.max_containers_per_account
+        if (
+            limit > 0
+            and account["container_count"] >= limit
+            and self.account not in self.app.options.max_containers_whitelist
+        ):
+            existing = info.container_info(self.app, req.environ, self.account, self.container)
+            if not is_success(existing["status"]):
+                return _text(403, f"Reached container limit of {limit}")
+        return self._send(req, "PUT")
+
+    def POST(self, req: Request) -> Response:
+        refused = self._check_write(req)
+        if refused is not None:
+            return refused
+        return self._send(req, "POST")
+
+    def DELETE(self, req: Request) -> Response:
+        denied = self.authorize(req, None)
+        if denied is not None:
+            return denied
+        resp = self._send(req, "DELETE")
+        if resp.status_int == 202:
+            # the container was already gone on a quorum of replicas (Swift's mapping)
+            return _text(404, "Not Found")
+        return resp

@@ -1,0 +1,308 @@
+"""ObjectController: ``/v1/<a>/<c>/<o>``: GET, HEAD, PUT, POST, DELETE, COPY.
+
+Every verb first looks up the container (cached) for its ACL and, for writes, its existence
+(404 when missing) and replicas, and authorizes with ``X-Container-Read`` or
+``X-Container-Write``. PUT then reads as its steps: check the request against the API limits
+(``_check_put``), stamp it (``_timestamp``), build one header set per object replica naming
+the container replica it must update (``_put_headers``), and stream the body to the replicas
+(``store``: 201 on a quorum, 202 when a newer object exists, 412 for ``If-None-Match: *`` on an
+existing object, 422 when the body does not match the ETag, 503 without a quorum). GET and HEAD
+take the first good replica and resume elsewhere if it dies mid-body. Server-side copy (COPY,
+PUT with ``X-Copy-From``) lives in ``proxy/copy.py`` and ends in ``store`` too.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, constraints, errors
+from swiftlite.common.http.conditional import normalize_etag
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.proxy import copy, info
+from swiftlite.proxy.controllers.base import (
+    NOT_FORWARDED,
+    Controller,
+    client_content_type,
+    update_targets,
+)
+from swiftlite.proxy.getter import ResumableBody, fetch, good_object_status
+from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out
+from swiftlite.proxy.quorum import Reply, best_reply, is_success
+
+
+def _text(status: int, text: str) -> Response:
+    return Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
+
+
+def guess_content_type(name: str) -> str:
+    """The type Swift would give ``name``: from its extension, else application/octet-stream."""
+    guessed, _encoding = mimetypes.guess_type(name, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def parse_length(req: Request) -> tuple[int | None, bool]:
+    """(Content-Length, chunked) of a request body; Invalid for bad values (400/411/501)."""
+    encoding = req.headers.get("Transfer-Encoding")
+    chunked = False
+    if encoding is not None:
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        if codings != ["chunked"]:
+            raise NotImplementedCoding()
+        chunked = True
+    length_text = req.headers.get("Content-Length")
+    if chunked or length_text is None:
+        return None, chunked
+    if not length_text.strip().isdigit():
+        raise errors.BadInput("Invalid Content-Length")
+    return int(length_text), False
+
+
+class NotImplementedCoding(errors.Invalid):
+    """A Transfer-Encoding other than chunked (501)."""
+
+
+class ObjectController(Controller):
+    server_type = "Object"
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS"})
+
+    def __init__(self, app: Any, account: str, container: str, obj: str) -> None:
+        super().__init__(app)
+        self.account = account
+        self.container = container
+        self.obj = obj
+
+    @property
+    def path(self) -> str:
+        return f"/{self.account}/{self.container}/{self.obj}"
+
+    def container_info(self, req: Request) -> dict[str, Any]:
+        return info.container_info(self.app, req.environ, self.account, self.container)
+
+    def forwarded_headers(self, req: Request, timestamp: Timestamp | None) -> dict[str, str]:
+        headers = self.base_headers(req, timestamp)
+        for key, value in req.headers.items():
+            if key.lower() not in NOT_FORWARDED:
+                headers[key] = value
+        return headers
+
+    # -- GET / HEAD --------------------------------------------------------------------------
+    def GETorHEAD(self, req: Request) -> Response:
+        container = self.container_info(req)
+        denied = self.authorize(req, container["read_acl"])
+        if denied is not None:
+            return denied
+        ring = self.app.object_ring
+        part = ring.get_part(self.account, self.container, self.obj)
+        headers = self.forwarded_headers(req, None)
+        if "X-Newest" in req.headers:
+            headers["X-Newest"] = req.headers["X-Newest"]
+        fetched = fetch(
+            self.app, ring, part, req.method, self.path, headers, "", good_object_status
+        )
+        source = fetched.source
+        if source is None:
+            return self._no_source(req, fetched.replies)
+        body: Any = None
+        if req.method == "GET":
+            if source.status in (200, 206):
+                body = ResumableBody(self.app, fetched, part, self.path, headers)
+            else:
+                body = source.iter_body()
+        else:
+            source.close()
+        return self.client_response(
+            req, source.status, source.reason, source.header_items, app_iter=body
+        )
+
+    def _no_source(self, req: Request, replies: list[Reply]) -> Response:
+        chosen = best_reply(replies)
+        if chosen is None:
+            return self.best_response(req, replies)
+        if chosen.status == 404:
+            chosen = _newest_404(replies) or chosen
+        return self.client_response(req, chosen.status, chosen.reason, chosen.headers, chosen.body)
+
+    def GET(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def HEAD(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def OPTIONS(self, req: Request) -> Response:
+        return Response(status=200, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
+
+    # -- writes: shared steps ----------------------------------------------------------------
+    def _writable_container(self, req: Request) -> dict[str, Any] | Response:
+        """The container's info after authorizing the write; a Response when refused."""
+        container = self.container_info(req)
+        denied = self.authorize(req, container["write_acl"])
+        if denied is not None:
+            return denied
+        status = container["status"]
+        if status >= 500:
+            return _text(503, "Service Unavailable")
+        if not is_success(status):
+            return _text(404, "Container not found")
+        return container
+
+    @staticmethod
+    def request_timestamp(req: Request) -> Timestamp:
+        """The client's X-Timestamp when it sent a valid one (as Swift allows), else now."""
+        given = req.headers.get("X-Timestamp")
+        if given is None:
+            return Timestamp.now()
+        try:
+            return Timestamp(given)
+        except ValueError:
+            raise errors.BadInput(
+                f"X-Timestamp should be a UNIX timestamp float value; was {given!r}"
+            ) from None
+
+    def apply_delete_at(self, req: Request, headers: dict[str, str]) -> None:
+        """X-Delete-After becomes an absolute X-Delete-At, so every replica gets one value."""
+        delete_at = constraints.parse_delete_at(req.headers)
+        if delete_at is not None:
+            headers["X-Delete-At"] = str(delete_at)
+
+    def _replica_headers(self, base: dict[str, str]) -> tuple[int, list[dict[str, str]]]:
+        """(object partition, one header dict per object replica with its container update)."""
+        ring = self.app.object_ring
+        part = ring.get_part(self.account, self.container, self.obj)
+        cring = self.app.container_ring
+        cpart, containers = cring.get_nodes(self.account, self.container)
+        updates = update_targets(ring.replica_count, containers, cpart, "Container")
+        return part, [{**base, **extra} for extra in updates]
+
+    # -- PUT ---------------------------------------------------------------------------------
+    def PUT(self, req: Request) -> Response:
+        container = self._writable_container(req)
+        if isinstance(container, Response):
+            return container
+        if req.headers.get("X-Copy-From"):
+            return copy.copy_from(self, req)
+        try:
+            length, chunked = self._check_put(req)
+        except NotImplementedCoding:
+            return _text(501, "Not Implemented")
+        headers = self._put_headers(req, self.request_timestamp(req))
+        read = req.environ["wsgi.input"].read
+        return self.store(req, headers, read, length, chunked)
+
+    def _check_put(self, req: Request) -> tuple[int | None, bool]:
+        limits = self.app.limits
+        constraints.check_object_name(self.obj, limits)
+        length, chunked = parse_length(req)
+        constraints.check_content_length(length, chunked, limits)
+        constraints.check_metadata(req.headers, "object", limits)
+        if_none_match = req.headers.get("If-None-Match")
+        if if_none_match is not None and if_none_match.strip() != "*":
+            raise errors.BadInput("If-None-Match only supports *")
+        return length, chunked
+
+    def _put_headers(self, req: Request, timestamp: Timestamp) -> dict[str, str]:
+        headers = self.forwarded_headers(req, timestamp)
+        self.apply_delete_at(req, headers)
+        content_type = client_content_type(req)
+        detect = config.config_true(req.headers.get("X-Detect-Content-Type", "false"))
+        if not content_type or detect:
+            headers["Content-Type"] = guess_content_type(self.obj)
+        return headers
+
+    def store(
+        self,
+        req: Request,
+        headers: dict[str, str],
+        read: Callable[[int], bytes],
+        length: int | None,
+        chunked: bool,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Response:
+        """Stream a body to the object replicas and answer as Swift's object PUT does."""
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        part, headers_list = self._replica_headers(headers)
+        put = ObjectPut(self.app, self.app.object_ring, part, self.path, headers_list, chunked)
+        put.connect()
+        early = put.early_statuses()
+        if "If-None-Match" in headers and 412 in early:
+            put.abort()
+            return _text(412, "Precondition Failed")
+        if 409 in early:
+            put.abort()
+            return _text(202, "Accepted")
+        if put.usable < put.quorum:
+            put.abort()
+            chosen = best_reply(put.early_replies() + [Reply(503)] * len(put.ready))
+            if chosen is not None and 400 <= chosen.status < 500:
+                return self.client_response(req, chosen.status, chosen.reason, chosen.headers)
+            self.app.logger.error("Object PUT %s: too few object servers ready", self.path)
+            return _text(503, "Service Unavailable")
+        try:
+            put.copy_body(read, length, self.app.limits.max_file_size)
+        except UploadError as exc:
+            put.abort()
+            return _text(exc.status, exc.message)
+        client_etag = normalize_etag(headers.get("ETag"))
+        if client_etag and client_etag.lower() != put.etag:
+            put.abort()
+            return _text(422, "Unprocessable Entity")
+        resp = self.best_response(req, put.finish(), etag=put.etag, what="Object PUT")
+        if is_success(resp.status_int):
+            resp.headers["Last-Modified"] = Timestamp(headers["X-Timestamp"]).http_date
+            resp.headers.update(extra_headers or {})
+            self.app.logger.debug("PUT %s stored %d bytes", self.path, put.bytes_sent)
+        return resp
+
+    # -- POST / DELETE -----------------------------------------------------------------------
+    def POST(self, req: Request) -> Response:
+        container = self._writable_container(req)
+        if isinstance(container, Response):
+            return container
+        constraints.check_metadata(req.headers, "object", self.app.limits)
+        headers = self.forwarded_headers(req, self.request_timestamp(req))
+        self.apply_delete_at(req, headers)
+        return self._send(req, "POST", headers)
+
+    def DELETE(self, req: Request) -> Response:
+        container = self._writable_container(req)
+        if isinstance(container, Response):
+            return container
+        headers = self.forwarded_headers(req, self.request_timestamp(req))
+        return self._send(req, "DELETE", headers)
+
+    def _send(self, req: Request, method: str, headers: dict[str, str]) -> Response:
+        part, headers_list = self._replica_headers(headers)
+        replies = fan_out(
+            self.app,
+            self.app.object_ring,
+            part,
+            method,
+            self.path,
+            headers_list,
+            server_type="Object",
+        )
+        return self.best_response(req, replies, what=f"Object {method}")
+
+    # -- COPY --------------------------------------------------------------------------------
+    def COPY(self, req: Request) -> Response:
+        return copy.copy_verb(self, req)
+
+
+def _newest_404(replies: list[Reply]) -> Reply | None:
+    """Among 404s, the one whose tombstone is newest (carries the newest X-Backend-Timestamp)."""
+    best: tuple[Timestamp, Reply] | None = None
+    for reply in replies:
+        if reply.status != 404:
+            continue
+        raw = reply.header("X-Backend-Timestamp")
+        try:
+            stamp = Timestamp(raw) if raw else None
+        except ValueError:
+            stamp = None
+        if stamp is not None and (best is None or stamp > best[0]):
+            best = (stamp, reply)
+    return best[1] if best else None

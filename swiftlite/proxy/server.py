@@ -1,0 +1,204 @@
+"""ProxyApp: the proxy's WSGI app: options, rings, shared state, and routing to controllers.
+
+``app_factory`` parses ``[app:proxy-server]`` once into ``ProxyOptions`` and builds one
+``ProxyApp`` per worker. The app owns what lives as long as the worker: the three rings (each
+reloads itself when its file changes), the backend connection pool, the error limiter and a
+local info cache used when no ``cache`` filter put a client in the environ. Each request is
+routed by its path to a fresh controller (``/info``, ``/v1/<a>``, ``/v1/<a>/<c>``,
+``/v1/<a>/<c>/<o>``) whose verb method returns the response. Domain ``Invalid`` errors become
+their 4xx here; anything unexpected is logged and answered 500 without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, constraints, errors, logs
+from swiftlite.common.http.client import BackendPool
+from swiftlite.common.memcache import LocalCache
+from swiftlite.common.names import split_api_path
+from swiftlite.common.storage_app import error_response
+from swiftlite.proxy.controllers.account import AccountController
+from swiftlite.proxy.controllers.base import Controller
+from swiftlite.proxy.controllers.container import ContainerController
+from swiftlite.proxy.controllers.info import InfoController
+from swiftlite.proxy.controllers.obj import ObjectController
+from swiftlite.proxy.nodes import ErrorLimiter, request_node_count
+from swiftlite.ring import Ring, RingError
+
+RING_FILES = {
+    "account": "account.ring.gz",
+    "container": "container.ring.gz",
+    "object": "object.ring.gz",
+}
+
+
+@dataclass(frozen=True)
+class ProxyOptions:
+    """``[app:proxy-server]`` options; names and defaults are Swift's where Swift has them."""
+
+    swift_dir: str = "/etc/swiftlite"
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    # per-chunk read timeout while streaming a GET body; a stall fails over to another node
+    recoverable_node_timeout: float | None = None
+    client_timeout: float = 60.0
+    post_quorum_timeout: float = 0.5
+    error_suppression_interval: float = 60.0
+    error_suppression_limit: int = 10
+    request_node_count: str = "2 * replicas"
+    recheck_account_existence: float = 60.0
+    recheck_container_existence: float = 60.0
+    account_autocreate: bool = False
+    allow_account_management: bool = False
+    max_containers_per_account: int = 0
+    max_containers_whitelist: tuple[str, ...] = ()
+    object_chunk_size: int = 65536
+    client_chunk_size: int = 65536
+    sorting_method: str = "shuffle"
+    # swiftlite: keep-alive connections to the backends (Swift opens one per request)
+    backend_keepalive: bool = True
+    backend_pool_size: int = 32
+    expose_info: bool = True
+    disallowed_sections: tuple[str, ...] = ()
+    log_handoffs: bool = True
+    log_name: str = "proxy-server"
+    log_level: str = "INFO"
+    log_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sorting_method not in ("shuffle", "none"):
+            raise ValueError(f"sorting_method must be shuffle or none, not {self.sorting_method}")
+        request_node_count(self.request_node_count, 3)  # validates the form
+
+
+class ProxyApp:
+    """The proxy WSGI app. ``rings`` may be injected (tests); otherwise read from swift_dir."""
+
+    def __init__(
+        self,
+        options: ProxyOptions,
+        rings: dict[str, Any] | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.options = options
+        self.logger = logger or logs.get_logger(
+            options.log_name, options.log_file, options.log_level
+        )
+        if rings is None:
+            rings = load_rings(options.swift_dir)
+        self.account_ring = rings["account"]
+        self.container_ring = rings["container"]
+        self.object_ring = rings["object"]
+        self.limits = constraints.load()
+        self.pool = BackendPool(
+            conn_timeout=options.conn_timeout,
+            node_timeout=options.node_timeout,
+            max_idle_per_node=options.backend_pool_size,
+            keepalive=options.backend_keepalive,
+        )
+        self.limiter = ErrorLimiter(
+            options.error_suppression_interval, options.error_suppression_limit
+        )
+        self.local_cache = LocalCache()
+        self.recoverable_node_timeout = (
+            options.recoverable_node_timeout
+            if options.recoverable_node_timeout is not None
+            else options.node_timeout
+        )
+
+    # -- helpers the controllers share ---------------------------------------------------------
+    def node_count(self, ring: Any) -> int:
+        return request_node_count(self.options.request_node_count, ring.replica_count)
+
+    def node_error(self, node: Any, server_type: str, what: str, status: int | None = None) -> None:
+        """Charge a failure to a node: a 507 suppresses it at once, anything else counts one."""
+        where = f"{node['ip']}:{node['port']}/{node['device']}"
+        if status == 507:
+            self.limiter.limit(node)
+            self.logger.error(
+                "ERROR Insufficient Storage %s server %s re: %s", server_type, where, what
+            )
+            return
+        if self.limiter.increment(node):
+            self.logger.error("ERROR %s server %s is now error-limited", server_type, where)
+        detail = f" (status {status})" if status else ""
+        self.logger.warning("ERROR with %s server %s re: %s%s", server_type, where, what, detail)
+
+    def cache(self, environ: dict[str, Any]) -> Any:
+        """``swiftlite.cache`` (memcached or the cache filter's local one), else our own."""
+        cache = environ.get("swiftlite.cache")
+        return self.local_cache if cache is None else cache
+
+    # -- WSGI ----------------------------------------------------------------------------------
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        req = Request(environ)
+        return self.handle(req)(environ, start_response)
+
+    def handle(self, req: Request) -> Response:
+        if req.environ.get("PATH_INFO", "") in ("", "/"):
+            return Response(status=404, body=b"Not Found", content_type="text/plain")
+        try:
+            controller = self.get_controller(req)
+            if controller is None:
+                return Response(status=412, body=b"Bad URL", content_type="text/plain")
+            method = req.method
+            if method not in controller.allowed_methods:
+                allow = ", ".join(sorted(controller.allowed_methods))
+                return Response(status=405, headers={"Allow": allow})
+            return getattr(controller, method)(req)
+        except errors.Invalid as exc:
+            return error_response(exc)
+        except Exception:
+            self.logger.exception(
+                "ERROR unhandled exception in %s %s (trans %s)",
+                req.method,
+                req.path,
+                req.environ.get("swiftlite.trans_id", "-"),
+            )
+            return Response(status=500, body=b"An error occurred", content_type="text/plain")
+
+    def get_controller(self, req: Request) -> Controller | None:
+        """The controller for the path; None for a path with no account (412 Bad URL).
+
+        Raises BadName (412) for names that are not UTF-8 and BadInput (400) for an unknown
+        API version, as Swift answers.
+        """
+        path_info = req.environ.get("PATH_INFO", "")
+        if path_info == "/info":
+            return InfoController(self)
+        if "/" not in path_info.strip("/"):
+            return None
+        path = split_api_path(path_info)
+        if path.obj is not None:
+            return ObjectController(self, path.account, path.container, path.obj)  # type: ignore[arg-type]
+        if path.container is not None:
+            return ContainerController(self, path.account, path.container)
+        return AccountController(self, path.account)
+
+
+def load_rings(swift_dir: str) -> dict[str, Any]:
+    rings = {}
+    for kind, name in RING_FILES.items():
+        path = os.path.join(swift_dir, name)
+        try:
+            rings[kind] = Ring(path)
+        except RingError as exc:
+            raise errors.ConfigError(f"cannot load the {kind} ring {path}: {exc}") from None
+    return rings
+
+
+def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ProxyApp:
+    """paste.deploy entry point (``egg:swiftlite#proxy``)."""
+    options = config.parse_options(
+        ProxyOptions, local_conf, global_conf, where="[app:proxy-server]"
+    )
+    return ProxyApp(options)

@@ -1,0 +1,88 @@
+"""The whole proxy pipeline from etc/proxy-server.conf: tempauth, gatekeeper, ACLs, the proxy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.inproc import InprocCluster
+
+
+@pytest.fixture(scope="module")
+def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InprocCluster]:
+    found = InprocCluster(tmp_path_factory.mktemp("pipeline"), pipeline=True).start()
+    try:
+        yield found
+    finally:
+        found.stop_all()
+
+
+def _login(cluster: InprocCluster, user: str, key: str) -> tuple[str, str]:
+    resp = cluster.request("GET", "/auth/v1.0", {"X-Auth-User": user, "X-Auth-Key": key})
+    assert resp.status == 200, resp
+    url = resp.header("x-storage-url") or ""
+    return "/" + url.split("/", 3)[3], resp.header("x-auth-token") or ""
+
+
+def test_admin_user_puts_and_gets_an_object_with_its_token(piped):
+    path, token = _login(piped, "test:tester", "testing")
+    auth = {"X-Auth-Token": token}
+    assert piped.request("PUT", f"{path}/box", auth).status == 201
+    assert piped.request("PUT", f"{path}/box/o", auth, b"secret").status == 201
+    got = piped.request("GET", f"{path}/box/o", auth)
+    assert got.status == 200
+    assert got.body == b"secret"
+    assert got.header("x-trans-id")
+
+
+def test_request_without_token_is_401_and_bad_token_is_401(piped):
+    path, _token = _login(piped, "test:tester", "testing")
+    assert piped.request("GET", path).status == 401
+    assert piped.request("GET", path, {"X-Auth-Token": "AUTH_tk0000"}).status == 401
+
+
+def test_non_admin_user_cannot_create_a_container(piped):
+    path, token = _login(piped, "test:tester3", "testing3")
+    assert piped.request("PUT", f"{path}/denied", {"X-Auth-Token": token}).status == 403
+
+
+def test_user_of_another_account_is_403(piped):
+    path, _token = _login(piped, "test:tester", "testing")
+    _other, token2 = _login(piped, "test2:tester2", "testing2")
+    assert piped.request("GET", path, {"X-Auth-Token": token2}).status == 403
+
+
+def test_public_read_acl_lets_anonymous_get_but_not_list(piped):
+    path, token = _login(piped, "test:tester", "testing")
+    auth = {"X-Auth-Token": token}
+    headers = {**auth, "X-Container-Read": ".r:*"}
+    assert piped.request("PUT", f"{path}/public", headers).status in (201, 202)
+    assert piped.request("PUT", f"{path}/public/o", auth, b"open").status == 201
+    assert piped.request("GET", f"{path}/public/o").body == b"open"
+    assert piped.request("GET", f"{path}/public").status in (401, 403)
+
+
+def test_container_acl_headers_shown_to_owner_only(piped):
+    path, token = _login(piped, "test:tester", "testing")
+    headers = {"X-Auth-Token": token, "X-Container-Read": "test:tester3"}
+    assert piped.request("PUT", f"{path}/shared", headers).status in (201, 202)
+    owner = piped.request("HEAD", f"{path}/shared", {"X-Auth-Token": token})
+    assert owner.header("x-container-read") == "test:tester3"
+    _path3, token3 = _login(piped, "test:tester3", "testing3")
+    reader = piped.request("HEAD", f"{path}/shared", {"X-Auth-Token": token3})
+    assert reader.status == 204
+    assert reader.header("x-container-read") is None
+
+
+def test_sysmeta_and_backend_headers_never_reach_the_client(piped):
+    path, token = _login(piped, "test:tester", "testing")
+    resp = piped.request("HEAD", path, {"X-Auth-Token": token})
+    assert resp.status == 204
+    assert not [k for k in resp.headers if "sysmeta" in k or k.startswith("x-backend-")]
+
+
+def test_healthcheck_answers_ok(piped):
+    resp = piped.request("GET", "/healthcheck")
+    assert resp.status == 200
+    assert resp.body == b"OK"

@@ -1,0 +1,212 @@
+"""getter and putter against scripted backends: failover, 404 walks, handoffs, early answers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from swiftlite.common import green
+from swiftlite.proxy.getter import fetch, good_db_status
+from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out
+from swiftlite.proxy.quorum import best_status
+from swiftlite.proxy.server import ProxyApp, ProxyOptions
+from tests.support.inproc import ServedApp, bound_socket
+
+
+@dataclass
+class Scripted:
+    """A backend answering a fixed status (and headers); counts the requests it saw."""
+
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b"ok"
+    hits: int = 0
+
+    def __call__(self, environ, start_response):
+        self.hits += 1
+        if environ["REQUEST_METHOD"] == "PUT" and self.status < 300:
+            environ["wsgi.input"].read()  # asks the client for its body (100 Continue)
+        start_response(f"{self.status} X", [("Content-Length", str(len(self.body))), *self.headers])
+        return [self.body]
+
+
+class Ring:
+    def __init__(self, ports: list[int], replicas: int = 3) -> None:
+        self.replica_count = replicas
+        self.nodes = [
+            {"id": i, "ip": "127.0.0.1", "port": p, "device": f"d{i}", "index": i}
+            for i, p in enumerate(ports)
+        ]
+
+    def get_part(self, *names):
+        return 0
+
+    def get_nodes(self, *names):
+        return 0, self.get_part_nodes(0)
+
+    def get_part_nodes(self, part):
+        return self.nodes[: self.replica_count]
+
+    def get_more_nodes(self, part):
+        for node in self.nodes[self.replica_count :]:
+            yield {**node, "index": None, "handoff_index": node["id"]}
+
+
+@pytest.fixture
+def backends() -> Iterator[list[Scripted]]:
+    scripts = [Scripted() for _ in range(5)]
+    served = [ServedApp(f"b{i}", s, bound_socket()).start() for i, s in enumerate(scripts)]
+    for script, app in zip(scripts, served, strict=True):
+        script.port = app.port  # type: ignore[attr-defined]
+    try:
+        yield scripts
+    finally:
+        for app in served:
+            app.stop()
+
+
+def _app(backends: list[Scripted]) -> tuple[ProxyApp, Ring]:
+    ring = Ring([b.port for b in backends])  # type: ignore[attr-defined]
+    options = ProxyOptions(sorting_method="none", post_quorum_timeout=0.2, node_timeout=2)
+    return ProxyApp(options, rings={"account": ring, "container": ring, "object": ring}), ring
+
+
+def test_fetch_skips_a_failing_primary_and_returns_the_next(backends):
+    backends[0].status = 503
+    app, ring = _app(backends)
+    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    assert fetched.source is not None
+    assert fetched.node["id"] == 1
+    assert [r.status for r in fetched.replies] == [503]
+    assert fetched.source.read_all() == b"ok"
+    assert app.limiter.errors(ring.nodes[0]) == 1
+
+
+def test_fetch_stops_after_clean_404s_from_every_primary(backends):
+    for b in backends[:3]:
+        b.status = 404
+    app, ring = _app(backends)
+    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    assert fetched.source is None
+    assert best_status([r.status for r in fetched.replies]) == 404
+    assert backends[3].hits == 0
+
+
+def test_fetch_asks_handoffs_when_a_primary_failed(backends):
+    backends[0].status = 404
+    backends[1].status = 500
+    backends[2].status = 404
+    app, ring = _app(backends)
+    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    assert fetched.source is not None
+    assert fetched.node["id"] == 3
+
+
+def test_fetch_db_treats_204_as_good(backends):
+    backends[0].status = 204
+    backends[0].body = b""
+    app, ring = _app(backends)
+    fetched = fetch(app, ring, 0, "HEAD", "/a", {}, good=good_db_status)
+    assert fetched.source is not None
+    assert fetched.source.status == 204
+
+
+def test_fetch_with_x_newest_returns_the_newest_replica(backends):
+    for i, b in enumerate(backends[:3]):
+        b.headers = [("X-Backend-Timestamp", f"170000000{[1, 3, 2][i]}.00000")]
+        b.body = f"v{i}".encode()
+    app, ring = _app(backends)
+    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {"X-Newest": "true"})
+    assert fetched.source is not None
+    assert fetched.source.read_all() == b"v1"
+
+
+def test_fan_out_replaces_a_507_primary_with_a_handoff(backends):
+    backends[1].status = 507
+    for b in backends[:1] + backends[2:]:
+        b.status = 201
+    app, ring = _app(backends)
+    replies = fan_out(app, ring, 0, "PUT", "/a/c", [{}] * 3)
+    assert sorted(r.status for r in replies) == [201, 201, 201]
+    assert backends[3].hits == 1
+    assert app.limiter.is_limited(ring.nodes[1])
+
+
+def test_fan_out_without_quorum_pads_with_503(backends):
+    for b in backends:
+        b.status = 500
+    app, ring = _app(backends)
+    replies = fan_out(app, ring, 0, "POST", "/a/c", [{}] * 3)
+    assert [r.status for r in replies] == [503, 503, 503]
+
+
+def test_object_put_collects_early_answers_instead_of_100(backends):
+    backends[0].status = 409
+    app, ring = _app(backends)
+    put = ObjectPut(app, ring, 0, "/a/c/o", [{"Content-Length": "1"}] * 3, chunked=False)
+    put.connect()
+    assert put.early_statuses() == [409]
+    assert len(put.ready) == 2
+    put.send(b"x")
+    assert sorted(r.status for r in put.finish()) == [200, 200, 503]
+
+
+class _Options:
+    client_chunk_size = 4
+    client_timeout = 0.05
+
+
+class _BodyApp:
+    options = _Options()
+
+
+def _body_put() -> ObjectPut:
+    return ObjectPut(_BodyApp(), None, 0, "/a/c/o", [], chunked=False)
+
+
+def _reader(chunks: list[bytes]):
+    def read(size: int) -> bytes:
+        return chunks.pop(0) if chunks else b""
+
+    return read
+
+
+def test_copy_body_client_gone_is_499():
+    def read(size: int) -> bytes:
+        raise ValueError("invalid chunk")
+
+    with pytest.raises(UploadError) as caught:
+        _body_put().copy_body(read, None, 100)
+    assert caught.value.status == 499
+
+
+def test_copy_body_short_body_is_499():
+    with pytest.raises(UploadError) as caught:
+        _body_put().copy_body(_reader([b"abcd", b"ef"]), 10, 100)
+    assert caught.value.status == 499
+
+
+def test_copy_body_chunked_over_max_size_is_413():
+    with pytest.raises(UploadError) as caught:
+        _body_put().copy_body(_reader([b"abcd", b"efgh", b"ijkl"]), None, 10)
+    assert caught.value.status == 413
+
+
+def test_copy_body_slow_client_is_408():
+    def read(size: int) -> bytes:
+        green.sleep(1)
+        return b"late"
+
+    with pytest.raises(UploadError) as caught:
+        _body_put().copy_body(read, 4, 100)
+    assert caught.value.status == 408
+
+
+def test_copy_body_hashes_what_it_sends():
+    put = _body_put()
+    put.copy_body(_reader([b"abcd", b"ef"]), 6, 100)
+    assert put.bytes_sent == 6
+    assert put.etag == hashlib.md5(b"abcdef").hexdigest()
