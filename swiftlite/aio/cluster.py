@@ -48,6 +48,20 @@ def process_specs(plan: ClusterPlan, tools: Tools) -> list[ProcSpec]:
             ProcSpec("memcached", tuple(argv), None, tcp=("127.0.0.1", plan.memcached_port))
         )
     for node in plan.nodes:
+        if tools.rsync:
+            specs.append(
+                ProcSpec(
+                    f"node{node.index}-rsyncd",
+                    (
+                        tools.rsync,
+                        "--daemon",
+                        "--no-detach",
+                        f"--config={render.rsyncd_conf(plan, node)}",
+                    ),
+                    None,
+                    tcp=(node.ip, node.rsync_port),
+                )
+            )
         for kind in KINDS:
             specs.append(
                 ProcSpec(

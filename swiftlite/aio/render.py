@@ -60,6 +60,7 @@ def write_cluster_conf(plan: ClusterPlan) -> None:
     """swiftlite.conf with a random hash prefix and suffix, kept if it already exists."""
     if os.path.exists(plan.swiftlite_conf):
         return
+    os.makedirs(plan.etc_dir, exist_ok=True)
     text = (
         "[swift-hash]\n"
         f"swift_hash_path_prefix = {secrets.token_hex(16)}\n"
@@ -126,6 +127,26 @@ def _proxy_overrides(plan: ClusterPlan, memcached: bool) -> dict[str, dict[str, 
     return overrides
 
 
+def rsyncd_conf(plan: ClusterPlan, node: NodePlan) -> str:
+    return os.path.join(plan.node_etc(node), "rsyncd.conf")
+
+
+def write_rsyncd_conf(plan: ClusterPlan, node: NodePlan) -> None:
+    with open(os.path.join(templates_dir(), "rsyncd.conf"), encoding="utf-8") as fh:
+        template = fh.read()
+    text = template.format(
+        uid=os.getuid(),
+        gid=os.getgid(),
+        ip=node.ip,
+        port=node.rsync_port,
+        log_file=os.path.join(plan.log_dir, f"node{node.index}-rsyncd.log"),
+        pid_file=os.path.join(plan.run_dir, f"node{node.index}-rsyncd.daemon-pid"),
+        devices=plan.node_devices(node),
+        lock_dir=plan.run_dir,
+    )
+    fs.write_file_durable(rsyncd_conf(plan, node), text.encode())
+
+
 def write_configs(plan: ClusterPlan, memcached: bool) -> None:
     """Every config file the plan's processes read, plus their device directories."""
     templates = templates_dir()
@@ -141,6 +162,7 @@ def write_configs(plan: ClusterPlan, memcached: bool) -> None:
                 _server_overrides(plan, node, kind),
             )
             fs.write_file_durable(plan.server_conf(node, kind), text.encode())
+        write_rsyncd_conf(plan, node)
     text = render_config(
         os.path.join(templates, "proxy-server.conf"), _proxy_overrides(plan, memcached)
     )
