@@ -1,0 +1,198 @@
+"""The comparison report: figures of both systems side by side, ratios, targets, JSON.
+
+Owns the report's shape (``build``), the ratio rule (swiftlite / Swift for every figure; a
+ratio above 1 is better for throughput and worse for latency, CPU and memory), the targets of
+issue 7 checked against the figures, and the text table. It is pure: it measures nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SYSTEMS = ("swiftlite", "swift")
+
+
+@dataclass(frozen=True)
+class Figure:
+    workload: str
+    key: str
+    label: str
+    higher_is_better: bool
+    ratio: bool = True  # False for counts (errors), where a ratio means nothing
+
+
+SMALL = ("put", "get", "head", "delete", "mixed")
+LISTING = ("list_populate", "list_full", "list_paged")
+LARGE = ("large_put", "large_get")
+WORKLOADS = SMALL + LISTING + LARGE
+
+
+def figures_for(workload: str) -> list[Figure]:
+    rate = (
+        Figure(workload, "mb_per_s", "MB/s", True)
+        if workload in LARGE
+        else Figure(workload, "ops_per_s", "req/s" if workload in LISTING else "ops/s", True)
+    )
+    return [
+        rate,
+        Figure(workload, "p50_ms", "p50 ms", False),
+        Figure(workload, "p99_ms", "p99 ms", False),
+        Figure(workload, "cpu_ms_per_op", "server CPU ms/op", False),
+        Figure(workload, "peak_rss_mb", "peak RSS MB", False),
+        Figure(workload, "errors", "errors", False, ratio=False),
+    ]
+
+
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    """swiftlite / Swift, or None when either is missing or Swift's figure is zero."""
+    if ours is None or theirs is None or theirs == 0:
+        return None
+    return ours / theirs
+
+
+def _get(systems: Mapping[str, Any], system: str, workload: str, key: str) -> float | None:
+    value = systems.get(system, {}).get("workloads", {}).get(workload, {}).get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def ratios(systems: Mapping[str, Any]) -> dict[str, dict[str, float | None]]:
+    """{workload: {figure key: swiftlite/Swift}} for every workload both systems ran."""
+    out: dict[str, dict[str, float | None]] = {}
+    names = set(systems.get("swiftlite", {}).get("workloads", {})) & set(
+        systems.get("swift", {}).get("workloads", {})
+    )
+    for workload in [w for w in WORKLOADS if w in names]:
+        out[workload] = {
+            f.key: _round(
+                ratio(
+                    _get(systems, "swiftlite", workload, f.key),
+                    _get(systems, "swift", workload, f.key),
+                )
+            )
+            for f in figures_for(workload)
+            if f.ratio
+        }
+    mem = ratio(
+        systems.get("swiftlite", {}).get("peak_rss_mb"), systems.get("swift", {}).get("peak_rss_mb")
+    )
+    if mem is not None:
+        out["memory"] = {"peak_rss_mb": _round(mem)}
+    return out
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def targets(systems: Mapping[str, Any], ceilings: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Issue 7's targets, each with the measured value and whether it is met (None: not run)."""
+    rows: list[dict[str, Any]] = []
+    r = ratios(systems)
+
+    def add(text: str, value: float | None, met: bool | None) -> None:
+        rows.append({"target": text, "value": _round(value), "met": met})
+
+    for wl in ("put", "get", "head", "delete"):
+        ops = r.get(wl, {}).get("ops_per_s")
+        add(f"{wl}: ops/s >= 2x Swift", ops, None if ops is None else ops >= 2)
+        p99 = r.get(wl, {}).get("p99_ms")
+        add(f"{wl}: p99 lower than Swift", p99, None if p99 is None else p99 < 1)
+    for wl in ("list_full", "list_paged"):
+        ops = r.get(wl, {}).get("ops_per_s")
+        add(f"{wl}: req/s >= 2x Swift", ops, None if ops is None else ops >= 2)
+    disk = ceilings.get("disk_write_mb_s")
+    for wl in LARGE:
+        mb = r.get(wl, {}).get("mb_per_s")
+        add(f"{wl}: MB/s >= Swift", mb, None if mb is None else mb >= 1)
+        ours = _get(systems, "swiftlite", wl, "mb_per_s")
+        share = ours / disk if ours is not None and disk else None
+        add(f"{wl}: MB/s >= 70% of disk ceiling", share, None if share is None else share >= 0.7)
+    mem = r.get("memory", {}).get("peak_rss_mb")
+    add("memory: peak RSS <= Swift", mem, None if mem is None else mem <= 1)
+    return rows
+
+
+def build(
+    meta: Mapping[str, Any], ceilings: Mapping[str, Any], systems: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "meta": dict(meta),
+        "ceilings": dict(ceilings),
+        "systems": dict(systems),
+        "ratios": ratios(systems),
+        "targets": targets(systems, ceilings),
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.3g}" if value < 1 else f"{value:.2f}"
+    return str(value)
+
+
+def table(report: Mapping[str, Any]) -> str:
+    """The report as aligned text: one row per figure, both systems and the ratio."""
+    systems = report.get("systems", {})
+    r = report.get("ratios", {})
+    rows: list[tuple[str, ...]] = [("workload", "figure", "swiftlite", "swift", "ratio")]
+    for workload in WORKLOADS:
+        if not any(workload in systems.get(s, {}).get("workloads", {}) for s in SYSTEMS):
+            continue
+        for f in figures_for(workload):
+            values = [_get(systems, s, workload, f.key) for s in SYSTEMS]
+            if f.key == "errors":
+                values = [None if v is None else int(v) for v in values]  # type: ignore[misc]
+            shown = r.get(workload, {}).get(f.key) if f.ratio else None
+            rows.append((workload, f.label, *(_fmt(v) for v in values), _fmt(shown)))
+    rows.append(
+        (
+            "all",
+            "peak RSS MB",
+            *(_fmt(systems.get(s, {}).get("peak_rss_mb")) for s in SYSTEMS),
+            _fmt(r.get("memory", {}).get("peak_rss_mb")),
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    lines += ["", "ratio = swiftlite / Swift (higher is better for ops/s and MB/s only)"]
+    lines += ["", "machine ceilings:"]
+    lines += [
+        f"  {k}: {_fmt(v)}" for k, v in report.get("ceilings", {}).items() if k != "loopback_http"
+    ]
+    for engine, fig in report.get("ceilings", {}).get("loopback_http", {}).items():
+        lines.append(
+            f"  load generator {engine}: {_fmt(fig['requests_per_s'])} req/s, "
+            f"{_fmt(fig['client_cpu_us_per_req'])} us CPU/req"
+        )
+    lines += ["", "targets:"]
+    for row in report.get("targets", []):
+        mark = {True: "met", False: "NOT met", None: "not run"}[row["met"]]
+        lines.append(f"  [{mark:7}] {row['target']} (value {_fmt(row['value'])})")
+    return "\n".join(lines)
+
+
+def write_json(report: Mapping[str, Any], path: str) -> None:
+    """Write ``report`` to ``path`` atomically (tmp file + rename), creating its directory."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)

@@ -1,0 +1,149 @@
+"""The report's ratios, targets, table and JSON, and the /proc parsing that feeds it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench import procstats, report
+
+
+def _system(ops: float, p99: float, rss: float, **extra: dict[str, float]) -> dict[str, object]:
+    workloads = {
+        wl: {"ops_per_s": ops, "p50_ms": p99 / 2, "p99_ms": p99, "errors": 0, "cpu_ms_per_op": 1.0}
+        for wl in ("put", "get", "head", "delete", "list_full", "list_paged")
+    }
+    workloads.update(extra)
+    return {"peak_rss_mb": rss, "workloads": workloads}
+
+
+def test_ratio_divides_swiftlite_by_swift() -> None:
+    assert report.ratio(300.0, 100.0) == 3.0
+    assert report.ratio(50.0, 100.0) == 0.5
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(None, 1.0), (1.0, None), (1.0, 0.0)])
+def test_ratio_missing_or_zero_is_none(ours: float | None, theirs: float | None) -> None:
+    assert report.ratio(ours, theirs) is None
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.floats(0.001, 1e6), st.floats(0.001, 1e6))
+def test_ratio_times_swift_gives_swiftlite(ours: float, theirs: float) -> None:
+    value = report.ratio(ours, theirs)
+    assert value is not None
+    assert value * theirs == pytest.approx(ours)
+
+
+def test_ratios_only_for_workloads_both_systems_ran() -> None:
+    systems = {
+        "swiftlite": _system(200, 10, 100),
+        "swift": {"peak_rss_mb": 400, "workloads": {"put": {"ops_per_s": 50, "p99_ms": 40}}},
+    }
+    r = report.ratios(systems)
+    assert set(r) == {"put", "memory"}
+    assert r["put"]["ops_per_s"] == 4.0
+    assert r["put"]["p99_ms"] == 0.25
+    assert r["put"]["p50_ms"] is None  # Swift has no p50 here
+    assert "errors" not in r["put"]  # counts get no ratio
+    assert r["memory"]["peak_rss_mb"] == 0.25
+
+
+def test_targets_met_when_twice_as_fast_with_lower_p99() -> None:
+    large = {"mb_per_s": 400.0}
+    systems = {
+        "swiftlite": _system(200, 10, 100, large_put=large, large_get=large),
+        "swift": _system(100, 20, 200, large_put={"mb_per_s": 300.0}, large_get=large),
+    }
+    rows = report.targets(systems, {"disk_write_mb_s": 500.0})
+    assert rows
+    assert all(row["met"] is True for row in rows), [r for r in rows if not r["met"]]
+
+
+def test_targets_not_met_when_slower_or_bigger() -> None:
+    systems = {"swiftlite": _system(150, 30, 300), "swift": _system(100, 20, 200)}
+    rows = {row["target"]: row for row in report.targets(systems, {})}
+    assert rows["put: ops/s >= 2x Swift"]["met"] is False
+    assert rows["put: ops/s >= 2x Swift"]["value"] == 1.5
+    assert rows["get: p99 lower than Swift"]["met"] is False
+    assert rows["memory: peak RSS <= Swift"]["met"] is False
+    assert rows["large_put: MB/s >= Swift"]["met"] is None  # not run
+
+
+def test_large_target_uses_the_disk_ceiling() -> None:
+    systems = {
+        "swiftlite": {"workloads": {"large_put": {"mb_per_s": 300.0}}},
+        "swift": {"workloads": {"large_put": {"mb_per_s": 100.0}}},
+    }
+    rows = {row["target"]: row for row in report.targets(systems, {"disk_write_mb_s": 500.0})}
+    share = rows["large_put: MB/s >= 70% of disk ceiling"]
+    assert share["value"] == 0.6
+    assert share["met"] is False
+
+
+def test_table_shows_both_systems_and_the_ratio() -> None:
+    rep = report.build(
+        {"quick": True},
+        {"disk_write_mb_s": 400.0, "loopback_http": {}},
+        {"swiftlite": _system(300, 10, 90), "swift": _system(100, 20, 180)},
+    )
+    text = report.table(rep)
+    put_rows = [line.split() for line in text.splitlines() if line.startswith("put ")]
+    assert ["put", "ops/s", "300", "100", "3.00"] in put_rows
+    assert "[met    ] put: ops/s >= 2x Swift" in text
+    assert "disk_write_mb_s: 400" in text
+
+
+def test_table_with_one_system_leaves_ratio_blank() -> None:
+    rep = report.build({}, {}, {"swift": _system(100, 20, 180)})
+    rows = [line.split() for line in report.table(rep).splitlines() if line.startswith("get ")]
+    assert ["get", "ops/s", "-", "100", "-"] in rows
+
+
+def test_write_json_round_trips_and_leaves_no_tmp(tmp_path: pathlib.Path) -> None:
+    rep = report.build({"quick": False}, {}, {"swift": _system(1, 2, 3)})
+    out = tmp_path / "results" / "compare.json"
+    report.write_json(rep, str(out))
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rep))
+    assert os.listdir(out.parent) == ["compare.json"]
+
+
+# -- /proc parsing (procstats feeds the report's CPU and memory figures) ------------------------
+
+
+def test_parse_stat_handles_parentheses_and_spaces_in_comm() -> None:
+    fields = ["S", "1", "4242"] + ["0"] * 8 + [str(3 * procstats.CLK_TCK), str(procstats.CLK_TCK)]
+    text = "123 (odd ) (name) " + " ".join(fields + ["0"] * 30)
+    comm, pgid, cpu = procstats.parse_stat(text)
+    assert comm == "odd ) (name"
+    assert pgid == 4242
+    assert cpu == 4.0
+
+
+def test_parse_status_kb_reads_the_named_field() -> None:
+    text = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n"
+    assert procstats.parse_status_kb(text, "VmHWM") == 2048
+    assert procstats.parse_status_kb(text, "VmRSS") == 1024
+    assert procstats.parse_status_kb(text, "VmSwap") == 0
+
+
+def test_group_members_finds_this_process_by_its_group() -> None:
+    members = procstats.group_members([os.getpgrp()])
+    me = [m for m in members if m.pid == os.getpid()]
+    assert me
+    assert me[0].rss_kb > 0
+    assert me[0].hwm_kb >= me[0].rss_kb
+
+
+def test_cpu_delta_counts_new_pids_whole_and_ignores_gone_ones() -> None:
+    def s(*procs: tuple[int, float]) -> procstats.GroupSample:
+        return procstats.GroupSample(
+            0.0, tuple(procstats.ProcSample(p, 1, "x", c, 0, 0) for p, c in procs)
+        )
+
+    assert procstats.cpu_delta(s((1, 1.0), (2, 5.0)), s((1, 3.5), (3, 0.5))) == 3.0
