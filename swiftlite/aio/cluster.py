@@ -17,6 +17,10 @@ from swiftlite.aio.procs import ProcSpec
 
 START_TIMEOUT = 60.0
 
+# Background daemons per storage node, as (server kind, daemon): the console script is
+# swiftlite-<kind>-<daemon>, reading its section of that node's <kind>-server.conf.
+DAEMONS = (("container", "updater"),)
+
 
 class ClusterError(Exception):
     """A cluster could not be started; the message names the processes and their logs."""
@@ -70,6 +74,16 @@ def process_specs(plan: ClusterPlan, tools: Tools) -> list[ProcSpec]:
                     (node.ip, node.port_of(kind)),
                 )
             )
+    if plan.daemons:
+        for node in plan.nodes:
+            for kind, daemon in DAEMONS:
+                specs.append(
+                    ProcSpec(
+                        f"node{node.index}-{kind}-{daemon}",
+                        (_script(f"swiftlite-{kind}-{daemon}"), plan.server_conf(node, kind)),
+                        None,
+                    )
+                )
     specs.append(
         ProcSpec(
             "proxy-server",
@@ -146,3 +160,9 @@ def reset(plan: ClusterPlan) -> None:
     """Stop everything and delete the cluster's root (data, rings, secrets, logs)."""
     stop(plan)
     shutil.rmtree(plan.root, ignore_errors=True)
+
+
+def daemon_argv(plan: ClusterPlan, node_index: int, kind: str, daemon: str) -> list[str]:
+    """The command that runs one pass of a daemon on one node (probe tests, operators)."""
+    node = plan.nodes[node_index - 1]
+    return [_script(f"swiftlite-{kind}-{daemon}"), plan.server_conf(node, kind), "once"]

@@ -45,6 +45,7 @@ class ClusterPlan:
     proxy_workers: int
     memcached_port: int
     nodes: tuple[NodePlan, ...] = field(default_factory=tuple)
+    daemons: bool = True  # start the background daemons (probe tests run them once instead)
 
     # -- paths -------------------------------------------------------------------------------
     @property
@@ -69,6 +70,9 @@ class ClusterPlan:
     def node_devices(self, node: NodePlan) -> str:
         return os.path.join(self.root, "srv", f"node{node.index}")
 
+    def node_recon_cache(self, node: NodePlan) -> str:
+        return os.path.join(self.root, "var", "cache", f"node{node.index}")
+
     def server_conf(self, node: NodePlan, kind: str) -> str:
         return os.path.join(self.node_etc(node), f"{kind}-server.conf")
 
@@ -89,6 +93,7 @@ class ClusterPlan:
     @classmethod
     def from_json(cls, text: str) -> ClusterPlan:
         data = json.loads(text)
+        data.setdefault("daemons", True)
         if data.pop("version", None) != PLAN_VERSION:
             raise ValueError("unknown aio plan version")
         nodes = tuple(NodePlan(**{**n, "devices": tuple(n["devices"])}) for n in data.pop("nodes"))
@@ -103,6 +108,7 @@ def make_plan(
     nodes: int = 1,
     part_power: int = 10,
     proxy_workers: int = 2,
+    daemons: bool = True,
 ) -> ClusterPlan:
     """A plan for ``nodes`` storage nodes with ``devices`` devices each.
 
@@ -140,6 +146,7 @@ def make_plan(
         proxy_workers=proxy_workers,
         memcached_port=base + 4,
         nodes=node_plans,
+        daemons=daemons,
     )
 
 

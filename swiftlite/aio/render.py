@@ -107,6 +107,8 @@ def _server_overrides(plan: ClusterPlan, node: NodePlan, kind: str) -> dict[str,
             "workers": "1",
             "log_file": os.path.join(plan.log_dir, f"node{node.index}-{kind}-server.log"),
             "log_name": f"{kind}-server-{node.index}",
+            "recon_cache_path": plan.node_recon_cache(node),
+            "rsync_port": str(node.rsync_port),
         }
     }
 
@@ -124,6 +126,8 @@ def _proxy_overrides(plan: ClusterPlan, memcached: bool) -> dict[str, dict[str, 
     }
     if memcached:
         overrides["filter:cache"] = {"memcache_servers": f"127.0.0.1:{plan.memcached_port}"}
+    # The reseller admin may delete accounts, so the account reaper has work to do.
+    overrides["app:proxy-server"] = {"allow_account_management": "true"}
     return overrides
 
 
@@ -154,6 +158,7 @@ def write_configs(plan: ClusterPlan, memcached: bool) -> None:
         os.makedirs(directory, exist_ok=True)
     for node in plan.nodes:
         os.makedirs(plan.node_etc(node), exist_ok=True)
+        os.makedirs(plan.node_recon_cache(node), exist_ok=True)
         for device in node.devices:
             os.makedirs(os.path.join(plan.node_devices(node), device), exist_ok=True)
         for kind in KINDS:

@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
 import socket
+import subprocess
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from swiftlite.aio import cluster as aio_cluster
@@ -52,8 +56,8 @@ class Cluster:
         self.plan = plan
 
     @classmethod
-    def start(cls, root: str, nodes: int = 1, **kwargs: int) -> Cluster:
-        plan = make_plan(root, port=free_proxy_port(), nodes=nodes, **kwargs)
+    def start(cls, root: str, nodes: int = 1, **kwargs: int | bool) -> Cluster:
+        plan = make_plan(root, port=free_proxy_port(), nodes=nodes, **kwargs)  # type: ignore[arg-type]
         self = cls(plan)
         try:
             aio_cluster.start(plan)
@@ -118,3 +122,83 @@ class Cluster:
 
     def revive(self, node: int, kind: str) -> None:
         aio_cluster.start(self.plan)
+
+    def stop_node(self, node: int) -> None:
+        """Stop every storage server of one node (its rsync daemon keeps running)."""
+        for kind in ("object", "container", "account"):
+            self.kill(node, kind)
+
+    def start_missing(self) -> None:
+        """Start whatever is not running (a stopped node, a killed server)."""
+        aio_cluster.start(self.plan)
+
+    # -- daemons -----------------------------------------------------------------------------
+    def run_once(self, kind: str, daemon: str, nodes: list[int] | None = None) -> list[str]:
+        """Run ``swiftlite-<kind>-<daemon> CONF once`` on each node; returns their outputs."""
+        outputs = []
+        for index in nodes or [n.index for n in self.plan.nodes]:
+            argv = aio_cluster.daemon_argv(self.plan, index, kind, daemon)
+            done = subprocess.run(
+                argv,
+                env=aio_cluster.process_env(self.plan),
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert done.returncode == 0, f"{argv} failed:\n{done.stdout}\n{done.stderr}"
+            outputs.append(done.stdout + done.stderr)
+        return outputs
+
+    # -- rings and files ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def own_conf(self) -> Iterator[None]:
+        """Hash names with this cluster's secrets while in the block."""
+        old = os.environ.get("SWIFTLITE_CONF")
+        os.environ["SWIFTLITE_CONF"] = self.plan.swiftlite_conf
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("SWIFTLITE_CONF", None)
+            else:
+                os.environ["SWIFTLITE_CONF"] = old
+
+    def ring(self, kind: str):  # type: ignore[no-untyped-def]
+        from swiftlite.ring import Ring
+
+        with self.own_conf():
+            return Ring(os.path.join(self.plan.etc_dir, f"{kind}.ring.gz"))
+
+    def device_path(self, node_ip: str, device: str) -> str:
+        node = next(n for n in self.plan.nodes if n.ip == node_ip)
+        return os.path.join(self.plan.node_devices(node), device)
+
+    def all_devices(self) -> list[tuple[str, str]]:
+        """(node ip, device) for every device of every node."""
+        return [(n.ip, d) for n in self.plan.nodes for d in n.devices]
+
+    def object_dirs(
+        self, account: str, container: str, obj: str
+    ) -> dict[tuple[str, str], list[str]]:
+        """Every device's files for one object: {(ip, device): sorted file names} (present only)."""
+        from swiftlite.common.hashing import hash_path, suffix_of
+
+        with self.own_conf():
+            name_hash = hash_path(account, container, obj)
+            part = self.ring("object").get_part(account, container, obj)
+        found = {}
+        for ip, device in self.all_devices():
+            path = os.path.join(
+                self.device_path(ip, device), "objects", str(part), suffix_of(name_hash), name_hash
+            )
+            with contextlib.suppress(FileNotFoundError):
+                files = sorted(os.listdir(path))
+                if files:
+                    found[(ip, device)] = files
+        return found
+
+    def primaries(self, kind: str, *names: str) -> list[tuple[str, str]]:
+        with self.own_conf():
+            _, nodes = self.ring(kind).get_nodes(*names)
+        return [(n["ip"], n["device"]) for n in nodes]
