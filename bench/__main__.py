@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench import ceilings, loadgen, procstats, report, swift_ref
+from swiftlite.aio.plan import free_proxy_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join("bench", "results", "compare.json")
@@ -63,26 +63,6 @@ FULL = Sizes(
 
 
 # -- systems under test --------------------------------------------------------------------------
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_proxy_port() -> int:
-    """A proxy port P whose derived storage ports P+10..P+15 are free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 20 < 65535 and all(_port_free(p) for p in range(port + 10, port + 16)):
-            return port
-    raise RuntimeError("no free port range found")
 
 
 class System:

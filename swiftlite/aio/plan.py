@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
+import socket
 from dataclasses import dataclass, field
 
 PLAN_FILE = "aio.json"
@@ -163,3 +165,33 @@ def save_plan(plan: ClusterPlan) -> None:
     os.makedirs(plan.root, exist_ok=True)
     with open(os.path.join(plan.root, PLAN_FILE), "w", encoding="utf-8") as fh:
         fh.write(plan.to_json())
+
+
+def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
+    """Bind as the servers do (SO_REUSEADDR), so TIME_WAIT leftovers don't count as busy."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_proxy_port() -> int:
+    """A proxy port P whose derived ports P+10..P+15 are free, all below the kernel's
+    ephemeral range, so outgoing connections can never take them while the cluster starts."""
+    high = _ephemeral_low() - 20
+    for _ in range(500):
+        port = random.randrange(10000, high)  # noqa: S311 - spreading, not secrecy
+        if _port_free(port) and all(_port_free(p) for p in range(port + 10, port + 16)):
+            return port
+    raise RuntimeError("no free port range found")

@@ -10,7 +10,6 @@ import contextlib
 import http.client
 import json
 import os
-import socket
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -18,27 +17,7 @@ from dataclasses import dataclass
 
 from swiftlite.aio import cluster as aio_cluster
 from swiftlite.aio import procs
-from swiftlite.aio.plan import ClusterPlan, make_plan
-
-
-def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((ip, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_proxy_port() -> int:
-    """A proxy port P whose derived storage ports P+10..P+15 are free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 20 < 65535 and all(_port_free(p) for p in range(port + 10, port + 16)):
-            return port
-    raise RuntimeError("no free port range found")
+from swiftlite.aio.plan import ClusterPlan, free_proxy_port, make_plan
 
 
 @dataclass

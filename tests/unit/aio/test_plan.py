@@ -64,3 +64,16 @@ def test_plan_round_trips_through_json(tmp_path) -> None:
 
 def test_load_plan_of_empty_root_is_none(tmp_path) -> None:
     assert load_plan(str(tmp_path / "none")) is None
+
+
+def test_free_proxy_port_leaves_derived_ports_free_below_ephemeral_range() -> None:
+    import socket
+
+    from swiftlite.aio.plan import _ephemeral_low, free_proxy_port
+
+    port = free_proxy_port()
+    assert 10000 <= port < _ephemeral_low()
+    for p in (port, *range(port + 10, port + 16)):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", p))
