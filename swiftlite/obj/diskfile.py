@@ -253,15 +253,24 @@ class DiskFile:
 
     def quarantine(self, path: str) -> str:
         """Move a damaged file aside to ``quarantined/objects/<hash>/`` and invalidate."""
-        target_dir = layout.quarantine_dir(self.dev_path, self.name_hash)
-        os.makedirs(target_dir, exist_ok=True)
-        target = os.path.join(target_dir, os.path.basename(path))
-        if os.path.exists(target):
-            target += "-" + os.urandom(4).hex()
-        with contextlib.suppress(FileNotFoundError):
-            os.rename(path, target)
-        hashes.invalidate(self.part_dir, self.suffix)
-        return target
+        return quarantine_file(self.dev_path, self.part_dir, self.name_hash, path)
+
+
+def quarantine_file(dev_path: str, part_dir: str, name_hash: str, path: str) -> str:
+    """Move the damaged object file ``path`` to ``quarantined/objects/<hash>/``; the new path.
+
+    The suffix is invalidated so that replication notices the loss and restores a good copy.
+    A file already moved (or removed) by someone else is not an error.
+    """
+    target_dir = layout.quarantine_dir(dev_path, name_hash)
+    os.makedirs(target_dir, exist_ok=True)
+    target = os.path.join(target_dir, os.path.basename(path))
+    if os.path.exists(target):
+        target += "-" + os.urandom(4).hex()
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(path, target)
+    hashes.invalidate(part_dir, name_hash[-3:])
+    return target
 
 
 def makedirs_durable(path: str) -> None:

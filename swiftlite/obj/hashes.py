@@ -8,6 +8,8 @@ Owns ``objects/<part>/hashes.json`` and ``objects/<part>/hashes.invalid`` (docs/
   invalidated and requested suffixes (cleaning obsolete files and reclaiming old tombstones as it
   goes), writes the file durably and empties the log. A missing or unreadable ``hashes.json``
   means a full rehash. The REPLICATE verb returns the result; the replicator compares it.
+- ``remove_synced`` and ``remove_partition_if_empty`` let the replicator drop a handoff
+  partition once every primary holds it, without losing a write that raced the push.
 
 A suffix hash is the MD5 of the sorted hash directory names each followed by its sorted kept
 file names. An empty suffix directory is removed and left out of the result.
@@ -19,8 +21,9 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from swiftlite.common import fs
 from swiftlite.obj import layout
@@ -148,3 +151,60 @@ def get_hashes(
         with contextlib.suppress(FileNotFoundError):
             os.truncate(os.path.join(part_dir, layout.INVALIDATIONS_FILE), 0)
     return hashes
+
+
+def remove_synced(
+    part_dir: str, synced: Mapping[str, str | None], reclaim_age: float = 604800.0
+) -> list[str]:
+    """Delete the suffix dirs whose content still hashes to ``synced``; the suffixes removed.
+
+    Used by the replicator once a handoff partition is safe on every primary. Each suffix is
+    rehashed under the partition lock first, so one that a writer changed after it was pushed
+    is kept for the next pass. Removed suffixes are dropped from ``hashes.json`` too.
+    """
+    if not os.path.isdir(part_dir):
+        return []
+    removed = []
+    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT):
+        for suffix, expected in synced.items():
+            path = os.path.join(part_dir, suffix)
+            if not layout.is_suffix(suffix):
+                continue
+            if hash_suffix(path, reclaim_age) in (expected, None):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(suffix)
+        known = _read_hashes(part_dir)
+        if known is not None and removed:
+            for suffix in removed:
+                known.pop(suffix, None)
+            _write_hashes(part_dir, known, time.time())
+    return removed
+
+
+def remove_partition_if_empty(part_dir: str) -> bool:
+    """Remove a partition dir that holds no suffix dirs any more; True when it is gone.
+
+    The hashes files go first; the final ``rmdir`` fails harmlessly if a writer has just
+    created a suffix dir, and that writer's own invalidation rebuilds the hashes.
+    """
+    try:
+        names = os.listdir(part_dir)
+    except FileNotFoundError:
+        return True
+    if any(layout.is_suffix(n) for n in names):
+        return False
+    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT):
+        if any(layout.is_suffix(n) for n in os.listdir(part_dir)):
+            return False
+        for name in (layout.HASHES_FILE, layout.INVALIDATIONS_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(part_dir, name))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(part_dir, layout.PARTITION_LOCK))
+    try:
+        os.rmdir(part_dir)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True

@@ -5,8 +5,10 @@ Owns the names under ``<devices>/<device>/``::
     objects/<partition>/<suffix>/<hash>/<timestamp>.data|.meta|.ts
     objects/<partition>/hashes.json, hashes.invalid, .lock
     async_pending/<suffix>/<hash>-<timestamp>
+    expiring/<bucket>/<delete_at>-<hash>.json
     tmp/
     quarantined/objects/<hash>/
+    quarantined/async_pending/<name>
 
 and the pure rule that picks the files describing an object (``pick``): the newest ``.data`` or
 ``.ts`` decides what the object is, a ``.meta`` newer than that ``.data`` carries its current
@@ -24,6 +26,7 @@ from swiftlite.common.timestamp import Timestamp
 
 OBJECTS = "objects"
 ASYNC_PENDING = "async_pending"
+EXPIRING = "expiring"
 TMP = "tmp"
 QUARANTINED = "quarantined"
 HASHES_FILE = "hashes.json"
@@ -54,6 +57,46 @@ def tmp_dir(dev_path: str) -> str:
 
 def quarantine_dir(dev_path: str, name_hash: str) -> str:
     return os.path.join(dev_path, QUARANTINED, OBJECTS, name_hash)
+
+
+def quarantine_async_dir(dev_path: str) -> str:
+    return os.path.join(dev_path, QUARANTINED, ASYNC_PENDING)
+
+
+def expiring_dir(dev_path: str) -> str:
+    return os.path.join(dev_path, EXPIRING)
+
+
+# The expiry queue groups entries in hour buckets so the expirer lists only buckets that are due.
+EXPIRY_BUCKET_SECONDS = 3600
+EXPIRY_ENTRY_EXT = ".json"
+
+
+def expiry_bucket_name(delete_at: int) -> str:
+    """The bucket dir of a delete-at time: its hour's start, 10 digits so names sort by time."""
+    return f"{delete_at - delete_at % EXPIRY_BUCKET_SECONDS:010d}"
+
+
+def expiry_entry_path(dev_path: str, delete_at: int, name_hash: str) -> str:
+    return os.path.join(
+        expiring_dir(dev_path),
+        expiry_bucket_name(delete_at),
+        f"{delete_at:010d}-{name_hash}{EXPIRY_ENTRY_EXT}",
+    )
+
+
+def parse_expiry_bucket(name: str) -> int | None:
+    """The start time of a bucket dir name, or None for anything else."""
+    return int(name) if len(name) == 10 and name.isdigit() else None
+
+
+def parse_expiry_entry(name: str) -> tuple[int, str] | None:
+    """(delete_at, name hash) of an expiry entry file name, or None for anything else."""
+    stem, ext = os.path.splitext(name)
+    when, dash, name_hash = stem.partition("-")
+    if ext != EXPIRY_ENTRY_EXT or not dash or not when.isdigit() or not is_hash(name_hash):
+        return None
+    return int(when), name_hash
 
 
 def async_pending_path(dev_path: str, name_hash: str, timestamp: Timestamp) -> str:

@@ -12,6 +12,7 @@ disk layer raises domain errors, mapped once by ``storage_app``. Options are par
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, logs
+from swiftlite.common.direct_client import direct_request
 from swiftlite.common.http import conditional, ranges
 from swiftlite.common.http.headers import (
     TRANSIENT_SYSMETA_PREFIX,
@@ -30,7 +32,7 @@ from swiftlite.common.http.headers import (
 from swiftlite.common.names import split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import hashes, layout, updates
+from swiftlite.obj import expiry_queue, hashes, layout, updates
 from swiftlite.obj.diskfile import (
     DiskConfig,
     DiskFile,
@@ -94,10 +96,16 @@ class ObjectServer(StorageServer):
     server_type = "object"
     allowed_methods = frozenset({"PUT", "GET", "HEAD", "POST", "DELETE", "REPLICATE"})
 
-    def __init__(self, options: ObjectServerOptions, logger: Any = None) -> None:
+    def __init__(
+        self,
+        options: ObjectServerOptions,
+        logger: Any = None,
+        request: updates.Requester = direct_request,
+    ) -> None:
         logger = logger or logs.get_logger(options.log_name, options.log_file, options.log_level)
         super().__init__(options.devices, options.mount_check, logger)
         self.options = options
+        self.request = request  # container updates go out through this (direct_request)
         self.limits = constraints.load()
         disk = DiskConfig(
             disk_chunk_size=options.disk_chunk_size,
@@ -214,9 +222,16 @@ class ObjectServer(StorageServer):
             }
             if expires is not None:
                 meta["X-Delete-At"] = str(expires)
+                self._queue_expiry(df, expires)
             writer.commit(meta)
         self._container_update(plan, "PUT", req, df, ts, meta)
         return Response(status=201, headers={"ETag": etag, "X-Backend-Timestamp": ts.internal})
+
+    def _queue_expiry(self, df: DiskFile, delete_at: int) -> None:
+        """Queue the object for the expirer before the write that sets X-Delete-At lands."""
+        _, account, container, obj = df.name.split("/", 3)
+        entry = expiry_queue.Entry(account, container, obj, delete_at)
+        self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
     def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
         """(declared length, chunked, X-Delete-At) after Swift's object-creation checks."""
@@ -305,6 +320,7 @@ class ObjectServer(StorageServer):
             plan,
             self.options.conn_timeout,
             self.options.container_update_timeout,
+            request=self.request,
             logger=self.logger,
         )
         if failed:
@@ -448,6 +464,7 @@ class ObjectServer(StorageServer):
             meta["Content-Type"] = req.headers["Content-Type"]
         if expires is not None:
             meta["X-Delete-At"] = str(expires)
+            self._queue_expiry(df, expires)
         df.write_metadata(meta)
         return Response(status=202, headers={X_BACKEND_TIMESTAMP: ts.internal})
 
@@ -485,6 +502,8 @@ class ObjectServer(StorageServer):
         if len(parts) not in (2, 3) or not parts[1].isdigit():
             raise errors.BadInput("REPLICATE needs /<device>/<partition>[/<suffixes>]")
         dev_path = self.device_path(parts[0])
+        # the replicator's rsync stages files in tmp/ (--temp-dir); a wiped device needs it back
+        os.makedirs(layout.tmp_dir(dev_path), exist_ok=True)
         suffixes = parts[2].split("-") if len(parts) == 3 and parts[2] else []
         result = hashes.get_hashes(
             layout.partition_dir(dev_path, int(parts[1])),

@@ -170,10 +170,17 @@ def write_async_pending(
     what the updater wants: the newest word on that version.
     """
     path = layout.async_pending_path(dev_path, name_hash, timestamp)
-    makedirs_durable(os.path.dirname(path))
     tmp = layout.tmp_dir(dev_path)
     os.makedirs(tmp, exist_ok=True)
-    fs.write_file_durable(path, pending.to_json(), tmp_dir=tmp)
+    for attempt in range(3):
+        makedirs_durable(os.path.dirname(path))
+        try:
+            fs.write_file_durable(path, pending.to_json(), tmp_dir=tmp)
+            break
+        except FileNotFoundError:
+            # the updater removed the emptied suffix dir between mkdir and rename: again
+            if attempt == 2:
+                raise
     return path
 
 

@@ -1,0 +1,56 @@
+"""Which devices an object daemon works on.
+
+- ``local_devices(devices, mount_check)``: every device directory under ``devices`` (mounted,
+  when ``mount_check`` is on) as (name, path), for the daemons that act on whatever is on disk
+  (auditor, updater, expirer).
+- ``ring_devices(ring, bind_ip, bind_port)``: the ring's devices served by this node, found as
+  Swift does by matching the ring's ``ip:port`` or ``replication_ip:replication_port`` against
+  the server's bind address (any address when ``bind_ip`` is a wildcard). The replicator needs
+  the ring's view because it replicates by partition placement.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from swiftlite.common import fs
+from swiftlite.common.errors import DeviceUnavailable
+
+WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})  # noqa: S104 - compared, never bound
+
+
+def local_devices(devices: str, mount_check: bool) -> list[tuple[str, str]]:
+    """(device, path) for each usable device dir, sorted; unmounted ones are skipped."""
+    try:
+        names = sorted(os.listdir(devices))
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        try:
+            found.append((name, fs.check_device(devices, name, mount_check)))
+        except DeviceUnavailable:
+            continue
+    return found
+
+
+def _normal_ip(ip: str) -> str:
+    return ip.strip().strip("[]").lower()
+
+
+def is_local(dev: dict[str, Any], bind_ip: str, bind_port: int) -> bool:
+    """True when ring device ``dev`` is served at this node's bind address."""
+    ip = _normal_ip(bind_ip)
+    for key_ip, key_port in (("ip", "port"), ("replication_ip", "replication_port")):
+        if dev.get(key_port) != bind_port:
+            continue
+        if ip in WILDCARDS or _normal_ip(str(dev.get(key_ip) or "")) == ip:
+            return True
+    return False
+
+
+def ring_devices(ring_devs: Iterable[dict[str, Any] | None], bind_ip: str, bind_port: int) -> list:
+    """The ring devices (dicts) this node serves, by device id order."""
+    return [d for d in ring_devs if d is not None and is_local(d, bind_ip, bind_port)]

@@ -1,0 +1,222 @@
+"""The object expirer: delete objects whose X-Delete-At has passed, from the local queue.
+
+Owns the expiry pass (console script ``swiftlite-object-expirer CONF [once]``, section
+``[object-expirer]`` of object-server.conf). It reads the due entries of every local device's
+expiry queue (``expiry_queue.due``; no cluster scan, no hidden account) and, for each, sends
+to every primary object node of the object (object ring), all at once::
+
+    DELETE /<dev>/<part>/<a>/<c>/<o>
+    X-Timestamp: <delete_at, internal form>     the tombstone is as old as the expiry
+    X-If-Delete-At: <delete_at>                  412 if a later write changed or removed it
+    X-Container-Host/-Device/-Partition          container replica i for object node i
+
+so each object server writes the tombstone and updates its container listing as for a client
+DELETE. 2xx, 404 (already gone), 409 (a newer write) and 412 (X-Delete-At changed) all mean
+that primary is settled; once every primary is, the entry is removed. Otherwise (a primary
+down or failing) it stays for the next pass: no handoff stands in, because a handoff's 404
+would say nothing about the primary's copy. Every replica's
+device queues the object, so up to three expirers try it; the conditional DELETE makes the
+repeats harmless. Summary: entries finished, objects expired (some node deleted it),
+failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from swiftlite.common import daemon, errors, green, recon_cache
+from swiftlite.common.direct_client import DirectResponse, direct_request
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.obj import devices, expiry_queue
+from swiftlite.obj.ratelimit import RateLimiter
+from swiftlite.ring import Ring, RingError
+
+DONE_STATUSES = frozenset({404, 409, 412})
+
+
+@dataclass(frozen=True)
+class ObjectExpirerOptions:
+    """``[object-expirer]`` options (Swift's names where Swift has them)."""
+
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    swift_dir: str = "/etc/swiftlite"
+    recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
+    interval: float = 300.0
+    concurrency: int = 1
+    tasks_per_second: float = 50.0
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    log_file: str | None = None
+    log_level: str = "INFO"
+
+
+@dataclass
+class ExpiryStats:
+    entries: int = 0
+    finished: int = 0
+    expired: int = 0
+    failures: int = 0
+    bad_entries: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def is_done(status: int) -> bool:
+    return 200 <= status < 300 or status in DONE_STATUSES
+
+
+def container_headers(
+    cpart: int | None, cnodes: list[Mapping[str, Any]], index: int
+) -> dict[str, str]:
+    """The X-Container-* headers the proxy would send to object node ``index``."""
+    if cpart is None or not cnodes:
+        return {}
+    node = cnodes[index % len(cnodes)]
+    ip = str(node["ip"])
+    host = f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
+    return {
+        "X-Container-Host": host,
+        "X-Container-Device": str(node["device"]),
+        "X-Container-Partition": str(cpart),
+    }
+
+
+Requester = Callable[..., DirectResponse]
+
+
+class ObjectExpirer(daemon.Daemon):
+    name = "object-expirer"
+    recon_kind = "object"
+
+    def __init__(
+        self,
+        options: ObjectExpirerOptions,
+        logger: logging.Logger | None = None,
+        request: Requester = direct_request,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(options, logger)
+        self.options: ObjectExpirerOptions = options
+        self.request = request
+        self.clock = clock
+        self.pace = RateLimiter(options.tasks_per_second)
+        self._rings: dict[str, Ring] = {}
+
+    def ring(self, kind: str) -> Ring:
+        if kind not in self._rings:
+            self._rings[kind] = Ring(os.path.join(self.options.swift_dir, f"{kind}.ring.gz"))
+        return self._rings[kind]
+
+    def run_once(self) -> dict[str, Any]:
+        stats = ExpiryStats()
+        try:
+            self.ring("object")
+        except RingError as exc:
+            self.logger.error("object-expirer: no usable object ring: %s", exc)
+            stats.failures += 1
+            return stats.summary()
+        now = self.clock()
+        pool = green.GreenPool(max(1, self.options.concurrency))
+        for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
+            for path in expiry_queue.due(dev_path, now):
+                self.pace.wait()
+                pool.spawn_n(self._expire_safely, path, stats)
+        pool.waitall()
+        return stats.summary()
+
+    def _expire_safely(self, path: str, stats: ExpiryStats) -> None:
+        try:
+            self.expire(path, stats)
+        except Exception:
+            self.logger.exception("object-expirer: cannot process %s", path)
+            stats.failures += 1
+
+    def expire(self, path: str, stats: ExpiryStats) -> None:
+        """Delete the object of one due entry everywhere; drop the entry when that is done."""
+        try:
+            entry = expiry_queue.read_entry(path)
+        except FileNotFoundError:
+            return
+        except errors.Corrupt as exc:
+            self.logger.error("object-expirer: dropping unreadable entry %s: %s", path, exc)
+            stats.bad_entries += 1
+            expiry_queue.remove(path)
+            return
+        stats.entries += 1
+        statuses = self.delete_everywhere(entry)
+        if all(s is not None and is_done(s) for s in statuses):
+            expiry_queue.remove(path)
+            stats.finished += 1
+            if any(s is not None and (200 <= s < 300 or s == 404) for s in statuses):
+                stats.expired += 1
+        else:
+            stats.failures += 1
+            self.logger.warning(
+                "object-expirer: /%s/%s/%s not deleted everywhere yet: %s",
+                entry.account,
+                entry.container,
+                entry.obj,
+                statuses,
+            )
+
+    def delete_everywhere(self, entry: expiry_queue.Entry) -> list[int | None]:
+        """The status from each primary, in ring order (None: no answer)."""
+        ring = self.ring("object")
+        part, primaries = ring.get_nodes(entry.account, entry.container, entry.obj)
+        cpart, cnodes = self._container_nodes(entry)
+        headers = {
+            "X-Timestamp": Timestamp(entry.delete_at).internal,
+            "X-If-Delete-At": str(entry.delete_at),
+            "X-Trans-Id": f"tx-expirer-{entry.delete_at}-{os.urandom(4).hex()}",
+        }
+        path = f"/{part}/{entry.account}/{entry.container}/{entry.obj}"
+        pile = green.GreenPile(max(1, len(primaries)))
+        for index, node in enumerate(primaries):
+            node_headers = {**headers, **container_headers(cpart, cnodes, index)}
+            pile.spawn(self._delete, node, path, node_headers)
+        return list(pile)
+
+    def _container_nodes(self, entry: expiry_queue.Entry) -> tuple[int | None, list[Any]]:
+        try:
+            return self.ring("container").get_nodes(entry.account, entry.container)
+        except RingError as exc:
+            self.logger.warning("object-expirer: no container ring, listings not updated: %s", exc)
+            return None, []
+
+    def _delete(self, node: Mapping[str, Any], path: str, headers: dict[str, str]) -> int | None:
+        try:
+            resp = self.request(
+                node["ip"],
+                int(node["port"]),
+                "DELETE",
+                f"/{node['device']}{path}",
+                headers,
+                None,
+                self.options.conn_timeout,
+                self.options.node_timeout,
+            )
+        except (OSError, errors.Timeout, green.Timeout) as exc:
+            self.logger.warning(
+                "object-expirer: DELETE %s:%s/%s%s failed: %s",
+                node["ip"],
+                node["port"],
+                node["device"],
+                path,
+                exc,
+            )
+            return None
+        return resp.status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``swiftlite-object-expirer CONF [once]``."""
+    return daemon.main(
+        "swiftlite-object-expirer", "object-expirer", ObjectExpirerOptions, ObjectExpirer, argv
+    )

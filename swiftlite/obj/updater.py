@@ -1,0 +1,211 @@
+"""The object updater: retry the container updates that the object server could not deliver.
+
+Owns the retry pass (console script ``swiftlite-object-updater CONF [once]``, section
+``[object-updater]``). It walks ``<dev>/async_pending/<sfx>/`` on every local device. Records
+are named ``<hash>-<timestamp>``; when one object has several, only the newest is sent (the
+container keeps the newest row anyway) and the older ones are unlinked. Each record
+(``updates.read_async_pending``) is resent with ``updates.send`` to the container replicas it
+names:
+
+- every target answers 2xx: the record is unlinked (and its suffix dir, once empty);
+- some do: the record is rewritten naming only the targets that still failed;
+- none do: it stays for the next pass.
+
+A record that cannot be parsed is moved to ``quarantined/async_pending/``. Records are sent by
+``concurrency`` greenthreads, paced at ``objects_per_second``. Summary: successes, failures,
+unlinked (superseded records), quarantined.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from swiftlite.common import daemon, errors, green, recon_cache
+from swiftlite.common.direct_client import direct_request
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.obj import devices, layout, updates
+from swiftlite.obj.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class ObjectUpdaterOptions:
+    """``[object-updater]`` options (Swift's names and defaults)."""
+
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    swift_dir: str = "/etc/swiftlite"
+    recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
+    interval: float = 300.0
+    concurrency: int = 8
+    objects_per_second: float = 50.0
+    conn_timeout: float = 0.5
+    node_timeout: float = 10.0
+    log_file: str | None = None
+    log_level: str = "INFO"
+
+
+@dataclass
+class UpdateStats:
+    successes: int = 0
+    failures: int = 0
+    unlinked: int = 0
+    quarantined: int = 0
+    partial: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def parse_record_name(name: str) -> tuple[str, Timestamp] | None:
+    """(name hash, timestamp) of an async_pending file name, or None for anything else."""
+    name_hash, dash, stamp = name.partition("-")
+    if not dash or not layout.is_hash(name_hash):
+        return None
+    try:
+        return name_hash, Timestamp(stamp)
+    except ValueError:
+        return None
+
+
+def newest_records(suffix_dir: str) -> tuple[list[tuple[str, Timestamp, str]], list[str]]:
+    """(newest record per object as (hash, timestamp, path), superseded paths) in a suffix dir."""
+    try:
+        names = os.listdir(suffix_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    best: dict[str, tuple[Timestamp, str]] = {}
+    superseded = []
+    for name in sorted(names):
+        parsed = parse_record_name(name)
+        if parsed is None:
+            continue
+        name_hash, stamp = parsed
+        path = os.path.join(suffix_dir, name)
+        held = best.get(name_hash)
+        if held is None or held[0] < stamp:
+            if held is not None:
+                superseded.append(held[1])
+            best[name_hash] = (stamp, path)
+        else:
+            superseded.append(path)
+    newest = [(h, stamp, path) for h, (stamp, path) in sorted(best.items())]
+    return newest, superseded
+
+
+class ObjectUpdater(daemon.Daemon):
+    name = "object-updater"
+    recon_kind = "object"
+
+    def __init__(
+        self,
+        options: ObjectUpdaterOptions,
+        logger: logging.Logger | None = None,
+        request: updates.Requester = direct_request,
+    ) -> None:
+        super().__init__(options, logger)
+        self.options: ObjectUpdaterOptions = options
+        self.request = request
+        self.pace = RateLimiter(options.objects_per_second)
+
+    def run_once(self) -> dict[str, Any]:
+        stats = UpdateStats()
+        pool = green.GreenPool(max(1, self.options.concurrency))
+        for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
+            for name_hash, stamp, path in self._records(dev_path, stats):
+                self.pace.wait()
+                pool.spawn_n(self._update_safely, dev_path, name_hash, stamp, path, stats)
+        pool.waitall()
+        return stats.summary()
+
+    def _records(self, dev_path: str, stats: UpdateStats) -> Iterator[tuple[str, Timestamp, str]]:
+        root = os.path.join(dev_path, layout.ASYNC_PENDING)
+        try:
+            suffixes = sorted(os.listdir(root))
+        except FileNotFoundError:
+            return
+        for suffix in suffixes:
+            if not layout.is_suffix(suffix):
+                continue
+            suffix_dir = os.path.join(root, suffix)
+            newest, superseded = newest_records(suffix_dir)
+            for path in superseded:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    stats.unlinked += 1
+            yield from newest
+            if not newest:
+                with contextlib.suppress(OSError):
+                    os.rmdir(suffix_dir)
+
+    def _update_safely(
+        self, dev_path: str, name_hash: str, stamp: Timestamp, path: str, stats: UpdateStats
+    ) -> None:
+        try:
+            self.update(dev_path, name_hash, stamp, path, stats)
+        except Exception:
+            self.logger.exception("object-updater: cannot process %s", path)
+            stats.failures += 1
+
+    def update(
+        self, dev_path: str, name_hash: str, stamp: Timestamp, path: str, stats: UpdateStats
+    ) -> None:
+        """Resend one record; unlink, narrow or keep it by how its targets answered."""
+        try:
+            pending = updates.read_async_pending(path)
+        except FileNotFoundError:
+            return
+        except errors.Corrupt as exc:
+            self._quarantine(dev_path, path, exc, stats)
+            return
+        plan = updates.UpdatePlan(pending.partition, pending.targets)
+        obj_path = f"/{pending.account}/{pending.container}/{pending.obj}"
+        failed = updates.send(
+            pending.op,
+            obj_path,
+            pending.headers,
+            plan,
+            self.options.conn_timeout,
+            self.options.node_timeout,
+            request=self.request,
+            logger=self.logger,
+        )
+        if not failed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(path))
+            stats.successes += 1
+            return
+        stats.failures += 1
+        if len(failed) < len(pending.targets):
+            stats.partial += 1
+            narrowed = updates.AsyncPending(
+                pending.op,
+                pending.account,
+                pending.container,
+                pending.obj,
+                pending.headers,
+                pending.partition,
+                tuple(failed),
+            )
+            updates.write_async_pending(dev_path, name_hash, stamp, narrowed)
+
+    def _quarantine(self, dev_path: str, path: str, exc: Exception, stats: UpdateStats) -> None:
+        target_dir = layout.quarantine_async_dir(dev_path)
+        os.makedirs(target_dir, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(path, os.path.join(target_dir, os.path.basename(path)))
+            stats.quarantined += 1
+        self.logger.error("object-updater: quarantined %s: %s", path, exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``swiftlite-object-updater CONF [once]``."""
+    return daemon.main(
+        "swiftlite-object-updater", "object-updater", ObjectUpdaterOptions, ObjectUpdater, argv
+    )
