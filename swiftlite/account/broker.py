@@ -15,7 +15,7 @@ sets ``status = 'DELETED'`` and keeps every row for the reaper. Format: ``docs/f
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swiftlite.common.timestamp import Timestamp
@@ -112,6 +112,9 @@ class AccountBroker(DatabaseBroker):
     info_table = "account_info"
     item_table = "container"
     schema_version = 1
+    count_column = "container_count"
+    record_columns = _COLUMNS
+    peer_info_keys = ("status",)
 
     def __init__(self, db_file: str, account: str | None = None, **kw: Any) -> None:
         super().__init__(db_file, **kw)
@@ -136,6 +139,15 @@ class AccountBroker(DatabaseBroker):
             "put_timestamp": ts,
             "status_changed_at": ts,
         }
+
+    def _merge_peer_extra(self, conn: sqlite3.Connection, peer: Mapping[str, Any]) -> None:
+        # A DELETE missed by this replica arrives with replication: DELETED is sticky (a PUT
+        # onto a deleted account is refused), so the peer's status simply spreads.
+        if peer.get("status") == DELETED_STATUS:
+            conn.execute(
+                "UPDATE account_info SET status = ? WHERE status != ?",
+                [DELETED_STATUS, DELETED_STATUS],
+            )
 
     # -- container rows ---------------------------------------------------------------------
 
@@ -229,6 +241,22 @@ class AccountBroker(DatabaseBroker):
                 f"SELECT {_COLUMNS}, deleted FROM container {where} ORDER BY name"
             ).fetchall()
         )
+
+    def container_names_for_reaper(self, marker: str, limit: int, since: str) -> list[str]:
+        """Names after ``marker`` that are live, or were deleted at or after ``since`` (the
+        account's DELETE): a container the reaper deleted on some replicas only shows up here
+        until it is gone from all of them."""
+        self.merge_pending()
+        return [
+            row[0]
+            for row in self._read(
+                lambda conn: conn.execute(
+                    "SELECT name FROM container WHERE name > ? "
+                    "AND (deleted = 0 OR delete_timestamp >= ?) ORDER BY name LIMIT ?",
+                    [marker, since, limit],
+                ).fetchall()
+            )
+        ]
 
     # -- account state ----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ answer totals, metadata and the container listing; POST merges metadata; DELETE 
 account DELETED (404 with ``X-Account-Status: Deleted`` afterwards; rows stay for the reaper).
 ``/<dev>/<part>/<a>/<c>``: a container server's report (``X-Put-Timestamp``,
 ``X-Delete-Timestamp``, ``X-Object-Count``, ``X-Bytes-Used``, ``X-Timestamp``), journaled and
-answered 201, or 204 when it reports a deleted container.
+answered 201, or 204 when it reports a deleted container. ``REPLICATE /<dev>/<part>/<hash>``:
+database replication between account replicas (``db/rpc.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.db.broker import live_after, metadata_updates
+from swiftlite.db import layout, rpc
 from swiftlite.db.listing import Subdir, parse_params, query_params
+from swiftlite.db.metadata import live_after, metadata_updates
+from swiftlite.db.rpc import ReplicationRpc
 
 POLICY_HEADER = "X-Backend-Storage-Policy-Index"
 
@@ -73,7 +76,7 @@ def container_row(row: Any) -> dict[str, Any]:
 
 class AccountServer(StorageServer):
     server_type = "account"
-    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE"})
 
     def __init__(
         self,
@@ -85,6 +88,7 @@ class AccountServer(StorageServer):
         super().__init__(options.devices, options.mount_check, logger)
         self.options = options
         self.limits = limits or constraints.load()
+        self.rpc = ReplicationRpc(layout.ACCOUNT, AccountBroker, options.db_lock_timeout, logger)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -263,6 +267,16 @@ class AccountServer(StorageServer):
                 return self._deleted_response(info)
             broker.delete_db(ts)
         return Response(status=204)
+
+    def REPLICATE(self, req: Request) -> Response:
+        """Database replication ops (``db/rpc.py``): 200 with JSON, or 204."""
+        device, partition, name_hash = rpc.parse_path(req.environ["PATH_INFO"])
+        if (req.content_length or 0) > rpc.MAX_BODY:
+            raise errors.TooLarge("REPLICATE body too large")
+        answer = self.rpc.dispatch(self.device_path(device), partition, name_hash, req.body)
+        if answer is None:
+            return Response(status=204)
+        return Response(status=200, body=answer, content_type="application/json")
 
 
 def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> AccountServer:

@@ -114,6 +114,8 @@ class ContainerBroker(DatabaseBroker):
     info_table = "container_info"
     item_table = "object"
     schema_version = 1
+    count_column = "object_count"
+    record_columns = _COLUMNS
 
     def __init__(
         self, db_file: str, account: str | None = None, container: str | None = None, **kw: Any
@@ -150,6 +152,14 @@ class ContainerBroker(DatabaseBroker):
             "status_changed_at": ts,
             "storage_policy_index": int(storage_policy_index),
         }
+
+    def _after_copy(self, conn: sqlite3.Connection) -> None:
+        # The copy's account reports were the source's: report this replica's totals afresh.
+        conn.execute(
+            "UPDATE container_info SET reported_put_timestamp = ?, reported_delete_timestamp = ?, "
+            "reported_object_count = 0, reported_bytes_used = 0",
+            [ZERO_TIMESTAMP, ZERO_TIMESTAMP],
+        )
 
     # -- object rows ------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ the container deleted (409 while it lists objects). ``/<dev>/<part>/<a>/<c>/<o>`
 server's PUT/DELETE updates, journaled in ``<hash>.pending`` and answered at once (201/204), 404
 when the container database does not exist. Containers whose totals changed are reported to the
 account in batches every ``account_update_interval`` seconds by a green thread; the
-``swiftlite-container-updater`` daemon catches anything left over.
+``swiftlite-container-updater`` daemon catches anything left over. ``REPLICATE
+/<dev>/<part>/<hash>``: database replication between container replicas (``db/rpc.py``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from swiftlite.container.updater import (
     format_hint,
     nodes_from_headers,
 )
-from swiftlite.db.broker import live_after, metadata_updates
+from swiftlite.db import layout, rpc
 from swiftlite.db.listing import Subdir, parse_params, query_params
+from swiftlite.db.metadata import live_after, metadata_updates
+from swiftlite.db.rpc import ReplicationRpc
 
 # Stored as metadata beside X-Container-Meta-* and -Sysmeta-* (the proxy filters them).
 SAVE_HEADERS = (
@@ -110,7 +113,7 @@ def _iso_seconds(whole: str) -> str:
 
 class ContainerServer(StorageServer):
     server_type = "container"
-    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE"})
 
     def __init__(
         self,
@@ -122,6 +125,9 @@ class ContainerServer(StorageServer):
         super().__init__(options.devices, options.mount_check, logger)
         self.options = options
         self.limits = limits or constraints.load()
+        self.rpc = ReplicationRpc(
+            layout.CONTAINER, ContainerBroker, options.db_lock_timeout, logger
+        )
         self.reporter = AccountReporter(
             options.swift_dir, options.conn_timeout, options.node_timeout, logger
         )
@@ -400,6 +406,16 @@ class ContainerServer(StorageServer):
             if refused is not None:
                 return refused
         return Response(status=204 if existed else 404)
+
+    def REPLICATE(self, req: Request) -> Response:
+        """Database replication ops (``db/rpc.py``): 200 with JSON, or 204."""
+        device, partition, name_hash = rpc.parse_path(req.environ["PATH_INFO"])
+        if (req.content_length or 0) > rpc.MAX_BODY:
+            raise errors.TooLarge("REPLICATE body too large")
+        answer = self.rpc.dispatch(self.device_path(device), partition, name_hash, req.body)
+        if answer is None:
+            return Response(status=204)
+        return Response(status=200, body=answer, content_type="application/json")
 
 
 def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ContainerServer:

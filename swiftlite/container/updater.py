@@ -4,7 +4,8 @@
 the totals or timestamps differ from what an account last accepted, sends ``PUT
 /<adev>/<apart>/<account>/<container>`` with ``X-Put-Timestamp``, ``X-Delete-Timestamp``,
 ``X-Object-Count``, ``X-Bytes-Used``, ``X-Backend-Storage-Policy-Index`` and ``X-Timestamp``
-(when the totals were read) to every account replica at once. A majority of 2xx marks the totals
+(when the totals were read), and ``X-Account-Override-Deleted: yes`` for a deleted container, to
+every account replica at once. A majority of 2xx marks the totals
 reported in the database; otherwise an async record is saved under
 ``<device>/async_account_updates/`` for the daemon. Account nodes come from the account ring
 (``account.ring.gz`` in ``swift_dir``) or, without one, from the hint the proxy last gave the
@@ -156,6 +157,10 @@ class AccountReporter:
             "X-Trans-Id": trans_id,
             "User-Agent": f"container-server {os.getpid()}",
         }
+        if ContainerBroker.info_is_deleted(info):
+            # A deleted account still takes the news that one of its containers is gone
+            # (the reaper's container DELETEs), so its container count can reach zero.
+            headers["X-Account-Override-Deleted"] = "yes"
         path = f"/{info['account']}/{info['container']}"
         pile = green.GreenPile(len(targets))
         for node in targets:

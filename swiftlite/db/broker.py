@@ -4,9 +4,11 @@ It owns the connection and its pragmas (WAL, BINARY name order), the schema vers
 application id, atomic creation (build in ``<device>/tmp``, then hard-link into place so two
 creators never overwrite each other), the pending journal hand-off (``put_records`` appends,
 ``merge_pending`` folds the journal into the database before any read), metadata as JSON with a
-timestamp per key, the rolling ``hash`` of the rows (for replication), sync points, reclaim of
-old deleted rows and quarantine. Subclasses (``ContainerBroker``, ``AccountBroker``) own their
-tables, their record format and how records merge.
+timestamp per key (rules in ``db/metadata.py``), the rolling ``hash`` of the rows, what
+replication needs (sync points, batches of rows since a point, peer state merges, consistent
+snapshots, removal), reclaim of old deleted rows and quarantine. Subclasses
+(``ContainerBroker``, ``AccountBroker``) own their tables, their record format and how records
+merge.
 
 Busy handling: connections are opened with SQLite's own busy timeout at zero, and every
 statement runs in ``_retry``, which sleeps green between attempts. A busy database therefore
@@ -23,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import time
 import uuid
@@ -30,13 +33,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from swiftlite.common import errors, fs, green
-from swiftlite.common.http.headers import title
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, pending
+from swiftlite.db.metadata import (  # noqa: F401  (re-exported: callers import them from here)
+    live_after,
+    load_metadata,
+    merge_metadata,
+    metadata_updates,
+)
 
 APPLICATION_ID = 0x53574C54  # "SWLT" in the SQLite header: this is a swiftlite database
 ZERO_TIMESTAMP = Timestamp(0).internal
 EMPTY_HASH = "0" * 32
+# Info-row timestamps that replication peers exchange and merge (newest wins).
+_PEER_STATE_KEYS = ("created_at", "put_timestamp", "delete_timestamp", "status_changed_at")
 DEFAULT_TIMEOUT = 25.0
 
 T = TypeVar("T")
@@ -84,6 +94,9 @@ class DatabaseBroker:
     info_table: ClassVar[str] = ""
     item_table: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    count_column: ClassVar[str] = ""  # the live-item total in the info row
+    record_columns: ClassVar[str] = ""  # item columns in record order (merge_items)
+    peer_info_keys: ClassVar[tuple[str, ...]] = ()  # kind-specific info sent to peers
 
     def __init__(
         self,
@@ -320,7 +333,7 @@ class DatabaseBroker:
         raw = self._read(
             lambda conn: conn.execute(f"SELECT metadata FROM {self.info_table}").fetchone()[0]
         )
-        return _load_metadata(raw)
+        return load_metadata(raw)
 
     def user_metadata(self) -> dict[str, str]:
         """The live metadata: keys whose newest value is not empty."""
@@ -333,7 +346,7 @@ class DatabaseBroker:
 
         def apply(conn: sqlite3.Connection) -> None:
             raw = conn.execute(f"SELECT metadata FROM {self.info_table}").fetchone()[0]
-            merged = merge_metadata(_load_metadata(raw), updates)
+            merged = merge_metadata(load_metadata(raw), updates)
             conn.execute(
                 f"UPDATE {self.info_table} SET metadata = ?",
                 [json.dumps(merged, ensure_ascii=False, sort_keys=True)],
@@ -381,20 +394,129 @@ class DatabaseBroker:
 
     def merge_syncs(self, points: Iterable[Mapping[str, Any]], incoming: bool = True) -> None:
         """Record sync points; a point only moves forward."""
-        table = "incoming_sync" if incoming else "outgoing_sync"
-        now = Timestamp.now().internal
-        rows = [(p["remote_id"], int(p["sync_point"]), now) for p in points]
+        rows = [(p["remote_id"], int(p["sync_point"])) for p in points]
+        self._write(lambda conn: _upsert_syncs(conn, incoming, rows))
+
+    def get_records_since(self, start: int, count: int) -> list[list[Any]]:
+        """``[rowid, *record]`` for rows above ``start``, oldest first: one replication batch."""
+        sql = (
+            f"SELECT ROWID, {self.record_columns} FROM {self.item_table} "
+            "WHERE ROWID > ? ORDER BY ROWID LIMIT ?"
+        )
+        rows = self._read(lambda conn: conn.execute(sql, [start, count]).fetchall())
+        return [list(r) for r in rows]
+
+    def merge_peer_items(self, records: Sequence[Sequence[Any]], source: str, point: int) -> None:
+        """Merge a peer's rows and move its incoming sync point to ``point``, atomically."""
 
         def apply(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                f"INSERT INTO {table} (remote_id, sync_point, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(remote_id) DO UPDATE SET "
-                "sync_point = MAX(sync_point, excluded.sync_point), "
-                "updated_at = excluded.updated_at",
-                rows,
-            )
+            if records:
+                self._merge(conn, records)
+            _upsert_syncs(conn, True, [(source, int(point))])
 
         self._write(apply)
+
+    def replication_info(self) -> dict[str, Any]:
+        """What a replication peer is told about this database (``docs/formats/db.md`` §5)."""
+        info = self.get_info()
+        state = {key: info[key] for key in (*_PEER_STATE_KEYS, *self.peer_info_keys)}
+        state.update(
+            id=info["id"],
+            hash=info["hash"],
+            max_row=self.get_max_row(),
+            count=info[self.count_column],
+            metadata=load_metadata(info["metadata"]),
+        )
+        return state
+
+    def merge_peer_state(self, peer: Mapping[str, Any]) -> None:
+        """Fold a peer's timestamps and metadata into ours; per field the newest wins.
+
+        ``created_at`` is when the current life of the database began: the earliest creation
+        newer than the newest delete (or the earliest of all when neither is).
+        """
+        theirs = {key: Timestamp(peer[key]).internal for key in _PEER_STATE_KEYS}
+        meta = {str(k): (str(v[0]), str(v[1])) for k, v in (peer.get("metadata") or {}).items()}
+
+        def apply(conn: sqlite3.Connection) -> None:
+            cols = ", ".join((*_PEER_STATE_KEYS, "metadata"))
+            row = conn.execute(f"SELECT {cols} FROM {self.info_table}").fetchone()
+            ours = dict(zip(_PEER_STATE_KEYS, row[:-1], strict=True))
+            merged = {key: max(ours[key], theirs[key]) for key in _PEER_STATE_KEYS}
+            lives = [
+                c
+                for c in (ours["created_at"], theirs["created_at"])
+                if c > merged["delete_timestamp"]
+            ]
+            merged["created_at"] = min(lives or (ours["created_at"], theirs["created_at"]))
+            stored = load_metadata(row[-1])
+            new_meta = merge_metadata(stored, meta) if meta else stored
+            if merged != ours or new_meta != stored:
+                sets = ", ".join(f"{key} = ?" for key in merged)
+                conn.execute(
+                    f"UPDATE {self.info_table} SET {sets}, metadata = ?",
+                    [*merged.values(), json.dumps(new_meta, ensure_ascii=False, sort_keys=True)],
+                )
+            self._merge_peer_extra(conn, peer)
+
+        self._write(apply)
+
+    def _merge_peer_extra(self, conn: sqlite3.Connection, peer: Mapping[str, Any]) -> None:
+        """Kind-specific state from a peer's replication info (the account's status)."""
+
+    def _after_copy(self, conn: sqlite3.Connection) -> None:
+        """Kind-specific reset when this file became a replica by a whole-file copy."""
+
+    def snapshot(self, dest: str) -> int:
+        """Write a consistent copy of this database (journal merged first) to ``dest``.
+
+        The copy is made with SQLite's backup API, so rows still in the write-ahead log are
+        included and the copy is one self-contained file. Returns the copy's max row.
+        """
+        self.merge_pending()
+        dst = sqlite3.connect(dest, isolation_level=None)
+        try:
+            self._retry(lambda: self.conn.backup(dst))
+            max_row = dst.execute(
+                f"SELECT IFNULL(MAX(ROWID), -1) FROM {self.item_table}"
+            ).fetchone()[0]
+        finally:
+            dst.close()
+        with open(dest, "rb") as fh:
+            fs.fsync(fh.fileno())
+        return int(max_row)
+
+    def become_copy_of(self, source_id: str, source_point: int) -> None:
+        """After a whole-file copy: a fresh id, the source recorded as synced to its last row,
+        and no outgoing sync points (they described the source's peers, not ours)."""
+
+        def apply(conn: sqlite3.Connection) -> None:
+            conn.execute(f"UPDATE {self.info_table} SET id = ?", [str(uuid.uuid4())])
+            conn.execute("DELETE FROM outgoing_sync")
+            _upsert_syncs(conn, True, [(source_id, int(source_point))])
+            self._after_copy(conn)
+
+        self._write(apply)
+
+    def remove(self, unchanged_since: int | None = None) -> bool:
+        """Delete this database's directory (and empty suffix and partition directories).
+
+        With ``unchanged_since`` (a max row) nothing is removed, and False returned, when rows
+        or journal lines arrived after it: a handoff keeps what its primaries have not seen.
+        The journal lock is held meanwhile, so no update is appended while the check runs.
+        """
+        self.merge_pending()
+        with fs.flock(self.pending_file, self.timeout):
+            if unchanged_since is not None and (
+                pending.size_of(self.pending_file) or self.get_max_row() != unchanged_since
+            ):
+                return False
+            self.close()
+            shutil.rmtree(self.db_dir, ignore_errors=True)
+        for parent in (os.path.dirname(self.db_dir), os.path.dirname(os.path.dirname(self.db_dir))):
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)
+        return True
 
     # -- reclaim and quarantine -------------------------------------------------------------
 
@@ -409,7 +531,7 @@ class DatabaseBroker:
         def apply(conn: sqlite3.Connection) -> int:
             removed = self._reclaim_items(conn, age)
             raw = conn.execute(f"SELECT metadata FROM {self.info_table}").fetchone()[0]
-            meta = _load_metadata(raw)
+            meta = load_metadata(raw)
             kept = {k: v for k, v in meta.items() if v[0] != "" or v[1] >= age}
             if kept != meta:
                 conn.execute(
@@ -432,72 +554,22 @@ class DatabaseBroker:
         self.logger.error("quarantined %s to %s: %s", self.db_file, target, reason)
         return target
 
-    def integrity_check(self) -> None:
-        """Corrupt unless SQLite's quick_check passes (for auditors)."""
-        result = self._read(lambda conn: conn.execute("PRAGMA quick_check").fetchall())
+    def integrity_check(self, full: bool = False) -> None:
+        """Corrupt unless SQLite's quick_check (``integrity_check`` when ``full``) passes."""
+        pragma = "integrity_check" if full else "quick_check"
+        result = self._read(lambda conn: conn.execute(f"PRAGMA {pragma}").fetchall())
         if result != [("ok",)]:
             raise errors.Corrupt(f"{self.db_file}: {result[:3]}")
 
 
-def _load_metadata(raw: str | None) -> dict[str, tuple[str, str]]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise errors.Corrupt("metadata is not JSON") from None
-    return {k: (v[0], v[1]) for k, v in data.items()}
-
-
-def merge_metadata(
-    stored: Mapping[str, tuple[str, str]], updates: Mapping[str, tuple[str, Timestamp | str]]
-) -> dict[str, tuple[str, str]]:
-    """Per key the newer timestamp wins; keys are Title-Cased.
-
-    A tie goes to the greater value, so merging the same updates in any order agrees.
-    """
-    merged = dict(stored)
-    for key, (value, ts) in updates.items():
-        name = title(key)
-        stamp = Timestamp(ts)
-        old = merged.get(name)
-        if old is None or (Timestamp(old[1]), old[0]) < (stamp, value):
-            merged[name] = (value, stamp.internal)
-    return merged
-
-
-def metadata_updates(
-    headers: Mapping[str, str],
-    server_type: str,
-    timestamp: Timestamp,
-    save_headers: Iterable[str] = (),
-) -> dict[str, tuple[str, str]]:
-    """The headers a PUT or POST stores: ``X-<type>-Meta-*``, ``-Sysmeta-*`` and ``save_headers``.
-
-    Values stay WSGI strings but must be UTF-8 underneath (BadInput otherwise). An empty value is
-    kept: it deletes the key when merged.
-    """
-    meta_prefix = f"x-{server_type}-meta-"
-    sys_prefix = f"x-{server_type}-sysmeta-"
-    extra = {h.lower() for h in save_headers}
-    stamp = timestamp.internal
-    out: dict[str, tuple[str, str]] = {}
-    for key, value in headers.items():
-        low = key.lower()
-        if not (low.startswith((meta_prefix, sys_prefix)) or low in extra):
-            continue
-        try:
-            value.encode("latin-1").decode("utf-8")
-        except UnicodeDecodeError:
-            raise errors.BadInput("Metadata must be valid UTF-8") from None
-        except UnicodeEncodeError:
-            pass  # already real text
-        out[title(key)] = (value, stamp)
-    return out
-
-
-def live_after(
-    stored: Mapping[str, tuple[str, str]], updates: Mapping[str, tuple[str, Timestamp | str]]
-) -> dict[str, str]:
-    """The non-empty metadata once ``updates`` are merged (what limits are checked against)."""
-    return {k: v for k, (v, _ts) in merge_metadata(stored, updates).items() if v != ""}
+def _upsert_syncs(
+    conn: sqlite3.Connection, incoming: bool, rows: Sequence[tuple[str, int]]
+) -> None:
+    table = "incoming_sync" if incoming else "outgoing_sync"
+    now = Timestamp.now().internal
+    conn.executemany(
+        f"INSERT INTO {table} (remote_id, sync_point, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(remote_id) DO UPDATE SET "
+        "sync_point = MAX(sync_point, excluded.sync_point), updated_at = excluded.updated_at",
+        [(remote_id, point, now) for remote_id, point in rows],
+    )
