@@ -91,13 +91,13 @@ class SwiftliteSystem(System):
         super().__init__(root, port)
         from swiftlite.aio.plan import make_plan
 
-        self.plan = make_plan(root, port=port, replicas=3, devices=4)
+        # servers only, as the Swift side runs: background daemons would skew CPU and RSS
+        self.plan = make_plan(root, port=port, replicas=3, devices=4, daemons=False)
         self.version = _swiftlite_version()
 
     def start(self) -> None:
         from swiftlite.aio import cluster
 
-        os.makedirs(self.plan.etc_dir, exist_ok=True)  # older aio wrote secrets before mkdir
         cluster.start(self.plan, self.tools())
 
     def stop(self) -> None:

@@ -1,7 +1,8 @@
 """One ``main`` per server and daemon console script.
 
-Servers: ``swiftlite-<kind>-server CONF``. Daemons: ``swiftlite-<kind>-<daemon> CONF [once]``
-(they arrive with the replication issue). Each returns the process exit code.
+Servers: ``swiftlite-<kind>-server CONF``. Daemons: ``swiftlite-<kind>-<daemon> CONF [once]``,
+each reading its ``[<kind>-<daemon>]`` section of the server's config. Each returns the process
+exit code.
 """
 
 from __future__ import annotations
@@ -37,10 +38,51 @@ def account_server(argv: list[str] | None = None) -> int:
     return _server_main("swiftlite-account-server", argv)
 
 
-def container_updater(argv: list[str] | None = None) -> int:
-    from swiftlite.container import updater
+def _daemon_main(module: str, argv: list[str] | None) -> int:
+    """Import the daemon's module only when its command runs (keeps start-up light)."""
+    import importlib
 
-    return updater.main(argv)
+    return int(importlib.import_module(module).main(argv))
+
+
+def object_replicator(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.obj.replicator", argv)
+
+
+def object_auditor(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.obj.auditor", argv)
+
+
+def object_updater(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.obj.updater", argv)
+
+
+def object_expirer(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.obj.expirer", argv)
+
+
+def container_replicator(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.container.replicator", argv)
+
+
+def container_auditor(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.container.auditor", argv)
+
+
+def container_updater(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.container.updater", argv)
+
+
+def account_replicator(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.account.replicator", argv)
+
+
+def account_auditor(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.account.auditor", argv)
+
+
+def account_reaper(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.account.reaper", argv)
 
 
 if __name__ == "__main__":
