@@ -12,8 +12,6 @@ database replication between account replicas (``db/rpc.py``).
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,31 +83,10 @@ class AccountServer(StorageServer):
         limits: constraints.Constraints | None = None,
     ) -> None:
         logger = logger or logs.get_logger("account-server", options.log_file, options.log_level)
-        super().__init__(options.devices, options.mount_check, logger)
+        super().__init__(options.devices, options.mount_check, logger, options.log_requests)
         self.options = options
         self.limits = limits or constraints.load()
         self.rpc = ReplicationRpc(layout.ACCOUNT, AccountBroker, options.db_lock_timeout, logger)
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        start = time.monotonic()
-        req = Request(environ)
-        resp = self.handle(req)
-        if self.options.log_requests:
-            self.logger.info(
-                logs.format_access_line(
-                    req.remote_addr,
-                    req.method,
-                    req.path,
-                    resp.status_int,
-                    req.content_length or 0,
-                    resp.content_length or 0,
-                    time.monotonic() - start,
-                    req.headers.get("X-Trans-Id"),
-                )
-            )
-        return resp(environ, start_response)
 
     def _path(self, req: Request, allow_container: bool) -> BackendPath:
         path = split_backend_path(req.environ["PATH_INFO"], 3, 4)

@@ -9,12 +9,13 @@ never shown to the client.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import errors, fs, green
+from swiftlite.common import errors, fs, green, logs
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 
 # Most specific first: the first matching class decides.
@@ -61,10 +62,13 @@ class StorageServer:
     server_type = "storage"
     allowed_methods: frozenset[str] = frozenset()
 
-    def __init__(self, devices: str, mount_check: bool, logger: logging.Logger) -> None:
+    def __init__(
+        self, devices: str, mount_check: bool, logger: logging.Logger, log_requests: bool = False
+    ) -> None:
         self.devices = devices
         self.mount_check = mount_check
         self.logger = logger
+        self.log_requests = log_requests
 
     def device_path(self, device: str) -> str:
         """The device root; raises DeviceUnavailable (507) if unmounted or missing."""
@@ -73,9 +77,36 @@ class StorageServer:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        started = time.monotonic()
         req = Request(environ)
         resp = self.handle(req)
+        if self.log_requests:
+            self.log_access(req, resp, time.monotonic() - started)
+        return self.respond(req, resp, environ, start_response)
+
+    def respond(
+        self,
+        req: Request,
+        resp: Response,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+    ) -> Iterable[bytes]:
+        """Send ``resp``; a subclass may stream it differently (the object server's sendfile)."""
         return resp(environ, start_response)
+
+    def log_access(self, req: Request, resp: Response, duration: float) -> None:
+        self.logger.info(
+            logs.format_access_line(
+                req.remote_addr,
+                req.method,
+                req.path,
+                resp.status_int,
+                req.content_length or 0,
+                resp.content_length or 0,
+                duration,
+                req.headers.get("X-Trans-Id"),
+            )
+        )
 
     def handle(self, req: Request) -> Response:
         method = req.method

@@ -16,7 +16,6 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +121,7 @@ class ContainerServer(StorageServer):
         limits: constraints.Constraints | None = None,
     ) -> None:
         logger = logger or logs.get_logger("container-server", options.log_file, options.log_level)
-        super().__init__(options.devices, options.mount_check, logger)
+        super().__init__(options.devices, options.mount_check, logger, options.log_requests)
         self.options = options
         self.limits = limits or constraints.load()
         self.rpc = ReplicationRpc(
@@ -135,27 +134,6 @@ class ContainerServer(StorageServer):
         self._flusher: Any = None
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
-        start = time.monotonic()
-        req = Request(environ)
-        resp = self.handle(req)
-        if self.options.log_requests:
-            self.logger.info(
-                logs.format_access_line(
-                    req.remote_addr,
-                    req.method,
-                    req.path,
-                    resp.status_int,
-                    req.content_length or 0,
-                    resp.content_length or 0,
-                    time.monotonic() - start,
-                    req.headers.get("X-Trans-Id"),
-                )
-            )
-        return resp(environ, start_response)
 
     def _path(self, req: Request) -> BackendPath:
         path = split_backend_path(req.environ["PATH_INFO"], 4, 5)

@@ -127,7 +127,7 @@ class ObjectServer(StorageServer):
         request: updates.Requester | None = None,
     ) -> None:
         logger = logger or logs.get_logger(options.log_name, options.log_file, options.log_level)
-        super().__init__(options.devices, options.mount_check, logger)
+        super().__init__(options.devices, options.mount_check, logger, options.log_requests)
         self.options = options
         if request is None:
             request = (
@@ -150,14 +150,13 @@ class ObjectServer(StorageServer):
 
     # -- WSGI edge -------------------------------------------------------------------------
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    def respond(
+        self,
+        req: Request,
+        resp: Response,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
     ) -> Iterable[bytes]:
-        started = time.monotonic()
-        req = Request(environ)
-        resp = self.handle(req)
-        if self.options.log_requests:
-            self._log_access(req, resp, time.monotonic() - started)
         body = resp.app_iter
         if (
             self.options.use_sendfile
@@ -170,20 +169,6 @@ class ObjectServer(StorageServer):
                 write = start_response(resp.status, resp.headerlist)
                 return SendfileBody(body, write, sock_fd, self.options.client_timeout)
         return resp(environ, start_response)
-
-    def _log_access(self, req: Request, resp: Response, duration: float) -> None:
-        self.logger.info(
-            logs.format_access_line(
-                req.remote_addr,
-                req.method,
-                req.path,
-                resp.status_code,
-                req.content_length or 0,
-                resp.content_length or 0,
-                duration,
-                req.headers.get("X-Trans-Id"),
-            )
-        )
 
     # -- request checks --------------------------------------------------------------------
 

@@ -71,3 +71,20 @@ def test_unmounted_device_is_507_with_mount_check(tmp_path) -> None:
     assert Request.blank("/?raise=device").get_response(_app(tmp_path)).status_int == 200
     resp = Request.blank("/?raise=device").get_response(_app(tmp_path, mount_check=True))
     assert resp.status_int == 507
+
+
+def test_log_requests_writes_one_access_line_per_request(tmp_path, caplog) -> None:
+    logger = logging.getLogger("test.storage_app.access")
+    app = Demo(str(tmp_path), False, logger, log_requests=True)
+    with caplog.at_level(logging.INFO, logger="test.storage_app.access"):
+        Request.blank("/x?raise=full", headers={"X-Trans-Id": "tx9"}).get_response(app)
+    (line,) = [r.getMessage() for r in caplog.records]
+    fields = line.split(" ")
+    assert fields[1:4] == ["GET", "/x", "507"]
+    assert fields[7] == "tx9"
+
+
+def test_access_log_is_off_by_default(tmp_path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="test.storage_app"):
+        Request.blank("/").get_response(_app(tmp_path))
+    assert caplog.records == []
