@@ -180,3 +180,29 @@ def test_dispersion_report_finds_every_replica(probe: Cluster, names: dict[str, 
         f"probe 7: dispersion {report['object']['samples']} objects and "
         f"{report['container']['samples']} containers sampled, 100% of replicas found"
     )
+
+
+def test_recon_summarises_every_node_after_repairs(
+    probe: Cluster, names: dict[str, list[str]]
+) -> None:
+    argv = [aio_cluster._script("swiftlite-recon"), "--swift-dir", probe.plan.etc_dir, "--all"]
+    done = subprocess.run(
+        argv,
+        env=aio_cluster.process_env(probe.plan),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    hosts = 3 * len(probe.plan.nodes)  # account, container and object server per node
+    assert f"[ring md5] {hosts}/{hosts} hosts matched, 0 error(s)" in out, out
+    assert "[object replication pass time (s)]" in out
+    assert f"reported: {len(probe.plan.nodes)}" in out.split("[object replication pass time")[1]
+    assert "[async_pending]" in out
+    assert "quarantined_objects" in out
+    print(
+        "recon: every server answered; ring md5s match on all "
+        f"{hosts}; replication pass times reported by all {len(probe.plan.nodes)} nodes"
+    )
