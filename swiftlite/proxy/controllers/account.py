@@ -20,7 +20,6 @@ from swiftlite.common.http import listing
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy import info
 from swiftlite.proxy.controllers.base import Controller
-from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply
 
@@ -50,34 +49,11 @@ class AccountController(Controller):
         denied = self.authorize(req, None)
         if denied is not None:
             return denied
-        limit = req.GET.get("limit")
-        if (
-            limit is not None
-            and limit.isdigit()
-            and int(limit) > self.app.limits.account_listing_limit
-        ):
-            return Response(
-                status=412,
-                body=f"Maximum limit is {self.app.limits.account_listing_limit}".encode(),
-                content_type="text/plain",
-            )
+        too_big = self.listing_limit_error(req, self.app.limits.account_listing_limit)
+        if too_big is not None:
+            return too_big
         ring = self.app.account_ring
-        part = ring.get_part(self.account)
-        headers = self.base_headers(req)
-        for name in ("Accept", "X-Newest"):
-            if name in req.headers:
-                headers[name] = req.headers[name]
-        fetched = fetch(
-            self.app,
-            ring,
-            part,
-            req.method,
-            self.path,
-            headers,
-            req.query_string,
-            good_db_status,
-            "Account",
-        )
+        fetched = self.fetch_db(req, ring, ring.get_part(self.account), self.path, "Account")
         source = fetched.source
         if source is not None:
             found = info.account_info_from(source.status, source.header_items)

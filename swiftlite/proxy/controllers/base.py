@@ -17,6 +17,7 @@ from webob.util import status_reasons
 
 from swiftlite.common.http.headers import is_backend
 from swiftlite.common.timestamp import Timestamp
+from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.quorum import Reply, best_reply
 
 TRANS_ID = "swiftlite.trans_id"
@@ -126,6 +127,32 @@ class Controller:
     @staticmethod
     def trans_id(req: Request) -> str:
         return req.environ.get(TRANS_ID) or req.headers.get("X-Trans-Id", "")
+
+    def listing_limit_error(self, req: Request, maximum: int) -> Response | None:
+        """412 for a listing ``limit`` above the cluster's maximum, as Swift answers."""
+        limit = req.GET.get("limit")
+        if limit is not None and limit.isdigit() and int(limit) > maximum:
+            body = f"Maximum limit is {maximum}".encode()
+            return Response(status=412, body=body, content_type="text/plain")
+        return None
+
+    def fetch_db(self, req: Request, ring: Any, part: int, path: str, server_type: str) -> Any:
+        """GET/HEAD an account or container database; Accept and X-Newest go to the backend."""
+        headers = self.base_headers(req)
+        for name in ("Accept", "X-Newest"):
+            if name in req.headers:
+                headers[name] = req.headers[name]
+        return fetch(
+            self.app,
+            ring,
+            part,
+            req.method,
+            path,
+            headers,
+            req.query_string,
+            good_db_status,
+            server_type,
+        )
 
     def base_headers(self, req: Request, timestamp: Timestamp | None = None) -> dict[str, str]:
         """X-Timestamp (when given), X-Trans-Id, and the X-Backend-* headers the pipeline set."""

@@ -19,7 +19,6 @@ from swiftlite.common import constraints
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy import info
 from swiftlite.proxy.controllers.base import Controller, update_targets
-from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
 
@@ -45,27 +44,12 @@ class ContainerController(Controller):
 
     # -- reads -------------------------------------------------------------------------------
     def GETorHEAD(self, req: Request) -> Response:
-        limits = self.app.limits
-        limit = req.GET.get("limit")
-        if limit is not None and limit.isdigit() and int(limit) > limits.container_listing_limit:
-            return _text(412, f"Maximum limit is {limits.container_listing_limit}")
+        too_big = self.listing_limit_error(req, self.app.limits.container_listing_limit)
+        if too_big is not None:
+            return too_big
         ring = self.app.container_ring
         part = ring.get_part(self.account, self.container)
-        headers = self.base_headers(req)
-        for name in ("Accept", "X-Newest"):
-            if name in req.headers:
-                headers[name] = req.headers[name]
-        fetched = fetch(
-            self.app,
-            ring,
-            part,
-            req.method,
-            self.path,
-            headers,
-            req.query_string,
-            good_db_status,
-            "Container",
-        )
+        fetched = self.fetch_db(req, ring, part, self.path, "Container")
         source = fetched.source
         if source is None:
             best = best_reply(fetched.replies)
