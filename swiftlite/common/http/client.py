@@ -103,13 +103,13 @@ class Connection:
         """True when an idle connection has neither data nor EOF waiting (the peer kept it)."""
         raw = getattr(self.sock, "fd", self.sock)
         try:
-            data = raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
-            return True
+            return True  # nothing waiting: the server keeps it open
         except OSError:
             return False
-        # EOF (b"") means the server closed it; unsolicited bytes mean the stream is out of step.
-        return not data
+        # EOF (the server closed it) or unsolicited bytes (the stream is out of step)
+        return False
 
     def close(self) -> None:
         try:
@@ -391,6 +391,10 @@ class BackendPool:
         return Connection((ip, port), sock)
 
     def checkout(self, ip: str, port: int) -> Connection:
+        return self.checkout_idle(ip, port) or self.connect(ip, port)
+
+    def checkout_idle(self, ip: str, port: int) -> Connection | None:
+        """A pooled connection the server still keeps open, or None (no I/O wait either way)."""
         idle = self._idle.get((ip, port))
         while idle:
             conn = idle.pop()
@@ -398,7 +402,7 @@ class BackendPool:
                 conn.reused = True
                 return conn
             conn.close()
-        return self.connect(ip, port)
+        return None
 
     def checkin(self, conn: Connection) -> None:
         if not self.keepalive:
@@ -438,14 +442,19 @@ class BackendPool:
         body: bytes = b"",
         query: str = "",
         timeout: float | None = None,
+        conn: Connection | None = None,
     ) -> Response:
-        """Send one request with an in-memory body and return the response (body unread)."""
+        """Send one request with an in-memory body and return the response (body unread).
+
+        ``conn`` is a connection to ``ip:port`` already checked out for this request.
+        """
         target, send_headers = self._prepare(ip, port, method, path, query, headers or {})
         if body or method in ("PUT", "POST"):
             send_headers["Content-Length"] = str(len(body))
         wire = _encode_head(method, target, f"{ip}:{port}", send_headers) + body
         for attempt in (1, 2):
-            conn = self.checkout(ip, port)
+            if conn is None or attempt == 2:
+                conn = self.checkout(ip, port)
             conn.set_timeout(self.node_timeout if timeout is None else timeout)
             try:
                 conn.send(wire)

@@ -94,6 +94,16 @@ def test_pooled_connection_to_a_restarted_server_is_replaced(served):
         again.stop()
 
 
+def test_idle_connection_closed_by_its_server_is_not_handed_out(served):
+    pool = _pool()
+    assert pool.request("127.0.0.1", served.port, "GET", "/a").read_all() == b"xxxxx"
+    assert pool.checkout_idle("127.0.0.1", served.port) is not None
+    assert pool.request("127.0.0.1", served.port, "GET", "/a").read_all() == b"xxxxx"
+    served.stop()
+    assert pool.checkout_idle("127.0.0.1", served.port) is None
+    assert pool.idle_count("127.0.0.1", served.port) == 0
+
+
 def test_path_with_unicode_and_spaces_is_quoted(served):
     resp = _pool().request("127.0.0.1", served.port, "GET", "/d/1/a/c/caf\u00e9 o")
     assert resp.status == 200
