@@ -64,11 +64,22 @@ def request_node(
     query: str = "",
     body: bytes = b"",
     server_type: str = "Object",
+    conn: Any = None,
 ) -> BackendResponse | None:
-    """One request to one node; None (and the node charged an error) when it failed."""
+    """One request to one node; None (and the node charged an error) when it failed.
+
+    ``conn`` is a connection to the node already checked out from ``app.pool``.
+    """
     try:
         resp = app.pool.request(
-            node["ip"], node["port"], method, backend_path(node, part, path), headers, body, query
+            node["ip"],
+            node["port"],
+            method,
+            backend_path(node, part, path),
+            headers,
+            body,
+            query,
+            conn=conn,
         )
     except (OSError, Timeout, green.Timeout) as exc:
         app.node_error(node, server_type, f"{method} {path}: {exc!r}")

@@ -6,17 +6,23 @@ a node gives an answer that is not a server error, so a down primary is replaced
 Once a quorum of answers agrees, stragglers get ``post_quorum_timeout`` more; missing answers
 count as 503, as in Swift.
 
-``ObjectPut`` is the object PUT: it connects to n nodes at once with ``Expect: 100-continue``
-(handoffs replacing failures), streams the client's body chunk by chunk to every node that
-said 100 (never holding the whole object), hashes it with MD5 as it goes, and collects the
-final answers. Fewer than a quorum of ready nodes means no byte is sent and the client gets
-503, so nothing half-written can appear. Client trouble becomes ``UploadError`` (408 slow
-client, 499 gone client, 413 too large); the controller turns it into a response.
+``ObjectPut`` is the streamed object PUT: it connects to n nodes at once with ``Expect:
+100-continue`` (handoffs replacing failures), streams the client's body chunk by chunk to every
+node that said 100 (never holding the whole object), and collects the final answers. Fewer than
+a quorum of ready nodes means no byte is sent and the client gets 503, so nothing half-written
+can appear. Client trouble becomes ``UploadError`` (408 slow client, 499 gone client, 413 too
+large); the controller turns it into a response. The proxy does not hash the body: each object
+server checks the client's ETag and returns the MD5 it stored, as in Swift.
+
+``put_whole`` is the small-object PUT (swiftlite's addition): the body is already in hand, so
+the 100-continue round trip buys nothing but latency and CPU. It first checks out a connection
+to each of n nodes without sending a byte; fewer than a quorum means nothing is sent, which
+keeps the all-or-nothing rule of the streamed path. Then each node gets head and body in one
+send, with handoffs replacing nodes that fail, as ``fan_out`` does.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -122,6 +128,115 @@ def fan_out(
     return gather(tasks, len(headers_list), app.options.post_quorum_timeout)
 
 
+def read_client(read: Callable[[int], bytes], want: int, timeout: float) -> bytes:
+    """Up to ``want`` bytes of the client's body; UploadError 408 (too slow) or 499 (gone)."""
+    try:
+        with green.Timeout(timeout):
+            return read(want)
+    except green.Timeout:
+        raise UploadError(408, "Request Timeout") from None
+    except (OSError, ValueError) as exc:
+        raise UploadError(499, f"Client disconnected: {exc!r}") from None
+
+
+def read_whole(read: Callable[[int], bytes], length: int, timeout: float) -> bytes:
+    """The client's whole body of ``length`` bytes; UploadError (408/499) when it falls short."""
+    parts = []
+    remaining = length
+    while remaining > 0:
+        chunk = read_client(read, remaining, timeout)
+        if not chunk:
+            raise UploadError(499, "Client disconnected before the whole body arrived")
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def put_whole(
+    app: Any,
+    ring: Any,
+    part: int,
+    path: str,
+    headers_list: Sequence[Mapping[str, str]],
+    body: bytes,
+) -> list[Reply] | None:
+    """PUT ``body`` to ``len(headers_list)`` nodes; None when too few nodes could be reached."""
+    node_iter = NodeIter(ring, part, app.limiter, app.node_count(ring))
+    picked = _checkout(app, node_iter, len(headers_list), path)
+    if len(picked) < quorum_size(len(headers_list)):
+        for _node, conn in picked:
+            conn.close()
+        return None
+
+    def one(node: Any, conn: Any, headers: Mapping[str, str]) -> Reply | None:
+        while node is not None:
+            resp = request_node(app, node, "PUT", part, path, headers, body=body, conn=conn)
+            conn = None
+            if resp is not None and resp.status != 507 and resp.status < 500:
+                try:
+                    return Reply(resp.status, resp.reason, resp.header_items, resp.read_all())
+                except (OSError, Timeout) as exc:
+                    app.node_error(node, "Object", f"PUT {path} answer: {exc!r}")
+            elif resp is not None:
+                resp.close()
+            node = _next_node(app, node_iter, path)
+        return None
+
+    tasks = [
+        lambda n=node, c=conn, h=headers: one(n, c, h)
+        for (node, conn), headers in zip(picked, headers_list, strict=False)
+    ]
+    return gather(tasks, len(headers_list), app.options.post_quorum_timeout)
+
+
+def _checkout(app: Any, node_iter: NodeIter, count: int, path: str) -> list[tuple[Any, Any]]:
+    """Up to ``count`` (node, connection) pairs: pooled ones at once, new ones in parallel."""
+    picked: list[tuple[Any, Any]] = []
+    to_connect = []
+    for _ in range(count):
+        node = _next_node(app, node_iter, path)
+        if node is None:
+            break
+        conn = app.pool.checkout_idle(node["ip"], node["port"])
+        if conn is None:
+            to_connect.append(node)
+        else:
+            picked.append((node, conn))
+
+    def connect_from(node: Any) -> tuple[Any, Any] | None:
+        while node is not None:
+            try:
+                return node, app.pool.connect(node["ip"], node["port"])
+            except (OSError, Timeout, green.Timeout) as exc:
+                app.node_error(node, "Object", f"PUT {path}: {exc!r}")
+            node = _next_node(app, node_iter, path)
+        return None
+
+    if len(to_connect) == 1:
+        found = connect_from(to_connect[0])
+        picked.extend([found] if found else [])
+    elif to_connect:
+        pile = green.GreenPile(len(to_connect))
+        for node in to_connect:
+            pile.spawn(connect_from, node)
+        picked.extend(pair for pair in pile if pair is not None)
+    return picked
+
+
+def _next_node(app: Any, node_iter: NodeIter, path: str) -> Any:
+    """The next node to try for an object PUT (None when none is left); logs handoffs."""
+    node = next(node_iter, None)
+    if node is not None and node.get("index") is None and app.options.log_handoffs:
+        app.logger.info(
+            "handoff requested for PUT %s: %s:%s/%s",
+            path,
+            node["ip"],
+            node["port"],
+            node["device"],
+        )
+    return node
+
+
 class ObjectPut:
     """A streamed object PUT to ``len(headers_list)`` nodes; see the module docstring."""
 
@@ -147,7 +262,6 @@ class ObjectPut:
         # Nodes that stored the object without waiting for a body (an empty one): their
         # final 2xx came instead of 100 Continue, and counts towards the quorum as it is.
         self.done: list[Reply] = []
-        self.md5 = hashlib.md5()
         self.bytes_sent = 0
 
     # -- 1. connect ----------------------------------------------------------------------------
@@ -175,7 +289,7 @@ class ObjectPut:
 
     def _connect_one(self, node_iter: NodeIter, headers: Mapping[str, str]) -> PutStream | None:
         app = self.app
-        for node in node_iter:
+        while (node := _next_node(app, node_iter, self.path)) is not None:
             try:
                 stream = app.pool.open_put(
                     node["ip"],
@@ -193,14 +307,6 @@ class ObjectPut:
                 app.node_error(node, "Object", f"PUT {self.path}", status=final.status)
                 stream.abort()
                 continue
-            if node.get("index") is None and app.options.log_handoffs:
-                app.logger.info(
-                    "handoff requested for PUT %s: %s:%s/%s",
-                    self.path,
-                    node["ip"],
-                    node["port"],
-                    node["device"],
-                )
             return stream
         return None
 
@@ -219,7 +325,6 @@ class ObjectPut:
     # -- 2. stream the body --------------------------------------------------------------------
     def send(self, chunk: bytes) -> None:
         """Send one chunk to every ready node; fewer than a quorum left is an UploadError."""
-        self.md5.update(chunk)
         self.bytes_sent += len(chunk)
         for stream in list(self.ready):
             try:
@@ -244,13 +349,7 @@ class ObjectPut:
         remaining = content_length
         while remaining is None or remaining > 0:
             want = chunk_size if remaining is None else min(chunk_size, remaining)
-            try:
-                with green.Timeout(timeout):
-                    chunk = read(want)
-            except green.Timeout:
-                raise UploadError(408, "Request Timeout") from None
-            except (OSError, ValueError) as exc:
-                raise UploadError(499, f"Client disconnected: {exc!r}") from None
+            chunk = read_client(read, want, timeout)
             if not chunk:
                 break
             if remaining is not None:
@@ -289,7 +388,3 @@ class ObjectPut:
         for stream in self.streams:
             stream.abort()
         self.ready = []
-
-    @property
-    def etag(self) -> str:
-        return self.md5.hexdigest()

@@ -61,6 +61,9 @@ class ProxyOptions:
     max_containers_whitelist: tuple[str, ...] = ()
     object_chunk_size: int = 65536
     client_chunk_size: int = 65536
+    # swiftlite: object PUTs of at most this many bytes (known length) skip 100-continue and
+    # send head and body at once, after a connection to a quorum of nodes is in hand; 0 = never
+    put_whole_max: int = 65536
     sorting_method: str = "shuffle"
     # swiftlite: keep-alive connections to the backends (Swift opens one per request)
     backend_keepalive: bool = True

@@ -30,7 +30,7 @@ from swiftlite.proxy.controllers.base import (
     update_targets,
 )
 from swiftlite.proxy.getter import ResumableBody, fetch, good_object_status
-from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out
+from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole, read_whole
 from swiftlite.proxy.quorum import Reply, best_reply, is_success
 
 
@@ -221,14 +221,50 @@ class ObjectController(Controller):
         chunked: bool,
         extra_headers: dict[str, str] | None = None,
     ) -> Response:
-        """Stream a body to the object replicas and answer as Swift's object PUT does."""
+        """Send a body to the object replicas and answer as Swift's object PUT does."""
         if length is not None:
             headers["Content-Length"] = str(length)
         part, headers_list = self._replica_headers(headers)
+        if length is not None and self._sent_whole(headers, length):
+            try:
+                body = read_whole(read, length, self.app.options.client_timeout)
+            except UploadError as exc:
+                return _text(exc.status, exc.message)
+            ring = self.app.object_ring
+            replies = put_whole(self.app, ring, part, self.path, headers_list, body)
+        else:
+            streamed = self._stream(req, part, headers_list, read, length, chunked)
+            if isinstance(streamed, Response):
+                return streamed
+            replies = streamed
+        if replies is None:
+            self.app.logger.error("Object PUT %s: too few object servers reachable", self.path)
+            return _text(503, "Service Unavailable")
+        return self._put_response(req, headers, replies, extra_headers)
+
+    def _sent_whole(self, headers: dict[str, str], length: int) -> bool:
+        """Small bodies of known length go in one send per node, without 100-continue.
+
+        ``If-None-Match`` keeps the 100-continue path: a node holding the object must refuse
+        before any other node stores a newer copy over the client's condition.
+        """
+        limit = self.app.options.put_whole_max
+        return length <= limit and "If-None-Match" not in headers
+
+    def _stream(
+        self,
+        req: Request,
+        part: int,
+        headers_list: list[dict[str, str]],
+        read: Callable[[int], bytes],
+        length: int | None,
+        chunked: bool,
+    ) -> list[Reply] | Response | None:
+        """The streamed PUT: the final replies, a refusal, or None for too few nodes."""
         put = ObjectPut(self.app, self.app.object_ring, part, self.path, headers_list, chunked)
         put.connect()
         early = put.early_statuses()
-        if "If-None-Match" in headers and 412 in early:
+        if "If-None-Match" in headers_list[0] and 412 in early:
             put.abort()
             return _text(412, "Precondition Failed")
         if 409 in early:
@@ -239,22 +275,34 @@ class ObjectController(Controller):
             chosen = best_reply(put.early_replies() + [Reply(503)] * len(put.ready))
             if chosen is not None and 400 <= chosen.status < 500:
                 return self.client_response(req, chosen.status, chosen.reason, chosen.headers)
-            self.app.logger.error("Object PUT %s: too few object servers ready", self.path)
-            return _text(503, "Service Unavailable")
+            return None
         try:
             put.copy_body(read, length, self.app.limits.max_file_size)
         except UploadError as exc:
             put.abort()
             return _text(exc.status, exc.message)
-        client_etag = normalize_etag(headers.get("ETag"))
-        if client_etag and client_etag.lower() != put.etag:
-            put.abort()
-            return _text(422, "Unprocessable Entity")
-        resp = self.best_response(req, put.finish(), etag=put.etag, what="Object PUT")
+        self.app.logger.debug("PUT %s sent %d bytes", self.path, put.bytes_sent)
+        return put.finish()
+
+    def _put_response(
+        self,
+        req: Request,
+        headers: dict[str, str],
+        replies: list[Reply],
+        extra_headers: dict[str, str] | None,
+    ) -> Response:
+        """202 when a newer object exists, else the best reply with the replicas' one ETag."""
+        if any(r.status == 409 for r in replies):
+            return _text(202, "Accepted")
+        etags = {normalize_etag(r.header("ETag")) or "" for r in replies if is_success(r.status)}
+        if len(etags) > 1:
+            self.app.logger.error("Object PUT %s: replicas returned ETags %s", self.path, etags)
+            return _text(500, "Object servers returned mismatched ETags")
+        etag = etags.pop() if etags else None
+        resp = self.best_response(req, replies, etag=etag, what="Object PUT")
         if is_success(resp.status_int):
             resp.headers["Last-Modified"] = Timestamp(headers["X-Timestamp"]).http_date
             resp.headers.update(extra_headers or {})
-            self.app.logger.debug("PUT %s stored %d bytes", self.path, put.bytes_sent)
         return resp
 
     # -- POST / DELETE -----------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -10,7 +9,7 @@ import pytest
 
 from swiftlite.common import green
 from swiftlite.proxy.getter import fetch, good_db_status
-from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out
+from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole
 from swiftlite.proxy.quorum import best_status
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
 from tests.support.inproc import ServedApp, bound_socket
@@ -24,9 +23,14 @@ class Scripted:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b"ok"
     hits: int = 0
+    expect: str | None = None
+    bodies: list[bytes] = field(default_factory=list)
 
     def __call__(self, environ, start_response):
         self.hits += 1
+        self.expect = environ.get("HTTP_EXPECT")
+        if environ["REQUEST_METHOD"] == "PUT" and "HTTP_EXPECT" not in environ:
+            self.bodies.append(environ["wsgi.input"].read())
         if environ["REQUEST_METHOD"] == "PUT" and self.status < 300:
             environ["wsgi.input"].read()  # asks the client for its body (100 Continue)
         start_response(f"{self.status} X", [("Content-Length", str(len(self.body))), *self.headers])
@@ -205,8 +209,39 @@ def test_copy_body_slow_client_is_408():
     assert caught.value.status == 408
 
 
-def test_copy_body_hashes_what_it_sends():
+def test_copy_body_counts_what_it_sends():
     put = _body_put()
     put.copy_body(_reader([b"abcd", b"ef"]), 6, 100)
     assert put.bytes_sent == 6
-    assert put.etag == hashlib.md5(b"abcdef").hexdigest()
+
+
+def test_put_whole_sends_head_and_body_without_100_continue(backends):
+    app, ring = _app(backends)
+    backends[0].status = 201
+    replies = put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
+    assert [r.status for r in replies] == [201, 200, 200]
+    assert [b.expect for b in backends[:3]] == [None, None, None]
+    assert [b.bodies for b in backends[:3]] == [[b"small"]] * 3
+    assert backends[3].hits == 0
+
+
+def test_put_whole_with_too_few_reachable_nodes_sends_nothing(backends):
+    app, ring = _app(backends[:3])
+    ring.nodes[1]["port"] = ring.nodes[2]["port"] = _closed_port()
+    assert put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small") is None
+    assert backends[0].hits == 0
+
+
+def test_put_whole_replaces_a_507_primary_with_a_handoff(backends):
+    backends[1].status = 507
+    app, ring = _app(backends)
+    replies = put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
+    assert sorted(r.status for r in replies) == [200, 200, 200]
+    assert backends[3].bodies == [b"small"]
+
+
+def _closed_port() -> int:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
