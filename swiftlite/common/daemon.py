@@ -4,6 +4,11 @@ A daemon subclass implements ``run_once() -> dict`` (its pass summary). ``run_fo
 passes every ``interval`` seconds (a random start delay spreads daemons of many nodes), logs each
 summary, stores it in the recon cache, and stops cleanly on SIGTERM between or during passes.
 ``main(...)`` is the console-script glue: ``swiftlite-<kind>-<daemon> CONF [once]``.
+
+A pass reports its failures in its summary, under ``failures``, ``failure`` or ``errors``
+(counts) or ``error`` (why the pass could not run, e.g. no usable ring); ``pass_failures``
+reads them. A ``once`` run exits 1 when its pass reported any or raised, so operators and
+scripts can tell; ``forever`` logs and goes on, as before.
 """
 
 from __future__ import annotations
@@ -14,13 +19,28 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from swiftlite.common import config, green, logs, recon_cache
 from swiftlite.common.errors import ConfigError
 
 T = TypeVar("T")
+
+#: Summary keys under which the daemons count a pass's failures.
+FAILURE_COUNT_KEYS = ("failures", "failure", "errors")
+
+
+def pass_failures(summary: Mapping[str, Any]) -> int:
+    """How many failures a pass summary reports; 0 for a clean pass."""
+    count = 0
+    for key in FAILURE_COUNT_KEYS:
+        value = summary.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            count += value
+    if summary.get("error"):
+        count += 1
+    return count
 
 
 class Daemon:
@@ -59,6 +79,19 @@ class Daemon:
         self.record(summary)
         return summary
 
+    def run_once_mode(self) -> int:
+        """One pass for ``once``: the exit status, 1 when the pass raised or reported failures."""
+        try:
+            summary = self.run_pass()
+        except Exception:
+            self.logger.exception("%s pass failed", self.name)
+            return 1
+        failures = pass_failures(summary)
+        if failures:
+            self.logger.error("%s pass reported %d failure(s)", self.name, failures)
+            return 1
+        return 0
+
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self._handle_term)
         green.sleep(random.random() * min(self.interval, 5.0))  # noqa: S311 - spread only
@@ -87,6 +120,8 @@ def main(
 ) -> int:
     """Parse ``CONF [once]``, load ``[section]`` as ``options_cls``, run the daemon.
 
+    Exit status: 0, 1 when a ``once`` pass failed (``Daemon.run_once_mode``), 2 for bad config.
+
     ``patch`` monkey-patches the process for green I/O, as a daemon process needs; callers
     that run a daemon inside another program (tests) pass False, since patching is global.
     """
@@ -103,7 +138,6 @@ def main(
         green.monkey_patch()
     daemon = factory(options)
     if args.mode == "once":
-        daemon.run_pass()
-    else:
-        daemon.run_forever()
+        return daemon.run_once_mode()
+    daemon.run_forever()
     return 0

@@ -14,6 +14,7 @@ from swiftlite.obj.auditor import ObjectAuditor, ObjectAuditorOptions
 from swiftlite.obj.expirer import ObjectExpirer, ObjectExpirerOptions
 from swiftlite.obj.replicator import ObjectReplicator, ObjectReplicatorOptions
 from swiftlite.obj.updater import ObjectUpdater, ObjectUpdaterOptions
+from swiftlite.ring import RingBuilder
 
 SAMPLE = pathlib.Path(__file__).resolve().parents[3] / "etc" / "object-server.conf"
 DAEMONS = {
@@ -67,6 +68,12 @@ def test_replicator_reads_bind_address_from_default(tmp_path) -> None:
 def test_once_runs_a_pass_and_stores_it_for_recon(section, tmp_path) -> None:
     options_cls, daemon_cls = DAEMONS[section]
     (tmp_path / "node" / "sda").mkdir(parents=True)
+    for kind in ("object", "container"):  # a clean pass needs its rings (else it exits 1)
+        builder = RingBuilder(2, 1, 0)
+        dev = {"region": 1, "zone": 1, "ip": "127.0.0.1", "port": 1, "device": "sda"}
+        builder.add_dev({**dev, "weight": 100})
+        builder.rebalance(seed=1)
+        builder.write_ring(str(tmp_path / f"{kind}.ring.gz"))
     conf = tmp_path / "object-server.conf"
     conf.write_text(
         f"[DEFAULT]\ndevices = {tmp_path}/node\nmount_check = false\nswift_dir = {tmp_path}\n"
