@@ -14,10 +14,12 @@ so each object server writes the tombstone and updates its container listing as 
 DELETE. 2xx, 404 (already gone), 409 (a newer write) and 412 (X-Delete-At changed) all mean
 that primary is settled; once every primary is, the entry is removed. Otherwise (a primary
 down or failing) it stays for the next pass: no handoff stands in, because a handoff's 404
-would say nothing about the primary's copy. Every replica's
-device queues the object, so up to three expirers try it; the conditional DELETE makes the
-repeats harmless. Summary: entries finished, objects expired (some node deleted it),
-failures.
+would say nothing about the primary's copy. An entry that still is not settled once its
+delete-at time is more than ``reclaim_age`` old is removed anyway (as Swift's expirer gives
+up on a task after ``reclaim_age``), so a primary that never comes back cannot keep it
+queued forever. Every replica's device queues the object, so up to three expirers try it;
+the conditional DELETE makes the repeats harmless. Summary: entries finished, objects expired
+(some node deleted it), failures, and entries reclaimed (given up on).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class ObjectExpirerOptions:
     tasks_per_second: float = 50.0
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
+    reclaim_age: int = 604800
     log_file: str | None = None
     log_level: str = "INFO"
 
@@ -63,6 +66,7 @@ class ExpiryStats:
     expired: int = 0
     failures: int = 0
     bad_entries: int = 0
+    reclaimed: int = 0
 
     def summary(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -156,6 +160,17 @@ class ObjectExpirer(daemon.Daemon):
             stats.finished += 1
             if any(s is not None and (200 <= s < 300 or s == 404) for s in statuses):
                 stats.expired += 1
+        elif entry.delete_at < self.clock() - self.options.reclaim_age:
+            expiry_queue.remove(path)
+            stats.reclaimed += 1
+            self.logger.warning(
+                "object-expirer: giving up on /%s/%s/%s, due at %s, older than reclaim_age: %s",
+                entry.account,
+                entry.container,
+                entry.obj,
+                entry.delete_at,
+                statuses,
+            )
         else:
             stats.failures += 1
             self.logger.warning(
