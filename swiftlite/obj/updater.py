@@ -4,8 +4,12 @@ Owns the retry pass (console script ``swiftlite-object-updater CONF [once]``, se
 ``[object-updater]``). It walks ``<dev>/async_pending/<sfx>/`` on every local device. Records
 are named ``<hash>-<timestamp>``; when one object has several, only the newest is sent (the
 container keeps the newest row anyway) and the older ones are unlinked. Each record
-(``updates.read_async_pending``) is resent with ``updates.send`` to the container replicas it
-names:
+(``updates.read_async_pending``) is resent with ``updates.send`` to its container replicas,
+looked up again in the current container ring (``<swift_dir>/container.ring.gz``, read once
+per pass) so that updates follow a rebalance: while the replicas a record names are all still
+primaries of the same partition it goes to them (a narrowed record names only those still
+missing it); once any is stale it goes to every current primary (``replay_plan``). Without a
+usable container ring the record's own targets are used. Then:
 
 - every target answers 2xx: the record is unlinked (and its suffix dir, once empty);
 - some do: the record is rewritten naming only the targets that still failed;
@@ -30,6 +34,7 @@ from swiftlite.common.direct_client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import devices, layout, updates
 from swiftlite.obj.ratelimit import RateLimiter
+from swiftlite.ring import Ring, RingError
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,42 @@ def newest_records(suffix_dir: str) -> tuple[list[tuple[str, Timestamp, str]], l
     return newest, superseded
 
 
+def ring_plan(ring: Ring, account: str, container: str) -> updates.UpdatePlan:
+    """The container's current primaries, in replica order, as update targets."""
+    part, nodes = ring.get_nodes(account, container)
+    targets = []
+    for node in nodes:
+        ip = str(node["ip"])
+        host = f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
+        targets.append(updates.Target(host, str(node["device"])))
+    return updates.UpdatePlan(str(part), tuple(targets))
+
+
+def _target_key(target: updates.Target) -> tuple[str, int, str] | None:
+    try:
+        ip, port = target.ip_port
+    except ValueError:
+        return None
+    return ip, port, target.device
+
+
+def replay_plan(
+    pending: updates.AsyncPending, current: updates.UpdatePlan | None
+) -> updates.UpdatePlan:
+    """Where to resend a record: its own targets while they are all still current primaries
+    of its partition, else every current primary (the ring changed since it was written)."""
+    recorded = updates.UpdatePlan(pending.partition, pending.targets)
+    if current is None:
+        return recorded
+    primaries = {_target_key(t) for t in current.targets}
+    still_primary = all(
+        (key := _target_key(t)) is not None and key in primaries for t in pending.targets
+    )
+    if pending.partition == current.partition and pending.targets and still_primary:
+        return recorded
+    return current
+
+
 class ObjectUpdater(daemon.Daemon):
     name = "object-updater"
     recon_kind = "object"
@@ -111,9 +152,22 @@ class ObjectUpdater(daemon.Daemon):
         self.options: ObjectUpdaterOptions = options
         self.request = request
         self.pace = RateLimiter(options.objects_per_second)
+        self.container_ring: Ring | None = None
+
+    def load_container_ring(self) -> Ring | None:
+        """The container ring as it is now, or None (records keep their own targets)."""
+        path = os.path.join(self.options.swift_dir, "container.ring.gz")
+        try:
+            return Ring(path)
+        except RingError as exc:
+            self.logger.warning(
+                "object-updater: using recorded targets, no container ring: %s", exc
+            )
+            return None
 
     def run_once(self) -> dict[str, Any]:
         stats = UpdateStats()
+        self.container_ring = self.load_container_ring()
         pool = green.GreenPool(max(1, self.options.concurrency))
         for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
             for name_hash, stamp, path in self._records(dev_path, stats):
@@ -162,7 +216,10 @@ class ObjectUpdater(daemon.Daemon):
         except errors.Corrupt as exc:
             self._quarantine(dev_path, path, exc, stats)
             return
-        plan = updates.UpdatePlan(pending.partition, pending.targets)
+        current = None
+        if self.container_ring is not None:
+            current = ring_plan(self.container_ring, pending.account, pending.container)
+        plan = replay_plan(pending, current)
         obj_path = f"/{pending.account}/{pending.container}/{pending.obj}"
         failed = updates.send(
             pending.op,
@@ -182,7 +239,7 @@ class ObjectUpdater(daemon.Daemon):
             stats.successes += 1
             return
         stats.failures += 1
-        if len(failed) < len(pending.targets):
+        if len(failed) < len(plan.targets):
             stats.partial += 1
             narrowed = updates.AsyncPending(
                 pending.op,
@@ -190,7 +247,7 @@ class ObjectUpdater(daemon.Daemon):
                 pending.container,
                 pending.obj,
                 pending.headers,
-                pending.partition,
+                plan.partition,
                 tuple(failed),
             )
             updates.write_async_pending(dev_path, name_hash, stamp, narrowed)
