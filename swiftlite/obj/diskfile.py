@@ -30,6 +30,10 @@ from swiftlite.obj import hashes, layout, metadata
 DATA_KEYS = frozenset({"name", "Content-Length", "ETag", "Content-Type"})
 SYSMETA_PREFIX = "x-object-sysmeta-"
 MIB = 1 << 20
+# A large PUT keeps at most about this much of its newest content in the page cache.
+DROP_BEHIND = 8 * MIB
+# Chunks at least this big are hashed and written in a pool thread (see Writer.write).
+THREADED_WRITE = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class DiskConfig:
     reclaim_age: float = 604800.0
     fallocate_reserve: int = 0
     mb_per_sync: int = 512
+    # objects larger than this are not kept in the page cache (Swift's option name)
+    keep_cache_size: int = 5 * MIB
 
 
 def _direct(func: Callable[..., Any], *args: Any) -> Any:
@@ -305,6 +311,7 @@ class Writer:
         self.bytes_written = 0
         self._md5 = hashlib.md5()
         self._unsynced = 0
+        self._dropped_to = 0  # the page cache was last asked to let go of [0, this)
         self.committed_path: str | None = None
 
     def __enter__(self) -> Writer:
@@ -341,16 +348,35 @@ class Writer:
         return self._md5.hexdigest()
 
     def write(self, chunk: bytes) -> None:
-        """Append content; DiskFull when the device fills."""
-        self._md5.update(chunk)
-        fs.write_all(self.fd, chunk)
+        """Append content; DiskFull when the device fills.
+
+        A big chunk is hashed and written in the manager's thread pool: MD5 and write() both
+        release the GIL, so a large PUT's hashing overlaps the server reading its sockets.
+        """
+        if len(chunk) >= THREADED_WRITE:
+            self.diskfile.manager.run_blocking(self._absorb, chunk)
+        else:
+            self._absorb(chunk)
         self.bytes_written += len(chunk)
         self._unsynced += len(chunk)
-        limit = self.diskfile.config.mb_per_sync * MIB
+        config = self.diskfile.config
+        limit = config.mb_per_sync * MIB
         if limit and self._unsynced >= limit:
             # flush as we go so the final fsync does not stall on a huge dirty backlog
             self.diskfile.manager.run_blocking(os.fdatasync, self.fd)
             self._unsynced = 0
+        behind = self.bytes_written - DROP_BEHIND
+        if behind - self._dropped_to >= DROP_BEHIND and self.bytes_written > config.keep_cache_size:
+            # A large object streams through: start writeback of all but its newest window
+            # and free what is written, rather than fill the page cache (a new page costs far
+            # more than a reused one: measured in bench/README.md, large PUT). The range
+            # starts at 0 each time, so pages still under writeback last time go now.
+            self.diskfile.manager.run_blocking(fs.drop_cache, self.fd, 0, behind)
+            self._dropped_to = behind
+
+    def _absorb(self, chunk: bytes) -> None:
+        self._md5.update(chunk)
+        fs.write_all(self.fd, chunk)
 
     def commit(self, meta: Mapping[str, str], ext: str = layout.DATA) -> str:
         """Write ``meta`` (must hold X-Timestamp), make it durable and visible; the final path."""
@@ -359,6 +385,8 @@ class Writer:
         metadata.write(self.fd, meta, self.bytes_written)
         target = os.path.join(df.hash_dir, layout.file_name(timestamp, ext))
         df.manager.run_blocking(self._publish, target)
+        if self.bytes_written > df.config.keep_cache_size:
+            fs.drop_cache(self.fd)  # all clean after the fsync: this only frees pages
         os.close(self.fd)
         self.fd = -1
         self.committed_path = target

@@ -11,14 +11,18 @@ which is green in a monkey-patched server and a plain wait otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from swiftlite.common import fs
 from swiftlite.obj.diskfile import ObjectBody
 
 MAX_SEND = 1 << 24  # bytes per sendfile call: bounded so one client cannot hog the hub
+# Large objects are read with drop-behind: pages more than this far behind are freed.
+DROP_BEHIND = 8 << 20
 
 
 def client_socket_fd(environ: dict[str, Any]) -> int | None:
@@ -36,13 +40,26 @@ def client_socket_fd(environ: dict[str, Any]) -> int | None:
         return None
 
 
-def send_span(sock_fd: int, fd: int, offset: int, count: int, timeout: float) -> int:
+def send_span(
+    sock_fd: int, fd: int, offset: int, count: int, timeout: float, drop_behind: bool = False
+) -> int:
     """sendfile ``count`` bytes at ``offset`` of ``fd`` to ``sock_fd``; the bytes sent.
 
+    ``drop_behind`` (large objects, as Swift's ``keep_cache_size``) asks for sequential
+    readahead and frees the pages already sent, so a big read recycles a few MiB of page cache
+    instead of filling it: new pages cost far more than reused ones (bench/README.md).
     TimeoutError when the client does not drain its socket within ``timeout`` seconds.
     """
+    start = offset
+    dropped_at = offset
+    if drop_behind:
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, offset, count, os.POSIX_FADV_SEQUENTIAL)
     sent_total = 0
     while count > 0:
+        if drop_behind and offset - dropped_at >= 2 * DROP_BEHIND:
+            dropped_at = offset - DROP_BEHIND
+            fs.drop_cache(fd, start, dropped_at - start)
         try:
             sent = os.sendfile(sock_fd, fd, offset, min(count, MAX_SEND))
         except BlockingIOError:
@@ -55,6 +72,8 @@ def send_span(sock_fd: int, fd: int, offset: int, count: int, timeout: float) ->
         offset += sent
         count -= sent
         sent_total += sent
+    if drop_behind:
+        fs.drop_cache(fd, start, offset - start)
     return sent_total
 
 
@@ -77,7 +96,9 @@ class SendfileBody:
         span = self.body.span or (0, 0)
         self.write(b"")  # flushes the status line and headers
         self.body.sent_by_sendfile = True
-        send_span(self.sock_fd, self.body.fd, span[0], span[1] - span[0], self.timeout)
+        opened = self.body.opened
+        large = opened.content_length > opened.diskfile.config.keep_cache_size
+        send_span(self.sock_fd, self.body.fd, span[0], span[1] - span[0], self.timeout, large)
         return iter(())
 
     def close(self) -> None:

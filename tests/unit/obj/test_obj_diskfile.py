@@ -212,3 +212,52 @@ def test_rename_retries_when_hash_dir_vanishes(df, monkeypatch) -> None:
     monkeypatch.setattr(os, "rename", flaky)
     t = write(df)
     assert os.listdir(df.hash_dir) == [t.internal + ".data"]
+
+
+def _write_big(dev_path, body, chunk, keep_cache_size, calls):
+    def runner(func, *args):
+        calls.append((func.__name__, args[1:]))
+        return func(*args)
+
+    mgr = DiskFileManager(DiskConfig(keep_cache_size=keep_cache_size), run_blocking=runner)
+    df = mgr.get(dev_path, 1, "a", "c", "big")
+    with df.writer(len(body)) as w:
+        for i in range(0, len(body), chunk):
+            w.write(body[i : i + chunk])
+        meta = {"name": df.name, "X-Timestamp": ts().internal, "ETag": w.etag}
+        w.commit({**meta, "Content-Length": str(len(body))})
+    return df, w
+
+
+def test_large_put_frees_the_page_cache_behind_itself(dev_path, monkeypatch) -> None:
+    dropped = []
+    real = fs.drop_cache
+    monkeypatch.setattr(
+        fs, "drop_cache", lambda fd, off=0, n=0: (dropped.append((off, n)), real(fd, off, n))
+    )
+    body = os.urandom(20 << 20)
+    df, w = _write_big(dev_path, body, 1 << 20, 1 << 20, [])
+    behind = dropped[:-1]
+    assert behind, "nothing was dropped while writing"
+    assert all(off == 0 and 0 < n <= len(body) - (8 << 20) for off, n in behind)
+    assert dropped[-1] == (0, 0)  # the whole file once it is durable
+    with df.open() as opened:
+        assert b"".join(opened.read_range(0, len(body))) == body
+    assert w.etag == md5(body)
+
+
+def test_small_put_stays_in_the_page_cache(dev_path, monkeypatch) -> None:
+    dropped = []
+    monkeypatch.setattr(fs, "drop_cache", lambda *args: dropped.append(args))
+    _write_big(dev_path, os.urandom(3 << 20), 1 << 20, 5 << 20, [])
+    assert dropped == []
+
+
+def test_big_chunks_are_hashed_and_written_through_run_blocking(dev_path) -> None:
+    calls: list = []
+    body = os.urandom(3 << 20) + b"tail"
+    df, w = _write_big(dev_path, body, 1 << 20, 1 << 30, calls)
+    assert [name for name, _ in calls].count("_absorb") == 3  # 1 MiB chunks; the tail inline
+    assert w.etag == md5(body)
+    with df.open() as opened:
+        assert b"".join(opened.read_range(0, len(body))) == body

@@ -115,3 +115,30 @@ def test_client_socket_fd_refuses_https_and_missing_socket(sockets) -> None:
     assert sendfile.client_socket_fd(env) is None
     env["wsgi.url_scheme"] = "http"
     assert sendfile.client_socket_fd(env) == server_side.fileno()
+
+
+def test_large_span_is_sent_whole_while_pages_behind_it_are_freed(
+    tmp_path, sockets, monkeypatch
+) -> None:
+    server_side, client_side = sockets
+    body = os.urandom(40 << 20)
+    f = tmp_path / "big"
+    f.write_bytes(body)
+    dropped = []
+    real = sendfile.fs.drop_cache
+    monkeypatch.setattr(
+        sendfile.fs, "drop_cache", lambda fd, off, n: (dropped.append((off, n)), real(fd, off, n))
+    )
+    got = bytearray()
+    reader = drain(client_side, got, len(body) - 5)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        sent = sendfile.send_span(server_side.fileno(), fd, 5, len(body) - 5, 10, True)
+    finally:
+        os.close(fd)
+    reader.join(10)
+    assert sent == len(body) - 5
+    assert bytes(got) == body[5:]
+    assert len(dropped) >= 2
+    assert all(off == 5 and n > 0 for off, n in dropped)
+    assert dropped[-1] == (5, len(body) - 5)
