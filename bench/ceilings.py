@@ -226,4 +226,6 @@ def measure(
             max((v["requests_per_s"] for v in loop.values()), default=0.0), 1
         ),
         "disk_write_mb_s": round(mb_s, 1),
+        "replicas": replicas,
+        "disk_write_per_replica_mb_s": round(mb_s / replicas, 1),
     }

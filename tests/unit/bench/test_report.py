@@ -60,7 +60,7 @@ def test_targets_met_when_twice_as_fast_with_lower_p99() -> None:
         "swiftlite": _system(200, 10, 100, large_put=large, large_get=large),
         "swift": _system(100, 20, 200, large_put={"mb_per_s": 300.0}, large_get=large),
     }
-    rows = report.targets(systems, {"disk_write_mb_s": 500.0})
+    rows = report.targets(systems, {"disk_write_mb_s": 500.0, "disk_write_per_replica_mb_s": 167})
     assert rows
     assert all(row["met"] is True for row in rows), [r for r in rows if not r["met"]]
 
@@ -75,15 +75,15 @@ def test_targets_not_met_when_slower_or_bigger() -> None:
     assert rows["large_put: MB/s >= Swift"]["met"] is None  # not run
 
 
-def test_large_target_uses_the_disk_ceiling() -> None:
-    systems = {
-        "swiftlite": {"workloads": {"large_put": {"mb_per_s": 300.0}}},
-        "swift": {"workloads": {"large_put": {"mb_per_s": 100.0}}},
-    }
-    rows = {row["target"]: row for row in report.targets(systems, {"disk_write_mb_s": 500.0})}
-    share = rows["large_put: MB/s >= 70% of disk ceiling"]
-    assert share["value"] == 0.6
-    assert share["met"] is False
+def test_large_targets_use_the_disk_ceiling_and_put_divides_it_by_replicas() -> None:
+    large = {"large_put": {"mb_per_s": 100.0}, "large_get": {"mb_per_s": 300.0}}
+    systems = {"swiftlite": {"workloads": large}, "swift": {"workloads": large}}
+    disk = {"disk_write_mb_s": 500.0, "disk_write_per_replica_mb_s": 125.0}
+    rows = {row["target"]: row for row in report.targets(systems, disk)}
+    put = rows["large_put: MB/s >= 70% of disk ceiling / replicas"]
+    assert (put["value"], put["met"]) == (0.8, True)
+    get = rows["large_get: MB/s >= 70% of disk ceiling"]
+    assert (get["value"], get["met"]) == (0.6, False)
 
 
 def test_table_shows_both_systems_and_the_ratio() -> None:
