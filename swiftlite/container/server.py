@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -84,6 +85,40 @@ def policy_index(req: Request) -> int | None:
         raise errors.BadInput(f"Invalid {POLICY_HEADER} {value!r}") from None
 
 
+MAX_UPDATE_BODY = 8 << 20  # bytes of one UPDATE body (object servers send at most 1000 rows)
+
+
+def update_rows(body: bytes, limits: constraints.Constraints, policy: int) -> list[tuple[Any, ...]]:
+    """The object rows of an ``UPDATE`` body; BadInput (400) for anything malformed.
+
+    The body is a JSON list of ``[name, created_at, size, content_type, etag, deleted]``.
+    """
+    try:
+        items = json.loads(body)
+    except ValueError:
+        raise errors.BadInput("UPDATE body is not JSON") from None
+    if not isinstance(items, list) or not items:
+        raise errors.BadInput("UPDATE body must be a non-empty list of rows")
+    rows = []
+    for item in items:
+        if not isinstance(item, list) or len(item) != 6:
+            raise errors.BadInput("UPDATE rows are [name, created_at, size, type, etag, deleted]")
+        name, created_at, size, content_type, etag, deleted = item
+        if not isinstance(name, str) or not name:
+            raise errors.BadInput("UPDATE row without an object name")
+        constraints.check_object_name(name, limits)
+        if not isinstance(size, int) or size < 0 or deleted not in (0, 1):
+            raise errors.BadInput(f"bad size or deleted flag for {name!r}")
+        if not isinstance(content_type, str) or not isinstance(etag, str):
+            raise errors.BadInput(f"bad content type or etag for {name!r}")
+        try:
+            stamp = Timestamp(created_at).internal
+        except (TypeError, ValueError):
+            raise errors.BadInput(f"bad timestamp for {name!r}") from None
+        rows.append((name, stamp, size, content_type, etag, deleted, policy))
+    return rows
+
+
 def object_row(row: Any) -> dict[str, Any]:
     """A broker row or Subdir as Swift's JSON listing shape."""
     if isinstance(row, Subdir):
@@ -112,7 +147,7 @@ def _iso_seconds(whole: str) -> str:
 
 class ContainerServer(StorageServer):
     server_type = "container"
-    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE"})
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE", "UPDATE"})
 
     def __init__(
         self,
@@ -257,16 +292,22 @@ class ContainerServer(StorageServer):
                 content_type = wsgi_to_str(content_type)
         broker = self._broker(path)
         with broker:
-            if not broker.exists():
-                if not path.account.startswith(self.limits.auto_create_account_prefix):
-                    raise errors.NotFound("no such container")
-                broker.initialize(ts, storage_policy_index=policy)
+            self._require_for_rows(broker, path, ts, policy)
             if req.method == "PUT":
                 broker.put_object(obj, ts, size, content_type, etag, 0, policy)
             else:
                 broker.delete_object(obj, ts, policy)
         self._mark_dirty(broker)
         return Response(status=201 if req.method == "PUT" else 204)
+
+    def _require_for_rows(
+        self, broker: ContainerBroker, path: BackendPath, ts: Timestamp, policy: int
+    ) -> None:
+        """The container must exist to take object rows (auto-created for hidden accounts)."""
+        if not broker.exists():
+            if not path.account.startswith(self.limits.auto_create_account_prefix):
+                raise errors.NotFound("no such container")
+            broker.initialize(ts, storage_policy_index=policy)
 
     # -- verbs ------------------------------------------------------------------------------
 
@@ -384,6 +425,23 @@ class ContainerServer(StorageServer):
             if refused is not None:
                 return refused
         return Response(status=204 if existed else 404)
+
+    def UPDATE(self, req: Request) -> Response:
+        """Many object rows at once (``obj/update_batch.py``); 202, or 404 for no container."""
+        path = self._path(req)
+        ts = request_timestamp(req)
+        if path.obj is not None:
+            raise errors.BadInput("UPDATE goes to a container, not an object")
+        if (req.content_length or 0) > MAX_UPDATE_BODY:
+            raise errors.TooLarge("UPDATE body too large")
+        policy = policy_index(req) or 0
+        rows = update_rows(req.body, self.limits, policy)
+        broker = self._broker(path)
+        with broker:
+            self._require_for_rows(broker, path, ts, policy)
+            broker.put_records(rows)
+        self._mark_dirty(broker)
+        return Response(status=202)
 
     def REPLICATE(self, req: Request) -> Response:
         """Database replication ops (``db/rpc.py``): 200 with JSON, or 204."""
