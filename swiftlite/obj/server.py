@@ -45,6 +45,7 @@ from swiftlite.obj.diskfile import (
     delete_at,
 )
 from swiftlite.obj.sendfile import SendfileBody, client_socket_fd
+from swiftlite.obj.update_batch import UpdateBatcher
 
 DEFAULT_ALLOWED_HEADERS = (
     "content-disposition",
@@ -74,6 +75,9 @@ class ObjectServerOptions:
     # Reuse connections to container servers for listing updates: saves a TCP handshake and
     # a new server-side connection per update (measured: bench/README.md, PUT CPU per op).
     container_update_keepalive: bool = True
+    # Coalesce concurrent updates to one container replica into one UPDATE request
+    # (obj/update_batch.py); a lone update still goes as Swift's per-object PUT/DELETE.
+    container_update_batch: bool = True
     max_upload_time: float = 86400.0
     reclaim_age: int = 604800
     fallocate_reserve: int = 0
@@ -144,6 +148,13 @@ class ObjectServer(StorageServer):
                 else direct_request
             )
         self.request = request  # container updates go out through this
+        self.batcher = (
+            UpdateBatcher(
+                request, options.conn_timeout, options.container_update_timeout, self.logger
+            )
+            if options.container_update_batch
+            else None
+        )
         self.limits = constraints.load()
         disk = DiskConfig(
             disk_chunk_size=options.disk_chunk_size,
@@ -348,16 +359,19 @@ class ObjectServer(StorageServer):
         else:
             headers = updates.delete_headers(ts, trans_id)
         path = df.name
-        failed = updates.send(
-            op,
-            path,
-            headers,
-            plan,
-            self.options.conn_timeout,
-            self.options.container_update_timeout,
-            request=self.request,
-            logger=self.logger,
-        )
+        if self.batcher is not None:
+            failed = self.batcher.send(op, path, headers, plan)
+        else:
+            failed = updates.send(
+                op,
+                path,
+                headers,
+                plan,
+                self.options.conn_timeout,
+                self.options.container_update_timeout,
+                request=self.request,
+                logger=self.logger,
+            )
         if failed:
             _, account, container, obj = path.split("/", 3)
             pending = updates.AsyncPending(
