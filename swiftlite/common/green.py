@@ -47,6 +47,9 @@ kill = eventlet.kill
 GreenletExit = eventlet.support.greenlets.GreenletExit
 
 
+real_threading = eventlet.patcher.original("threading")  # OS-thread locks, even when patched
+
+
 def monkey_patch() -> None:
     """Patch the standard library for green I/O (servers and daemons call this first)."""
     eventlet.monkey_patch(os=False, thread=True, socket=True, select=True, time=True)

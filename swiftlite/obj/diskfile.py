@@ -24,7 +24,8 @@ from typing import Any
 
 from swiftlite.common import errors, fs, hashing
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import hashes, layout, metadata
+from swiftlite.obj import groupsync, hashes, layout, metadata
+from swiftlite.obj.groupsync import GroupSync
 
 # Metadata that belongs to the data and survives a POST; everything else comes from the .meta.
 DATA_KEYS = frozenset({"name", "Content-Length", "ETag", "Content-Type"})
@@ -99,10 +100,29 @@ class Probe:
 class DiskFileManager:
     """Builds DiskFiles for the devices of one server."""
 
-    def __init__(self, config: DiskConfig, run_blocking: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: DiskConfig,
+        run_blocking: Callable[..., Any] | None = None,
+        group_sync: bool = False,
+    ) -> None:
         self.config = config
         # runs fsync/rename steps; a server may pass a thread-pool runner to keep its hub free
         self.run_blocking = run_blocking or _direct
+        # one GroupSync per file system (st_dev) when writes commit with shared syncfs calls
+        self.group_syncs: dict[int, GroupSync] | None = (
+            {} if group_sync and groupsync.available() else None
+        )
+
+    def group_for(self, fd: int) -> GroupSync | None:
+        """The shared syncer of ``fd``'s file system, or None for per-file fsyncs."""
+        if self.group_syncs is None:
+            return None
+        dev = os.fstat(fd).st_dev
+        group = self.group_syncs.get(dev)
+        if group is None:
+            group = self.group_syncs[dev] = GroupSync()
+        return group
 
     def get(
         self, dev_path: str, partition: int, account: str, container: str, obj: str
@@ -279,6 +299,11 @@ def quarantine_file(dev_path: str, part_dir: str, name_hash: str, path: str) -> 
     return target
 
 
+def makedirs_plain(path: str) -> None:
+    """mkdir -p without syncs (the caller syncs the whole file system afterwards)."""
+    os.makedirs(path, exist_ok=True)
+
+
 def makedirs_durable(path: str) -> None:
     """mkdir -p, fsyncing the parent of every directory created so the new entries survive."""
     missing = []
@@ -384,7 +409,11 @@ class Writer:
         timestamp = Timestamp(meta["X-Timestamp"])
         metadata.write(self.fd, meta, self.bytes_written)
         target = os.path.join(df.hash_dir, layout.file_name(timestamp, ext))
-        df.manager.run_blocking(self._publish, target)
+        group = df.manager.group_for(self.fd)
+        if group is None:
+            df.manager.run_blocking(self._publish, target)
+        else:
+            self._publish_grouped(group, target)
         if self.bytes_written > df.config.keep_cache_size:
             fs.drop_cache(self.fd)  # all clean after the fsync: this only frees pages
         os.close(self.fd)
@@ -394,19 +423,30 @@ class Writer:
         hashes.invalidate(df.part_dir, df.suffix)
         return target
 
-    def _publish(self, target: str) -> None:
-        fs.fsync(self.fd)
+    def _publish_grouped(self, group: GroupSync, target: str) -> None:
+        """``_publish`` with shared syncs: the file system is synced before the rename (content
+        and xattrs) and after it (the new name and directories), once per round of writers."""
+        run = self.diskfile.manager.run_blocking
+        run(group.sync, self.fd)
+        self._rename_into(target, makedirs_plain)
+        run(group.sync, self.fd)
+
+    def _rename_into(self, target: str, makedirs: Callable[[str], None]) -> None:
         hash_dir = os.path.dirname(target)
         for attempt in range(3):
-            makedirs_durable(hash_dir)
+            makedirs(hash_dir)
             try:
                 os.rename(self.tmp_path, target)
-                break
+                return
             except FileNotFoundError:
                 # a rehash removed the empty hash dir between mkdir and rename: make it again
                 if attempt == 2:
                     raise
-        fs.fsync_dir(hash_dir)
+
+    def _publish(self, target: str) -> None:
+        fs.fsync(self.fd)
+        self._rename_into(target, makedirs_durable)
+        fs.fsync_dir(os.path.dirname(target))
 
 
 class OpenObject:

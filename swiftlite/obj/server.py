@@ -93,6 +93,9 @@ class ObjectServerOptions:
     use_sendfile: bool = True
     # fsync and rename in eventlet's thread pool, so one PUT's fsync does not stall the others
     fsync_in_threads: bool = True
+    # commit object files with syncfs calls shared by concurrent writers (obj/groupsync.py)
+    # instead of per-file and per-directory fsyncs; off, or where syncfs is missing: fsyncs
+    group_sync: bool = True
 
 
 # A large body reaches the disk layer in pieces of this size, which it hashes and writes in a
@@ -163,7 +166,11 @@ class ObjectServer(StorageServer):
             mb_per_sync=options.mb_per_sync,
             keep_cache_size=options.keep_cache_size,
         )
-        self.disk = DiskFileManager(disk, green.tpool_execute if options.fsync_in_threads else None)
+        self.disk = DiskFileManager(
+            disk,
+            green.tpool_execute if options.fsync_in_threads else None,
+            group_sync=options.group_sync,
+        )
         self.allowed_headers = frozenset(h.strip().lower() for h in options.allowed_headers)
 
     # -- WSGI edge -------------------------------------------------------------------------
