@@ -428,8 +428,12 @@ class Writer:
         and xattrs) and after it (the new name and directories), once per round of writers."""
         run = self.diskfile.manager.run_blocking
         run(group.sync, self.fd)
+        # mkdir and rename wait on the journal while a sync commits it: off the hub they go
+        run(self._rename_and_sync, group, target)
+
+    def _rename_and_sync(self, group: GroupSync, target: str) -> None:
         self._rename_into(target, makedirs_plain)
-        run(group.sync, self.fd)
+        group.sync(self.fd)
 
     def _rename_into(self, target: str, makedirs: Callable[[str], None]) -> None:
         hash_dir = os.path.dirname(target)
