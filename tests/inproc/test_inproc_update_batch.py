@@ -38,3 +38,10 @@ def test_concurrent_puts_and_deletes_are_all_listed_through_batched_updates(
     rows = sum(b.rows_sent for b in batchers) - before[1]
     assert rows == 3 * (len(names) + len(names[::2]))  # every replica told of every write
     assert requests < rows  # and some of them shared a request
+
+
+def test_clients_cannot_send_rows_through_the_proxy(cluster: InprocCluster, container: str) -> None:
+    rows = json.dumps([["forged", "1700000000.00000", 1, "t/t", "e", 0]]).encode()
+    resp = cluster.request("UPDATE", container, {"Content-Type": "application/json"}, rows)
+    assert resp.status == 405
+    assert json.loads(cluster.request("GET", f"{container}?format=json").body or b"[]") == []
