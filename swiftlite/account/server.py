@@ -72,7 +72,7 @@ def container_row(row: Any) -> dict[str, Any]:
     }
 
 
-class AccountServer(StorageServer):
+class AccountServer(rpc.ReplicateVerb, StorageServer):
     server_type = "account"
     allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE"})
 
@@ -244,16 +244,6 @@ class AccountServer(StorageServer):
                 return self._deleted_response(info)
             broker.delete_db(ts)
         return Response(status=204)
-
-    def REPLICATE(self, req: Request) -> Response:
-        """Database replication ops (``db/rpc.py``): 200 with JSON, or 204."""
-        device, partition, name_hash = rpc.parse_path(req.environ["PATH_INFO"])
-        if (req.content_length or 0) > rpc.MAX_BODY:
-            raise errors.TooLarge("REPLICATE body too large")
-        answer = self.rpc.dispatch(self.device_path(device), partition, name_hash, req.body)
-        if answer is None:
-            return Response(status=204)
-        return Response(status=200, body=answer, content_type="application/json")
 
 
 def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> AccountServer:

@@ -145,7 +145,7 @@ def _iso_seconds(whole: str) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(whole)))
 
 
-class ContainerServer(StorageServer):
+class ContainerServer(rpc.ReplicateVerb, StorageServer):
     server_type = "container"
     allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE", "UPDATE"})
 
@@ -442,16 +442,6 @@ class ContainerServer(StorageServer):
             broker.put_records(rows)
         self._mark_dirty(broker)
         return Response(status=202)
-
-    def REPLICATE(self, req: Request) -> Response:
-        """Database replication ops (``db/rpc.py``): 200 with JSON, or 204."""
-        device, partition, name_hash = rpc.parse_path(req.environ["PATH_INFO"])
-        if (req.content_length or 0) > rpc.MAX_BODY:
-            raise errors.TooLarge("REPLICATE body too large")
-        answer = self.rpc.dispatch(self.device_path(device), partition, name_hash, req.body)
-        if answer is None:
-            return Response(status=204)
-        return Response(status=200, body=answer, content_type="application/json")
 
 
 def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ContainerServer:

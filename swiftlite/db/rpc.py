@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from webob import Request, Response
+
 from swiftlite.common import errors, fs, green
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
@@ -221,3 +223,20 @@ class ReplicationRpc:
             remove_quietly(tmp)
             raise
         return copy
+
+
+class ReplicateVerb:
+    """The ``REPLICATE`` handler of the account and container servers (mix in before
+    ``StorageServer``; the server sets ``self.rpc``): 200 with JSON, or 204."""
+
+    rpc: ReplicationRpc
+    device_path: Callable[[str], str]
+
+    def REPLICATE(self, req: Request) -> Response:
+        device, partition, name_hash = parse_path(req.environ["PATH_INFO"])
+        if (req.content_length or 0) > MAX_BODY:
+            raise errors.TooLarge("REPLICATE body too large")
+        answer = self.rpc.dispatch(self.device_path(device), partition, name_hash, req.body)
+        if answer is None:
+            return Response(status=204)
+        return Response(status=200, body=answer, content_type="application/json")

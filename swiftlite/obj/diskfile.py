@@ -113,15 +113,17 @@ class DiskFileManager:
         self.group_syncs: dict[int, GroupSync] | None = (
             {} if group_sync and groupsync.available() else None
         )
+        self._device_groups: dict[str, GroupSync] = {}  # dev_path -> its file system's
 
-    def group_for(self, fd: int) -> GroupSync | None:
-        """The shared syncer of ``fd``'s file system, or None for per-file fsyncs."""
+    def group_for(self, dev_path: str) -> GroupSync | None:
+        """The shared syncer of ``dev_path``'s file system, or None for per-file fsyncs."""
         if self.group_syncs is None:
             return None
-        dev = os.fstat(fd).st_dev
-        group = self.group_syncs.get(dev)
-        if group is None:
-            group = self.group_syncs[dev] = GroupSync()
+        group = self._device_groups.get(dev_path)
+        if group is None:  # first write to this device: one stat, then a dict lookup
+            dev = os.stat(dev_path).st_dev
+            group = self.group_syncs.setdefault(dev, GroupSync())
+            self._device_groups[dev_path] = group
         return group
 
     def get(
@@ -409,7 +411,7 @@ class Writer:
         timestamp = Timestamp(meta["X-Timestamp"])
         metadata.write(self.fd, meta, self.bytes_written)
         target = os.path.join(df.hash_dir, layout.file_name(timestamp, ext))
-        group = df.manager.group_for(self.fd)
+        group = df.manager.group_for(df.dev_path)
         if group is None:
             df.manager.run_blocking(self._publish, target)
         else:

@@ -26,7 +26,6 @@ from typing import Any
 
 from swiftlite.common import green
 from swiftlite.common.errors import BadName
-from swiftlite.common.errors import Timeout as PeerTimeout
 from swiftlite.common.names import wsgi_to_str
 from swiftlite.obj import updates
 
@@ -148,17 +147,14 @@ class UpdateBatcher:
             "Content-Type": UPDATE_CONTENT_TYPE,
             "X-Timestamp": max(u.row[1] for u in batch),
         }
-        ip, port = target.ip_port
-        try:
-            resp = self.request(
-                ip, port, "UPDATE", full, headers, body, self.conn_timeout, self.node_timeout
-            )
-        except (OSError, PeerTimeout, green.Timeout) as exc:
-            if self.logger:
-                self.logger.warning("container UPDATE %s%s failed: %s", target.host, full, exc)
-            return False
-        if 200 <= resp.status < 300:
-            return True
-        if self.logger:
-            self.logger.warning("container UPDATE %s%s got %s", target.host, full, resp.status)
-        return False
+        return updates.send_to(
+            target,
+            "UPDATE",
+            full,
+            headers,
+            body,
+            self.conn_timeout,
+            self.node_timeout,
+            self.request,
+            self.logger,
+        )

@@ -111,19 +111,9 @@ def send(
     """
 
     def one(target: Target) -> Target | None:
-        ip, port = target.ip_port
         full = f"/{target.device}/{plan.partition}{path}"
-        try:
-            resp = request(ip, port, op, full, dict(headers), None, conn_timeout, node_timeout)
-        except (OSError, PeerTimeout, green.Timeout) as exc:
-            if logger:
-                logger.warning("container update %s %s%s failed: %s", op, target.host, full, exc)
-            return target
-        if 200 <= resp.status < 300:
-            return None
-        if logger:
-            logger.warning("container update %s %s%s got %s", op, target.host, full, resp.status)
-        return target
+        ok = send_to(target, op, full, headers, None, conn_timeout, node_timeout, request, logger)
+        return None if ok else target
 
     if len(plan.targets) == 1:
         failed = [one(plan.targets[0])]
@@ -133,6 +123,36 @@ def send(
             pile.spawn(one, target)
         failed = list(pile)
     return [t for t in failed if t is not None]
+
+
+def send_to(
+    target: Target,
+    method: str,
+    full_path: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    conn_timeout: float,
+    node_timeout: float,
+    request: Requester = direct_request,
+    logger: logging.Logger | None = None,
+) -> bool:
+    """One update request to one container replica; True for a 2xx (failures are logged)."""
+    ip, port = target.ip_port
+    try:
+        resp = request(ip, port, method, full_path, dict(headers), body, conn_timeout, node_timeout)
+    except (OSError, PeerTimeout, green.Timeout) as exc:
+        if logger:
+            logger.warning(
+                "container update %s %s%s failed: %s", method, target.host, full_path, exc
+            )
+        return False
+    if 200 <= resp.status < 300:
+        return True
+    if logger:
+        logger.warning(
+            "container update %s %s%s got %s", method, target.host, full_path, resp.status
+        )
+    return False
 
 
 @dataclass(frozen=True)
