@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import urllib.parse
 
 _FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -25,11 +26,52 @@ def get_logger(name: str, log_file: str | None = None, level: str = "INFO") -> l
         handler: logging.Handler
         handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_FORMAT))
+        setattr(handler, "swiftlite_plain", True)  # noqa: B010 - see info_line
         logger.addHandler(handler)
         logger.propagate = False
         logger._swiftlite_target = target  # type: ignore[attr-defined]
     logger.setLevel(getattr(logging, str(level).upper(), logging.INFO))
     return logger
+
+
+class _Stamp:
+    """``asctime`` as logging.Formatter writes it, with the seconds part formatted once."""
+
+    second = -1
+    text = ""
+
+    @classmethod
+    def now(cls) -> str:
+        now = time.time()
+        sec = int(now)
+        if sec != cls.second:
+            cls.text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))
+            cls.second = sec
+        return f"{cls.text},{int((now - sec) * 1000):03d}"
+
+
+def info_line(logger: logging.Logger, line: str) -> None:
+    """``logger.info(line)`` for the hottest lines (one access line per request), cheaper.
+
+    When the logger has only the handler ``get_logger`` gave it, the line is written in the
+    same format straight to its stream: no LogRecord, no Formatter, about a tenth of the cost.
+    Any other set-up (a test's handler, filters) takes the ordinary path.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handlers = logger.handlers
+    if len(handlers) != 1 or logger.filters or not getattr(handlers[0], "swiftlite_plain", False):
+        logger.info(line)
+        return
+    handler = handlers[0]
+    stream = handler.stream  # type: ignore[attr-defined]
+    text = f"{_Stamp.now()} {logger.name} INFO {line}\n"
+    with handler.lock:  # type: ignore[union-attr]
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a full disk or closed stream must not fail the request
 
 
 def _field(value: object) -> str:

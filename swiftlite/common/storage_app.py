@@ -95,7 +95,8 @@ class StorageServer:
         return resp(environ, start_response)
 
     def log_access(self, req: Request, resp: Response, duration: float) -> None:
-        self.logger.info(
+        logs.info_line(
+            self.logger,
             logs.format_access_line(
                 req.remote_addr,
                 req.method,
@@ -105,7 +106,7 @@ class StorageServer:
                 resp.content_length or 0,
                 duration,
                 req.headers.get("X-Trans-Id"),
-            )
+            ),
         )
 
     def handle(self, req: Request) -> Response:

@@ -145,7 +145,7 @@ class _Record:
             env.get(TRANS_ID),
             env.get("swiftlite.source"),
         )
-        self.logger.info(line)
+        logs.info_line(self.logger, line)
 
 
 class _LoggedBody:
