@@ -2,7 +2,8 @@
 
 ``run_server(conf_path)`` is what every ``swiftlite-*-server`` command calls. The master binds
 the listening socket once, forks ``workers`` children that each load the app and serve it with
-eventlet's WSGI server, re-spawns a worker that dies, and on SIGTERM/SIGINT stops them all.
+the lean HTTP server of ``common/http/server.py`` (``http_server = eventlet`` picks
+eventlet.wsgi), re-spawns a worker that dies, and on SIGTERM/SIGINT stops them all.
 ``workers = 0`` serves in the master process itself (handy for debugging and small tests).
 The supervision loop reads from its method names: spawn_worker, reap_workers, handle_term.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from swiftlite.common import config, green, logs
 from swiftlite.common.errors import ConfigError
+from swiftlite.common.http import server as http_server
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class ServerOptions:
     log_requests: bool = False
     user: str | None = None
     swift_dir: str = "/etc/swiftlite"
+    http_server: str = "swiftlite"  # or "eventlet": eventlet.wsgi, kept for A/B measurement
 
 
 def bind_socket(ip: str, port: int, backlog: int) -> socket.socket:
@@ -151,7 +154,19 @@ class Supervisor:
 
 
 def serve(sock: socket.socket, app: Any, options: ServerOptions, logger: logging.Logger) -> None:
-    """Serve ``app`` on ``sock`` with eventlet's WSGI server until the process ends."""
+    """Serve ``app`` on ``sock`` until the process ends (``common/http/server.py``)."""
+    if options.http_server != "eventlet":
+        http_server.serve(
+            sock,
+            app,
+            max_clients=options.max_clients,
+            client_timeout=options.client_timeout,
+            keepalive_timeout=options.keepalive_timeout,
+            max_header_line=options.max_header_line,
+            max_request_line=options.max_request_line,
+            logger=logger,
+        )
+        return
     green.wsgi.MAX_HEADER_LINE = options.max_header_line
     green.wsgi.server(
         sock,

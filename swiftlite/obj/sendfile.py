@@ -1,8 +1,9 @@
 """Zero-copy GET bodies: send a byte span of an object file to the client socket with sendfile.
 
-eventlet.wsgi exposes the client socket (``environ['eventlet.input'].get_socket()``) and the
-WSGI ``write`` callable. For a single-span body we flush the headers through ``write`` and then
-let the kernel copy file pages straight to the socket, so the bytes never pass through Python.
+The server exposes the client socket (``environ['swiftlite.socket']``; under eventlet.wsgi,
+``environ['eventlet.input'].get_socket()``) and the WSGI ``write`` callable. For a single-span
+body we flush the headers through ``write`` and then let the kernel copy file pages straight
+to the socket, so the bytes never pass through Python.
 Anything else (no eventlet socket, TLS, multipart bodies, HEAD) keeps the ordinary iterator.
 
 The socket is non-blocking under eventlet; on EAGAIN we wait with ``select`` for it to drain,
@@ -27,11 +28,12 @@ DROP_BEHIND = 8 << 20
 
 def client_socket_fd(environ: dict[str, Any]) -> int | None:
     """The raw fd of a plain TCP client socket, or None when sendfile cannot be used."""
-    wsgi_input = environ.get("eventlet.input")
-    get_socket = getattr(wsgi_input, "get_socket", None)
-    if get_socket is None or environ.get("wsgi.url_scheme") == "https":
+    sock = environ.get("swiftlite.socket")
+    if sock is None:  # eventlet.wsgi
+        get_socket = getattr(environ.get("eventlet.input"), "get_socket", None)
+        sock = get_socket() if get_socket is not None else None
+    if environ.get("wsgi.url_scheme") == "https":
         return None
-    sock = get_socket()
     if sock is None or type(sock).__name__.startswith("GreenSSL"):
         return None
     try:
