@@ -8,6 +8,7 @@ separated by spaces and ``-`` for an empty one; ``format_access_line`` alone bui
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import urllib.parse
@@ -74,11 +75,17 @@ def info_line(logger: logging.Logger, line: str) -> None:
             pass  # a full disk or closed stream must not fail the request
 
 
+_SAFE = "/:=,@!$&'()*+;~?"
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-" + re.escape(_SAFE) + "]*")
+
+
 def _field(value: object) -> str:
     text = "" if value is None else str(value)
     if not text:
         return "-"
-    return urllib.parse.quote(text, safe="/:=,@!$&'()*+;~?")
+    if _PLAIN.fullmatch(text):  # most fields: nothing to quote
+        return text
+    return urllib.parse.quote(text, safe=_SAFE)
 
 
 def format_access_line(

@@ -65,8 +65,9 @@ def parse_http_date(value: str | None) -> int | None:
 
 def _get(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
-    if value is None:
-        # plain dicts in tests may hold other capitalisations
+    if value is None and isinstance(headers, dict):
+        # plain dicts in tests may hold other capitalisations (request headers are webob's
+        # case-insensitive mapping: no scan per missing header)
         low = name.lower()
         for key, val in headers.items():
             if key.lower() == low:
