@@ -122,7 +122,9 @@ class DiskFileManager:
         group = self._device_groups.get(dev_path)
         if group is None:  # first write to this device: one stat, then a dict lookup
             dev = os.stat(dev_path).st_dev
-            group = self.group_syncs.setdefault(dev, GroupSync())
+            group = self.group_syncs.get(dev)
+            if group is None:
+                group = self.group_syncs[dev] = GroupSync(dev_path)
             self._device_groups[dev_path] = group
         return group
 
@@ -429,13 +431,15 @@ class Writer:
         """``_publish`` with shared syncs: the file system is synced before the rename (content
         and xattrs) and after it (the new name and directories), once per round of writers."""
         run = self.diskfile.manager.run_blocking
-        run(group.sync, self.fd)
+        if run is _direct:  # no hub to return to: plain blocking calls
+            group.sync()
+            self._rename_into(target, makedirs_plain)
+            group.sync()
+            return
+        group.wait()  # green: no pool thread held while the round runs
         # mkdir and rename wait on the journal while a sync commits it: off the hub they go
-        run(self._rename_and_sync, group, target)
-
-    def _rename_and_sync(self, group: GroupSync, target: str) -> None:
-        self._rename_into(target, makedirs_plain)
-        group.sync(self.fd)
+        run(self._rename_into, target, makedirs_plain)
+        group.wait()
 
     def _rename_into(self, target: str, makedirs: Callable[[str], None]) -> None:
         hash_dir = os.path.dirname(target)

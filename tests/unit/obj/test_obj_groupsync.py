@@ -8,6 +8,7 @@ import threading
 import pytest
 from objtest_helpers import ts
 
+from swiftlite.common import green
 from swiftlite.obj import groupsync
 from swiftlite.obj.diskfile import DiskConfig, DiskFileManager
 from swiftlite.obj.groupsync import GroupSync
@@ -15,55 +16,101 @@ from swiftlite.obj.groupsync import GroupSync
 pytestmark = pytest.mark.skipif(not groupsync.available(), reason="no syncfs(2) here")
 
 
+class _Gated:
+    """A syncfs stand-in that blocks each call until released, recording the calls."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.calls = 0
+        self.started = threading.Semaphore(0)
+        self.gate = threading.Semaphore(0)
+        self.fail_first = fail_first
+
+    def __call__(self, fd: int) -> None:
+        self.calls += 1
+        self.started.release()
+        assert self.gate.acquire(timeout=10)
+        if self.fail_first and self.calls == 1:
+            raise OSError(5, "Input/output error")
+
+
+def _wait_for(predicate) -> None:
+    for _ in range(1000):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("condition never held")
+
+
 def test_concurrent_writers_share_syncs_and_each_waits_for_a_later_one(tmp_path, monkeypatch):
-    fd = os.open(tmp_path, os.O_RDONLY)
-    log: list[tuple[str, int]] = []
-    started = threading.Event()
-    gate = threading.Event()
-    real = groupsync.syncfs
-
-    def slow_syncfs(fd: int) -> None:
-        log.append(("begin", len(log)))
-        started.set()
-        gate.wait(5)
-        real(fd)
-
-    monkeypatch.setattr(groupsync, "syncfs", slow_syncfs)
-    group = GroupSync()
-    first = threading.Thread(target=group.sync, args=(fd,))
+    gated = _Gated()
+    monkeypatch.setattr(groupsync, "syncfs", gated)
+    group = GroupSync(str(tmp_path))
+    first = threading.Thread(target=group.sync)
     first.start()
-    started.wait(5)  # sync 1 runs; everyone asking now needs sync 2
-    others = [threading.Thread(target=group.sync, args=(fd,)) for _ in range(8)]
+    assert gated.started.acquire(timeout=5)  # sync 1 runs; everyone asking now needs sync 2
+    others = [threading.Thread(target=group.sync) for _ in range(8)]
     for thread in others:
         thread.start()
-    for _ in range(500):  # until all eight wait on the condition (deque of waiter locks)
-        if len(group._cond._waiters) == 8:  # type: ignore[attr-defined]
-            break
-        threading.Event().wait(0.01)
-    gate.set()
-    for thread in [first, *others]:
+    _wait_for(lambda: len(group._cond._waiters) >= 9)  # type: ignore[attr-defined]
+    gated.gate.release()  # sync 1 ends: only the first writer may return
+    first.join(10)
+    assert not first.is_alive()
+    assert all(t.is_alive() for t in others)
+    assert gated.started.acquire(timeout=5)  # sync 2 began after all eight asked
+    gated.gate.release()
+    for thread in others:
         thread.join(10)
-    os.close(fd)
-    assert not any(t.is_alive() for t in [first, *others])
+    assert not any(t.is_alive() for t in others)
     assert group.syncs == 2  # nine writers, two syncs
 
 
 def test_a_failed_sync_fails_the_writers_of_its_round_only(tmp_path, monkeypatch):
-    fd = os.open(tmp_path, os.O_RDONLY)
-    calls = []
-
-    def failing_once(fd: int) -> None:
-        calls.append(fd)
-        if len(calls) == 1:
-            raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(groupsync, "syncfs", failing_once)
-    group = GroupSync()
+    gated = _Gated(fail_first=True)
+    monkeypatch.setattr(groupsync, "syncfs", gated)
+    group = GroupSync(str(tmp_path))
+    gated.gate.release()
+    gated.gate.release()
     with pytest.raises(OSError, match="Input/output"):
-        group.sync(fd)
-    group.sync(fd)  # the next round is clean
-    os.close(fd)
-    assert len(calls) == 2
+        group.sync()
+    group.sync()  # the next round is clean
+    assert gated.calls == 2
+
+
+def test_green_waiters_share_a_round_and_hold_no_thread(tmp_path, monkeypatch):
+    gated = _Gated()
+    monkeypatch.setattr(groupsync, "syncfs", gated)
+    group = GroupSync(str(tmp_path))
+    pool = green.GreenPool()
+    returned = []
+
+    def writer(k: int) -> None:
+        group.wait()
+        returned.append(k)
+
+    for k in range(10):
+        pool.spawn(writer, k)
+    green.sleep(0)  # every writer has asked (those after sync 1 began need sync 2)
+    threads_before = threading.active_count()
+    assert gated.started.acquire(timeout=5)
+    assert returned == []  # nobody returns while the round runs
+    gated.gate.release()
+    gated.gate.release()
+    pool.waitall()
+    assert sorted(returned) == list(range(10))
+    assert group.syncs in (1, 2)  # ten writers, at most two rounds
+    assert threading.active_count() == threads_before  # only the syncer, started before
+
+
+def test_a_failed_round_raises_in_its_green_waiters(tmp_path, monkeypatch):
+    gated = _Gated(fail_first=True)
+    monkeypatch.setattr(groupsync, "syncfs", gated)
+    group = GroupSync(str(tmp_path))
+    gated.gate.release()
+    gated.gate.release()
+    with pytest.raises(OSError, match="Input/output"):
+        group.wait()
+    group.wait()
+    assert gated.calls == 2
 
 
 def test_writes_committed_with_group_sync_are_in_place(dev_path):
