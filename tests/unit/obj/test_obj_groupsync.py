@@ -64,15 +64,17 @@ def test_concurrent_writers_share_syncs_and_each_waits_for_a_later_one(tmp_path,
     assert group.syncs == 2  # nine writers, two syncs
 
 
-def test_a_failed_sync_fails_the_writers_of_its_round_only(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["sync", "wait"])  # a plain thread, a green thread
+def test_a_failed_sync_fails_the_writers_of_its_round_only(tmp_path, monkeypatch, how):
     gated = _Gated(fail_first=True)
     monkeypatch.setattr(groupsync, "syncfs", gated)
     group = GroupSync(str(tmp_path))
+    ask = getattr(group, how)
     gated.gate.release()
     gated.gate.release()
     with pytest.raises(OSError, match="Input/output"):
-        group.sync()
-    group.sync()  # the next round is clean
+        ask()
+    ask()  # the next round is clean
     assert gated.calls == 2
 
 
@@ -99,18 +101,6 @@ def test_green_waiters_share_a_round_and_hold_no_thread(tmp_path, monkeypatch):
     assert sorted(returned) == list(range(10))
     assert group.syncs in (1, 2)  # ten writers, at most two rounds
     assert threading.active_count() == threads_before  # only the syncer, started before
-
-
-def test_a_failed_round_raises_in_its_green_waiters(tmp_path, monkeypatch):
-    gated = _Gated(fail_first=True)
-    monkeypatch.setattr(groupsync, "syncfs", gated)
-    group = GroupSync(str(tmp_path))
-    gated.gate.release()
-    gated.gate.release()
-    with pytest.raises(OSError, match="Input/output"):
-        group.wait()
-    group.wait()
-    assert gated.calls == 2
 
 
 def test_writes_committed_with_group_sync_are_in_place(dev_path):
