@@ -198,7 +198,12 @@ def read_server_options(conf_path: str) -> ServerOptions:
     parser = config.read_file(conf_path, raw_sections=True)
     defaults = dict(parser.items("DEFAULT")) if parser.has_section("DEFAULT") else {}
     # [DEFAULT] holds every server and app key; warn only about keys nobody could want.
-    return config.parse_options(ServerOptions, {}, defaults, where=f"{conf_path} [DEFAULT]")
+    options = config.parse_options(ServerOptions, {}, defaults, where=f"{conf_path} [DEFAULT]")
+    if options.http_server not in ("swiftlite", "eventlet"):
+        raise ConfigError(
+            f"{conf_path}: http_server must be swiftlite or eventlet, not {options.http_server!r}"
+        )
+    return options
 
 
 def run_server(conf_path: str, name: str) -> int:
