@@ -471,10 +471,10 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
         return False
     try:
         req.run(app)
-    except Exception as exc:
+    except (Exception, green.Timeout) as exc:  # green.Timeout is a BaseException
         if isinstance(exc, OSError) and exc.errno in _GONE:
             return False
-        if not isinstance(exc, (socket.timeout, TimeoutError)):
+        if not isinstance(exc, (socket.timeout, TimeoutError, green.Timeout)):
             logger.exception("request %s failed", req.environ.get("PATH_INFO"))
         if not req.headers_sent:
             body = b"An error occurred\n"
@@ -482,8 +482,6 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
                 b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
                 b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
             )
-        return False
-    except green.Timeout:
         return False
     if not req.keep:
         return False
