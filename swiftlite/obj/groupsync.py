@@ -114,7 +114,6 @@ class GroupSync:
 
     # -- the syncer thread and the hub's listener ------------------------------------------
     def _run(self) -> None:
-        fd = os.open(self.path, os.O_RDONLY)
         with self._cond:
             while True:
                 while self._wanted <= self._done:
@@ -123,7 +122,12 @@ class GroupSync:
                 generation = self._started
                 self._cond.release()
                 try:
-                    syncfs(fd)
+                    # opened per round: a held fd would keep the device from being unmounted
+                    fd = os.open(self.path, os.O_RDONLY)
+                    try:
+                        syncfs(fd)
+                    finally:
+                        os.close(fd)
                     error = None
                 except OSError as exc:
                     error = exc

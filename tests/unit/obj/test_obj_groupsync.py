@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -116,3 +117,14 @@ def test_writes_committed_with_group_sync_are_in_place(dev_path):
     assert os.listdir(os.path.join(dev_path, "tmp")) == []
     assert manager.group_syncs is not None
     assert sum(g.syncs for g in manager.group_syncs.values()) == 4  # two per write, alone
+
+
+def test_the_syncer_holds_no_fd_on_the_device_between_rounds(tmp_path):
+    # A held fd would make the device's file system impossible to unmount (EBUSY).
+    group = GroupSync(str(tmp_path))
+    group.sync()
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the fd listdir itself used
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+    assert str(tmp_path) not in held
