@@ -271,8 +271,10 @@ class Input:
         return self.done
 
 
-def _error_response(status: int, reason: str) -> bytes:
-    body = reason.encode("latin-1") + b"\n"
+def _error_response(status: int, reason: str, body: bytes | None = None) -> bytes:
+    """A whole short response that closes the connection (the body defaults to the reason)."""
+    if body is None:
+        body = reason.encode("latin-1") + b"\n"
     return (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: text/plain\r\n"
         f"Content-Length: {len(body)}\r\nDate: {_Dates.now()}\r\n\r\n"
@@ -477,11 +479,8 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
         if not isinstance(exc, (socket.timeout, TimeoutError, green.Timeout)):
             logger.exception("request %s failed", req.environ.get("PATH_INFO"))
         if not req.headers_sent:
-            body = b"An error occurred\n"
-            conn.sock.sendall(
-                b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
-                b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-            )
+            failed = _error_response(500, "Internal Server Error", b"An error occurred\n")
+            conn.sock.sendall(failed)
         return False
     if not req.keep:
         return False
