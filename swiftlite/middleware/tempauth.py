@@ -41,8 +41,8 @@ from webob import Request, Response
 from swiftlite.common import config, hashing, logs
 from swiftlite.common.errors import BadInput, BadName, ConfigError
 from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
+from swiftlite.common.registry import register_info
 from swiftlite.middleware import acl as aclmod
-from swiftlite.proxy.controllers.info import register_info
 
 AUTHORIZE = "swiftlite.authorize"
 OVERRIDE = "swiftlite.authorize_override"

@@ -2,8 +2,8 @@
 
 The body is JSON: ``{"swift": {...}, "<filter>": {...}}``. The ``swift`` section holds the API
 limits (``Constraints.info()``), the version, the one storage policy and the proxy's account
-options. Filters add their own sections with ``register_info(name, **data)`` (tempauth,
-for instance, ``register_info("tempauth", account_acls=True)``); the registry is per process.
+options. Filters add their own sections with ``register_info(name, **data)`` from
+``common/registry.py`` (tempauth: ``register_info("tempauth", account_acls=True)``).
 ``expose_info = false`` makes ``/info`` a 403; ``disallowed_sections`` hides sections.
 """
 
@@ -15,18 +15,8 @@ from typing import Any
 
 from webob import Request, Response
 
+from swiftlite.common.registry import registered
 from swiftlite.proxy.controllers.base import Controller
-
-_REGISTRY: dict[str, dict[str, Any]] = {}
-
-
-def register_info(section: str, **data: Any) -> None:
-    """Publish ``data`` under ``section`` in /info (later calls update the section)."""
-    _REGISTRY.setdefault(section, {}).update(data)
-
-
-def registered() -> dict[str, dict[str, Any]]:
-    return {name: dict(data) for name, data in _REGISTRY.items()}
 
 
 def swift_version() -> str:

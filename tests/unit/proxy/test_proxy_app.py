@@ -12,8 +12,8 @@ import socket
 import pytest
 from webob import Request
 
+from swiftlite.common.registry import register_info
 from swiftlite.proxy.controllers.base import client_content_type, client_headers, update_targets
-from swiftlite.proxy.controllers.info import register_info
 from swiftlite.proxy.controllers.obj import guess_content_type
 from swiftlite.proxy.info import account_info_from, container_info_from
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
