@@ -79,7 +79,40 @@ _SAFE = "/:=,@!$&'()*+;~?"
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-" + re.escape(_SAFE) + "]*")
 
 
+# printable ASCII but "%": what ``escape`` leaves alone
+_VISIBLE = "".join(chr(c) for c in range(0x20, 0x7F) if c != 0x25)
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    """A WSGI string's bytes (one code point per byte); UTF-8 for any other text."""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace")
+
+
+def wsgi_bytes(value: str) -> bytes:
+    """The bytes a WSGI string stands for, for an access-log field."""
+    return _as_bytes(value)
+
+
+def escape(value: object) -> str:
+    """A client-supplied value (a path, a header) made safe to put in a log line.
+
+    Every byte outside printable ASCII, and ``%`` itself, is percent-encoded: a decoded
+    ``%0a`` in a path cannot forge a log line, and no terminal escape reaches a log reader.
+    """
+    if value is None:
+        return "-"
+    text = value if isinstance(value, (str, bytes)) else str(value)
+    return urllib.parse.quote(_as_bytes(text), safe=_VISIBLE)
+
+
 def _field(value: object) -> str:
+    if isinstance(value, bytes):
+        return urllib.parse.quote(value, safe=_SAFE) if value else "-"
     text = "" if value is None else str(value)
     if not text:
         return "-"
@@ -91,7 +124,7 @@ def _field(value: object) -> str:
 def format_access_line(
     client: str | None,
     method: str,
-    path: str,
+    path: str | bytes,
     status: int,
     bytes_in: int,
     bytes_out: int,
@@ -100,6 +133,9 @@ def format_access_line(
     source: str | None = None,
 ) -> str:
     """One access-log line; fields are URL-quoted so a line never holds a raw space.
+
+    ``path`` may be text (quoted as UTF-8) or the request's raw bytes (quoted byte for byte, so
+    a path that is not UTF-8 is logged, not refused).
 
     ``source`` names who made the request when it was not a client (e.g. ``tempauth`` for an
     internal subrequest); it is ``-`` for client requests.

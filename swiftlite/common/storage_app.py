@@ -100,7 +100,8 @@ class StorageServer:
             logs.format_access_line(
                 req.remote_addr,
                 req.method,
-                req.path,
+                # the raw bytes: webob's req.path decodes UTF-8 and raises on a bad name
+                logs.wsgi_bytes(req.environ.get("PATH_INFO", "")),
                 resp.status_int,
                 req.content_length or 0,
                 resp.content_length or 0,
@@ -121,6 +122,9 @@ class StorageServer:
             return Response(status=408, body=b"Timeout reading the request body")
         except Exception:
             self.logger.exception(
-                "%s %s failed (trans %s)", method, req.path, req.headers.get("X-Trans-Id", "-")
+                "%s %s failed (trans %s)",
+                logs.escape(method),
+                logs.escape(req.environ.get("PATH_INFO")),
+                logs.escape(req.headers.get("X-Trans-Id", "-")),
             )
             return Response(status=500, body=b"An error occurred", content_type="text/plain")

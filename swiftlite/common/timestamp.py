@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import time
 
+from swiftlite.common import intparse
+
 TICKS_PER_SECOND = 100_000
 _MAX_TICKS = 10**10 * TICKS_PER_SECOND  # year 2286: Swift's limit of 10 digits of seconds
 
@@ -102,23 +104,29 @@ class Timestamp:
         return hash(self._key())
 
 
+_MAX_WHOLE_DIGITS = 16  # leading zeros allowed (Swift sends 0001700000000.12345)
+_MAX_FRAC_DIGITS = 16
+
+
 def _parse(text: str) -> tuple[int, int]:
-    text = text.strip()
+    """ASCII digits only: ``<seconds>[.<fraction>][_<1-16 hex digits>]`` (no sign, no space
+    but at the edges, no ``_`` separators, no non-ASCII digits)."""
+    text = text.strip(" \t")
     offset = 0
     if "_" in text:
         text, _, off = text.partition("_")
         try:
-            offset = int(off, 16)
+            offset = intparse.parse_hex(off, 16)
         except ValueError:
-            raise ValueError(f"bad timestamp offset: {off!r}") from None
-    whole, dot, frac = text.partition(".")
-    if not whole.isdigit() or (dot and frac and not frac.isdigit()):
-        raise ValueError(f"not a timestamp: {text!r}")
-    frac = (frac + "00000")[:5] if dot else "00000"
-    ticks = int(whole) * TICKS_PER_SECOND + int(frac)
+            raise ValueError(f"bad timestamp offset: {off[:24]!r}") from None
+    whole, _, frac = text.partition(".")
+    if not intparse.is_digits(whole, _MAX_WHOLE_DIGITS) or (
+        frac and not intparse.is_digits(frac, _MAX_FRAC_DIGITS)
+    ):
+        raise ValueError(f"not a timestamp: {text[:40]!r}")
+    ticks = int(whole) * TICKS_PER_SECOND + int((frac + "00000")[:5])
     # Swift rounds to 5 places; a sixth digit rounds the last tick.
-    rest = text.partition(".")[2][5:6]
-    if rest and int(rest) >= 5:
+    if frac[5:6] and int(frac[5]) >= 5:
         ticks += 1
     return ticks, offset
 

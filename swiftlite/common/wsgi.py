@@ -37,6 +37,9 @@ class ServerOptions:
     keepalive_timeout: float = 75.0
     max_header_line: int = 8192
     max_request_line: int = 8192
+    # connections one client IP may hold waiting for a request head (0: no cap; see
+    # common/http/server.py); the proxy sets it, storage servers serve the proxies' pools
+    max_idle_per_ip: int = 0
     log_file: str | None = None
     log_level: str = "INFO"
     log_name: str = "server"
@@ -164,6 +167,7 @@ def serve(sock: socket.socket, app: Any, options: ServerOptions, logger: logging
             keepalive_timeout=options.keepalive_timeout,
             max_header_line=options.max_header_line,
             max_request_line=options.max_request_line,
+            max_idle_per_ip=options.max_idle_per_ip,
             logger=logger,
         )
         return

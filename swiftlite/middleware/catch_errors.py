@@ -140,11 +140,12 @@ def _expected_length(environ: dict[str, Any], status: str, headers: list[tuple[s
 
 
 def _method(environ: dict[str, Any]) -> str:
-    return str(environ.get("REQUEST_METHOD", "-"))
+    return logs.escape(str(environ.get("REQUEST_METHOD", "-")))
 
 
 def _path(environ: dict[str, Any]) -> str:
-    return str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+    """The request path, escaped for a log line (a decoded ``%0a`` must not end the line)."""
+    return logs.escape(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")))
 
 
 class _Body:
@@ -181,7 +182,7 @@ class _Body:
                 _method(self.environ),
                 _path(self.environ),
                 sent,
-                self.environ.get(TRANS_ID),
+                logs.escape(self.environ.get(TRANS_ID)),
             )
             raise
         if 0 <= sent < self.expected:
@@ -191,7 +192,7 @@ class _Body:
                 _path(self.environ),
                 sent,
                 self.expected,
-                self.environ.get(TRANS_ID),
+                logs.escape(self.environ.get(TRANS_ID)),
             )
             raise ShortBodyError(f"body ended at {sent} of {self.expected} bytes")
 

@@ -16,7 +16,8 @@ serves until killed. Each route exercises one part of the WSGI contract:
 - ``/ignore-body``: answers 201 without touching ``wsgi.input``;
 - ``/write``: sends its body through the ``write()`` callable and returns ``[]``;
 - ``/status/NNN``: answers status NNN with a short body and no Content-Length;
-- ``/date``: sets its own Date header.
+- ``/date``: sets its own Date header;
+- ``/split-header``: a buggy app: one header value holds CRLF and a forged header.
 """
 
 from __future__ import annotations
@@ -139,7 +140,16 @@ def _date(environ, start_response):
     return [b"ok"]
 
 
+def _split_header(environ, start_response):
+    start_response(
+        "200 OK",
+        [("X-Echo", "a\r\nSet-Cookie: forged=1"), ("X-Fine", "yes"), ("Content-Length", "2")],
+    )
+    return [b"ok"]
+
+
 ROUTES = {
+    "/split-header": _split_header,
     "/nolength": _nolength,
     "/list": _list,
     "/raise": _raise,
@@ -172,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keepalive-timeout", type=float, default=75.0)
     parser.add_argument("--max-header-line", type=int, default=8192)
     parser.add_argument("--max-request-line", type=int, default=8192)
+    parser.add_argument("--max-idle-per-ip", type=int, default=0)
     args = parser.parse_args(argv)
 
     # Only this process is patched; the test process that starts it never is.
@@ -191,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         keepalive_timeout=args.keepalive_timeout,
         max_header_line=args.max_header_line,
         max_request_line=args.max_request_line,
+        max_idle_per_ip=args.max_idle_per_ip,
         logger=logging.getLogger("lean-http-app"),
     )
 

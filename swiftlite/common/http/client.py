@@ -26,11 +26,12 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, intparse
 from swiftlite.common.errors import Timeout
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 256
+_OWS = " \t\r\n"
 _NO_BODY_STATUSES = frozenset({204, 304})
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _RETRYABLE_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.EBADF})
@@ -167,7 +168,7 @@ class Response:
             self._chunked = True
         elif "content-length" in headers:
             try:
-                self._remaining = int(headers["content-length"])
+                self._remaining = intparse.parse_uint(headers["content-length"])
             except ValueError:
                 raise ProtocolError("bad Content-Length from backend") from None
         else:
@@ -226,7 +227,7 @@ class Response:
                     self._drop()
                     raise ProtocolError("chunked body cut short")
                 try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
+                    size = intparse.parse_hex(line.split(b";", 1)[0].rstrip(b"\r\n"))
                 except ValueError:
                     self._drop()
                     raise ProtocolError("bad chunk size line") from None
@@ -291,7 +292,12 @@ def _read_head(conn: Connection) -> Head:
     if not line:
         raise ProtocolError("connection closed before the status line")
     parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/1.")
+        or len(parts[1]) != 3
+        or not intparse.is_digits(parts[1])
+    ):
         raise ProtocolError(f"bad status line {line[:80]!r}")
     status = int(parts[1])
     reason = parts[2] if len(parts) > 2 else ""
@@ -306,9 +312,11 @@ def _read_head(conn: Connection) -> Head:
         name, sep, value = raw.decode("latin-1").partition(":")
         if not sep:
             continue
-        name = name.strip()
+        # SP, HT, CR and LF only: str.strip() would also eat 0x85 and 0xA0, the last byte of
+        # many UTF-8 characters (U+5605 is E5 98 85) in a metadata value
+        name = name.strip(_OWS)
         key = name.lower()
-        value = value.strip()
+        value = value.strip(_OWS)
         items.append((name, value))
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     raise ProtocolError("too many response headers")

@@ -33,7 +33,7 @@ def parse_etags(value: str) -> frozenset[str]:
     """The set of ETags in an If-(None-)Match value, unquoted; may contain ``*``."""
     tags = set()
     for raw in value.split(","):
-        tag = raw.strip()
+        tag = raw.strip(" \t")
         if tag:
             tags.add(normalize_etag(tag) or "")
     return frozenset(tags)

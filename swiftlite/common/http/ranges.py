@@ -23,9 +23,12 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from swiftlite.common import intparse
+
 MAX_RANGES = 50
 MAX_RANGE_OVERLAPS = 2
 MAX_NONASCENDING_RANGES = 8
+MAX_RANGE_DIGITS = 64
 
 Spec = tuple[int | None, int | None]  # (first, last) as written; inclusive, either may be absent
 Span = tuple[int, int]  # resolved [start, stop): half-open byte offsets
@@ -43,7 +46,11 @@ def parse(header: str | None) -> list[Spec] | None:
         first_text, hyphen, last_text = item.partition("-")
         if not hyphen:
             return None
-        if (first_text and not first_text.isdigit()) or (last_text and not last_text.isdigit()):
+        # ASCII digits only (str.isdigit() takes "²", which int() then refuses), and no more
+        # than MAX_RANGE_DIGITS of them (int() refuses 4,300); either makes the header ignored
+        if (first_text and not intparse.is_digits(first_text, MAX_RANGE_DIGITS)) or (
+            last_text and not intparse.is_digits(last_text, MAX_RANGE_DIGITS)
+        ):
             return None
         first = int(first_text) if first_text else None
         last = int(last_text) if last_text else None

@@ -13,9 +13,11 @@ connection socket as ``swiftlite.socket`` so the object server can ``sendfile`` 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import logging
+import re
 import socket
 import sys
 import time
@@ -24,13 +26,22 @@ from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, intparse, logs
 
 MAX_HEADERS = 100
 DRAIN_LIMIT = 1 << 20  # unread request body we read and discard to keep a connection
 RECV_SIZE = 65536
 _BODYLESS_STATUS = frozenset((204, 304))
 _GONE = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN, errno.EBADF, errno.ENOTCONN))
+# RFC 9110 tokens. Header names may also hold obs-text (bytes 0x80-0xFF): Swift clients send
+# UTF-8 metadata names raw, and eventlet.wsgi accepts them.
+_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z\x80-\xff]+")
+_CODING = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+# A target is visible bytes; raw bytes >= 0x80 pass (UTF-8 names sent unencoded, as Swift's
+# clients do); any control byte, SP or DEL does not.
+_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 
 
 class BadRequest(Exception):
@@ -62,24 +73,76 @@ class _Dates:
 
 
 class _Limits:
-    __slots__ = ("client_timeout", "keepalive_timeout", "max_header_line", "max_request_line")
+    __slots__ = (
+        "client_timeout",
+        "idle",
+        "keepalive_timeout",
+        "logger",
+        "max_header_line",
+        "max_request_line",
+    )
 
-    def __init__(self, client_timeout, keepalive_timeout, max_header_line, max_request_line):
+    def __init__(
+        self,
+        client_timeout,
+        keepalive_timeout,
+        max_header_line,
+        max_request_line,
+        idle: _IdleConnections | None = None,
+        logger: logging.Logger | None = None,
+    ):
+        self.logger = logger or logging.getLogger("swiftlite.http")
         self.client_timeout = client_timeout
         self.keepalive_timeout = keepalive_timeout
         self.max_header_line = max_header_line
         self.max_request_line = max_request_line
+        self.idle = idle
+
+
+class _IdleConnections:
+    """Connections waiting for a request head, per client IP, oldest first.
+
+    When one IP holds more than ``cap`` of them, its oldest is shut down: a client that opens
+    connections and trickles (or never sends) request heads holds at most ``cap`` server
+    connections, and clients from other addresses are unaffected.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.by_ip: dict[str, collections.OrderedDict[Connection, None]] = {}
+
+    def waiting(self, conn: Connection) -> None:
+        group = self.by_ip.setdefault(conn.ip, collections.OrderedDict())
+        group[conn] = None
+        while len(group) > self.cap:
+            victim, _ = group.popitem(last=False)
+            victim.evict()
+
+    def busy(self, conn: Connection) -> None:
+        group = self.by_ip.get(conn.ip)
+        if group is not None:
+            group.pop(conn, None)
+            if not group:
+                del self.by_ip[conn.ip]
 
 
 class Connection:
     """A client connection's socket and read buffer."""
 
-    __slots__ = ("buf", "limits", "sock")
+    __slots__ = ("buf", "evicted", "ip", "limits", "sock")
 
-    def __init__(self, sock: Any, limits: _Limits) -> None:
+    def __init__(self, sock: Any, limits: _Limits, ip: str = "") -> None:
         self.sock = sock
         self.buf = bytearray()
         self.limits = limits
+        self.ip = ip
+        self.evicted = False
+
+    def evict(self) -> None:
+        """Close this idle connection from another green thread (its read sees EOF)."""
+        self.evicted = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
 
     def fill(self) -> bool:
         """Read once more into the buffer; False at EOF."""
@@ -90,36 +153,48 @@ class Connection:
         return True
 
     def read_head(self) -> list[bytes] | None:
-        """The request line and header lines, or None when the client closed between requests."""
+        """The request line and header lines, or None when the client closed between requests.
+
+        Lines end in CRLF; a bare CR or LF or a NUL anywhere in the head is refused (400), as
+        RFC 9112 allows, so no header value can carry a line break into the app. The whole head
+        must arrive within ``client_timeout`` of its first byte (408 otherwise), however slowly
+        it trickles in.
+        """
+        idle = self.limits.idle
+        if idle is None:
+            return self._read_head()
+        idle.waiting(self)
+        try:
+            return self._read_head()
+        finally:
+            idle.busy(self)
+
+    def _read_head(self) -> list[bytes] | None:
         buf = self.buf
         limits = self.limits
-        most = limits.max_request_line + MAX_HEADERS * (limits.max_header_line + 2) + 4
         self.sock.settimeout(limits.keepalive_timeout)
+        deadline = 0.0
         while True:
             while buf[:2] == b"\r\n":  # stray CRLF after a previous body
                 del buf[:2]
             end = buf.find(b"\r\n\r\n")
             if end >= 0:
-                head = bytes(buf[:end])
-                del buf[: end + 4]
-                return head.split(b"\r\n")
-            end = buf.find(b"\n\n")
-            if end >= 0:  # bare-LF client
-                head = bytes(buf[:end])
-                del buf[: end + 2]
-                return [line.rstrip(b"\r") for line in head.split(b"\n")]
-            first = buf.find(b"\n")
-            if first > 0 and buf[first - 1] == 13:  # CR: not part of the line's length
-                first -= 1
-            longest = limits.max_request_line
-            if first > longest or (first < 0 and len(buf) > longest + 1):  # + 1: a CR
-                raise BadRequest(414, "Request-URI Too Long")
-            if len(buf) > most:
-                raise BadRequest(400, "Headers Too Large")
+                return _split_head(buf, end)
+            _check_partial_head(buf, limits)
             if buf:
-                self.sock.settimeout(limits.client_timeout)
-            if not self.fill():
-                if buf:
+                now = time.monotonic()
+                deadline = deadline or now + limits.client_timeout
+                if now >= deadline:
+                    raise BadRequest(408, "Request Timeout")
+                self.sock.settimeout(deadline - now)
+            try:
+                more = self.fill()
+            except TimeoutError:
+                if buf and not self.evicted:
+                    raise BadRequest(408, "Request Timeout") from None
+                raise
+            if not more:
+                if buf and not self.evicted:
                     raise BadRequest(400, "Incomplete Request")
                 return None
 
@@ -133,14 +208,17 @@ class Connection:
         return self.sock.recv(min(size, RECV_SIZE) if size > 0 else RECV_SIZE)
 
     def read_line(self, limit: int) -> bytes:
-        """One line including its LF (for chunk sizes and trailers); ChunkError when too long."""
+        """One CRLF-terminated line without its CRLF (chunk sizes and trailers); ChunkError
+        when too long, or when it ends in a bare LF or holds a CR."""
         buf = self.buf
         while True:
             end = buf.find(b"\n")
             if end >= 0:
                 line = bytes(buf[: end + 1])
                 del buf[: end + 1]
-                return line
+                if line[-2:] != b"\r\n" or b"\r" in line[:-2]:
+                    raise ChunkError("chunk line not terminated by CRLF")
+                return line[:-2]
             if len(buf) > limit:
                 raise ChunkError("chunk line too long")
             if not self.fill():
@@ -155,6 +233,31 @@ class Connection:
             out.append(data)
             size -= len(data)
         return b"".join(out)
+
+
+def _split_head(buf: bytearray, end: int) -> list[bytes]:
+    """Take the head ending at ``end`` off ``buf`` as lines; 400 for a bare CR or LF or a NUL."""
+    head = bytes(buf[:end])
+    del buf[: end + 4]
+    crlf = head.count(b"\r\n")
+    if head.count(b"\n") != crlf or head.count(b"\r") != crlf or b"\x00" in head:
+        raise BadRequest(400, "Bad Request")
+    return head.split(b"\r\n")
+
+
+def _check_partial_head(buf: bytearray, limits: _Limits) -> None:
+    """Refuse an unfinished head early: a bare-LF end or NUL (400), or one past the limits."""
+    if b"\n\n" in buf or b"\x00" in buf:
+        raise BadRequest(400, "Bad Request")
+    first = buf.find(b"\n")
+    if first > 0 and buf[first - 1] == 13:  # CR: not part of the line's length
+        first -= 1
+    longest = limits.max_request_line
+    if first > longest or (first < 0 and len(buf) > longest + 1):  # + 1: a CR
+        raise BadRequest(414, "Request-URI Too Long")
+    most = limits.max_request_line + MAX_HEADERS * (limits.max_header_line + 2) + 4
+    if len(buf) > most:
+        raise BadRequest(400, "Headers Too Large")
 
 
 class Input:
@@ -212,15 +315,13 @@ class Input:
         conn = self.conn
         if not self.chunk_left:
             line = conn.read_line(1024)
-            text = line.split(b";", 1)[0].strip()
-            try:
-                self.chunk_left = int(text, 16)
+            text = line.split(b";", 1)[0]
+            try:  # hex digits only: no sign, "0x", "_" or space (RFC 9112 7.1)
+                self.chunk_left = intparse.parse_hex(text)
             except ValueError:
                 raise ChunkError(f"bad chunk size {text[:20]!r}") from None
-            if self.chunk_left < 0:
-                raise ChunkError("negative chunk size")
             if not self.chunk_left:
-                while conn.read_line(8192).strip():  # trailers, up to the blank line
+                while conn.read_line(8192):  # trailers, up to the blank line
                     pass
                 self.done = True
                 return b""
@@ -228,7 +329,7 @@ class Input:
         if not data:
             raise ChunkError("connection closed inside a chunked body")
         self.chunk_left -= len(data)
-        if not self.chunk_left and conn.read_exact(2).strip():
+        if not self.chunk_left and conn.read_exact(2) != b"\r\n":
             raise ChunkError("chunk not followed by CRLF")
         return data
 
@@ -271,6 +372,22 @@ class Input:
         return self.done
 
 
+def _check_codings(coding: str) -> None:
+    """Refuse any Transfer-Encoding but a lone ``chunked``: 400 when the list is malformed,
+    names chunked twice or not last (RFC 9112 6.3); 501 for a coding we do not implement (as
+    Swift answers ``gzip``)."""
+    codings = [c.strip(" \t").lower() for c in coding.split(",")]
+    if codings == ["chunked"]:
+        return
+    if (
+        any(_CODING.fullmatch(c) is None for c in codings)
+        or codings.count("chunked") > 1
+        or ("chunked" in codings and codings[-1] != "chunked")
+    ):
+        raise BadRequest(400, "Bad Request")
+    raise BadRequest(501, "Not Implemented")
+
+
 def _error_response(status: int, reason: str, body: bytes | None = None) -> bytes:
     """A whole short response that closes the connection (the body defaults to the reason)."""
     if body is None:
@@ -287,7 +404,6 @@ class Request:
     def __init__(self, conn: Connection, base: dict[str, Any], lines: list[bytes]) -> None:
         self.conn = conn
         self.keep = False
-        self.unframed = False
         self.status_code = 0
         self.status = ""
         self.headers: list[tuple[str, str]] = []
@@ -315,25 +431,33 @@ class Request:
         return env
 
     def _request_line(self, line: bytes) -> tuple[str, str]:
-        """(method, target); sets ``http11``."""
+        """(method, target); sets ``http11``.
+
+        Split on the space byte only: bytes such as 0x85, 0xA0 or 0x1C-0x1F, which
+        ``str.split()`` treats as whitespace, occur inside UTF-8 names. Any method token is
+        passed on (the app answers 405 for one it does not implement).
+        """
         if len(line) > self.conn.limits.max_request_line:
             raise BadRequest(414, "Request-URI Too Long")
-        parts = line.decode("latin-1").split()
+        parts = line.split(b" ")
         if len(parts) != 3:
             raise BadRequest(400, "Bad Request")
         method, target, version = parts
-        if not version.startswith("HTTP/") or not method.isalpha():
+        matched = _VERSION.fullmatch(version)
+        if (
+            matched is None
+            or _METHOD.fullmatch(method) is None
+            or not target
+            or _BAD_TARGET.search(target) is not None
+        ):
             raise BadRequest(400, "Bad Request")
-        try:
-            major, minor = (int(n) for n in version[5:].split(".", 1))
-        except ValueError:
-            raise BadRequest(400, "Bad Request") from None
+        major, minor = int(matched[1]), int(matched[2])
         if major >= 2:
             raise BadRequest(505, "HTTP Version Not Supported")
         if major < 1:
             raise BadRequest(400, "Bad Request")
         self.http11 = minor >= 1
-        return method, target
+        return method.decode("ascii"), target.decode("latin-1")
 
     def _headers(self, env: dict[str, Any], lines: list[bytes]) -> None:
         """Header lines into ``env`` as CGI keys; names with ``_`` are dropped (spoofing)."""
@@ -342,12 +466,12 @@ class Request:
             if len(line) > max_line:
                 raise BadRequest(400, "Header Line Too Long")
             name, sep, value = line.partition(b":")
-            if not sep or not name or name[-1:] in b" \t" or name[:1] in b" \t":
+            if not sep or _FIELD_NAME.fullmatch(name) is None:  # also refuses obs-fold
                 raise BadRequest(400, "Bad Request")
-            key = name.decode("latin-1")
-            if "_" in key:
+            if b"_" in name:
                 continue
-            key = key.upper().replace("-", "_")
+            # bytes.upper() changes ASCII letters only: UTF-8 in a name stays as it came
+            key = name.upper().replace(b"-", b"_").decode("latin-1")
             text = value.strip(b" \t").decode("latin-1")
             if key == "CONTENT_LENGTH" or key == "CONTENT_TYPE":
                 if key in env and env[key] != text:
@@ -361,19 +485,23 @@ class Request:
                 env[key] = text
 
     def _input(self, env: dict[str, Any]) -> Input:
+        """The body's framing, decided here once (RFC 9112 6): chunked must be the only coding,
+        a Content-Length is ASCII digits, and both at once are refused. The app never derives
+        framing from headers again."""
         coding = env.get("HTTP_TRANSFER_ENCODING")
         length_text = env.get("CONTENT_LENGTH")
         length = None
         if length_text is not None:
             if coding is not None:
                 raise BadRequest(400, "Bad Request")
-            if not (length_text.isascii() and length_text.isdigit()):
-                raise BadRequest(400, "Bad Request")
-            length = int(length_text)
-        chunked = coding is not None and coding.lower() == "chunked"
-        # Any other coding leaves the body's length unknown: the app answers (the proxy's 501)
-        # and the connection closes, so the body can never be read as a next request.
-        self.unframed = coding is not None and not chunked
+            try:
+                length = intparse.parse_uint(length_text)
+            except ValueError:
+                raise BadRequest(400, "Bad Request") from None
+        chunked = coding is not None
+        if chunked:
+            _check_codings(coding)
+            env["HTTP_TRANSFER_ENCODING"] = "chunked"
         hundred = env.get("HTTP_EXPECT", "").lower() == "100-continue"
         return Input(self.conn, length, chunked, hundred)
 
@@ -404,6 +532,12 @@ class Request:
                 has_length = True
             elif low == "date":
                 has_date = True
+            if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
+                # never split a response: an app bug must not let a client write headers
+                self.conn.limits.logger.error(
+                    "dropped response header %s: it holds a line break", logs.escape(name)
+                )
+                continue
             out.append(f"{name}: {value}\r\n")
         if not has_date:
             out.append(f"Date: {_Dates.now()}\r\n")
@@ -416,11 +550,11 @@ class Request:
             else:
                 self.keep = False  # an HTTP/1.0 client reads to EOF
         body = self.input
-        if self.unframed or body.hundred or (not body.chunked and body.remaining > DRAIN_LIMIT):
+        if body.hundred or (not body.chunked and body.remaining > DRAIN_LIMIT):
             self.keep = False  # the body will not be read: the client must not send it here
         if not self.keep:
             out.append("Connection: close\r\n")
-        elif not self.http11:
+        elif not self.http11 or "keep-alive" in asked:
             out.append("Connection: keep-alive\r\n")
         out.append("\r\n")
         return "".join(out).encode("latin-1")
@@ -477,7 +611,7 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
         if isinstance(exc, OSError) and exc.errno in _GONE:
             return False
         if not isinstance(exc, (socket.timeout, TimeoutError, green.Timeout)):
-            logger.exception("request %s failed", req.environ.get("PATH_INFO"))
+            logger.exception("request %s failed", logs.escape(req.environ.get("PATH_INFO")))
         if not req.headers_sent:
             failed = _error_response(500, "Internal Server Error", b"An error occurred\n")
             conn.sock.sendall(failed)
@@ -490,9 +624,9 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
 def _serve_connection(
     sock: Any, addr: Any, app: Any, base: dict[str, Any], limits: _Limits, logger: logging.Logger
 ) -> None:
-    conn = Connection(sock, limits)
+    conn = Connection(sock, limits, str(addr[0]) if isinstance(addr, tuple) else "")
     env = dict(base)
-    env["REMOTE_ADDR"] = str(addr[0]) if isinstance(addr, tuple) else ""
+    env["REMOTE_ADDR"] = conn.ip
     env["REMOTE_PORT"] = str(addr[1]) if isinstance(addr, tuple) else ""
     env["swiftlite.socket"] = sock
     try:
@@ -514,11 +648,19 @@ def serve(
     keepalive_timeout: float = 75.0,
     max_header_line: int = 8192,
     max_request_line: int = 8192,
+    max_idle_per_ip: int = 0,
     logger: logging.Logger | None = None,
 ) -> None:
-    """Accept connections on the listening green socket ``sock`` and serve ``app`` forever."""
+    """Accept connections on the listening green socket ``sock`` and serve ``app`` forever.
+
+    ``max_idle_per_ip`` (0: no cap) bounds the connections one client address may hold while
+    they wait for a request head; past it, that address's oldest waiting connection closes.
+    """
     logger = logger or logging.getLogger("swiftlite.http")
-    limits = _Limits(client_timeout, keepalive_timeout, max_header_line, max_request_line)
+    idle = _IdleConnections(max_idle_per_ip) if max_idle_per_ip > 0 else None
+    limits = _Limits(
+        client_timeout, keepalive_timeout, max_header_line, max_request_line, idle, logger
+    )
     host, port = sock.getsockname()[:2]
     base = {
         "SCRIPT_NAME": "",
