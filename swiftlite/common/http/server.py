@@ -17,7 +17,6 @@ import collections
 import contextlib
 import errno
 import logging
-import re
 import socket
 import sys
 import time
@@ -27,30 +26,14 @@ from email.utils import formatdate
 from typing import Any
 
 from swiftlite.common import green, intparse, logs
+from swiftlite.common.http import head
+from swiftlite.common.http.head import MAX_HEADERS, BadRequest
 
-MAX_HEADERS = 100
+__all__ = ["MAX_HEADERS", "BadRequest", "ChunkError", "serve"]
 DRAIN_LIMIT = 1 << 20  # unread request body we read and discard to keep a connection
 RECV_SIZE = 65536
 _BODYLESS_STATUS = frozenset((204, 304))
 _GONE = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN, errno.EBADF, errno.ENOTCONN))
-# RFC 9110 tokens. Header names may also hold obs-text (bytes 0x80-0xFF): Swift clients send
-# UTF-8 metadata names raw, and eventlet.wsgi accepts them.
-_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z\x80-\xff]+")
-_CODING = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
-_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
-# A target is visible bytes; raw bytes >= 0x80 pass (UTF-8 names sent unencoded, as Swift's
-# clients do); any control byte, SP or DEL does not.
-_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
-
-
-class BadRequest(Exception):
-    """A request the server refuses before the app sees it: status, reason, then close."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class ChunkError(ValueError):
@@ -179,8 +162,8 @@ class Connection:
                 del buf[:2]
             end = buf.find(b"\r\n\r\n")
             if end >= 0:
-                return _split_head(buf, end)
-            _check_partial_head(buf, limits)
+                return head.split_head(buf, end)
+            head.check_partial_head(buf, limits.max_request_line, limits.max_header_line)
             if buf:
                 now = time.monotonic()
                 deadline = deadline or now + limits.client_timeout
@@ -233,31 +216,6 @@ class Connection:
             out.append(data)
             size -= len(data)
         return b"".join(out)
-
-
-def _split_head(buf: bytearray, end: int) -> list[bytes]:
-    """Take the head ending at ``end`` off ``buf`` as lines; 400 for a bare CR or LF or a NUL."""
-    head = bytes(buf[:end])
-    del buf[: end + 4]
-    crlf = head.count(b"\r\n")
-    if head.count(b"\n") != crlf or head.count(b"\r") != crlf or b"\x00" in head:
-        raise BadRequest(400, "Bad Request")
-    return head.split(b"\r\n")
-
-
-def _check_partial_head(buf: bytearray, limits: _Limits) -> None:
-    """Refuse an unfinished head early: a bare-LF end or NUL (400), or one past the limits."""
-    if b"\n\n" in buf or b"\x00" in buf:
-        raise BadRequest(400, "Bad Request")
-    first = buf.find(b"\n")
-    if first > 0 and buf[first - 1] == 13:  # CR: not part of the line's length
-        first -= 1
-    longest = limits.max_request_line
-    if first > longest or (first < 0 and len(buf) > longest + 1):  # + 1: a CR
-        raise BadRequest(414, "Request-URI Too Long")
-    most = limits.max_request_line + MAX_HEADERS * (limits.max_header_line + 2) + 4
-    if len(buf) > most:
-        raise BadRequest(400, "Headers Too Large")
 
 
 class Input:
@@ -372,22 +330,6 @@ class Input:
         return self.done
 
 
-def _check_codings(coding: str) -> None:
-    """Refuse any Transfer-Encoding but a lone ``chunked``: 400 when the list is malformed,
-    names chunked twice or not last (RFC 9112 6.3); 501 for a coding we do not implement (as
-    Swift answers ``gzip``)."""
-    codings = [c.strip(" \t").lower() for c in coding.split(",")]
-    if codings == ["chunked"]:
-        return
-    if (
-        any(_CODING.fullmatch(c) is None for c in codings)
-        or codings.count("chunked") > 1
-        or ("chunked" in codings and codings[-1] != "chunked")
-    ):
-        raise BadRequest(400, "Bad Request")
-    raise BadRequest(501, "Not Implemented")
-
-
 def _error_response(status: int, reason: str, body: bytes | None = None) -> bytes:
     """A whole short response that closes the connection (the body defaults to the reason)."""
     if body is None:
@@ -414,7 +356,8 @@ class Request:
 
     def _environ(self, base: dict[str, Any], lines: list[bytes]) -> dict[str, Any]:
         env = dict(base)
-        method, target = self._request_line(lines[0])
+        limits = self.conn.limits
+        method, target, self.http11 = head.request_line(lines[0], limits.max_request_line)
         env["REQUEST_METHOD"] = method
         if target[:1] != "/" and "://" in target:  # absolute form: keep the path
             target = "/" + target.split("://", 1)[1].partition("/")[2]
@@ -426,63 +369,9 @@ class Request:
         env["SERVER_PROTOCOL"] = "HTTP/1.1" if self.http11 else "HTTP/1.0"
         if len(lines) > MAX_HEADERS + 1:
             raise BadRequest(400, "Headers Too Large")
-        self._headers(env, lines)
+        head.headers_into(env, lines, limits.max_header_line)
         env["wsgi.input"] = self.input = self._input(env)
         return env
-
-    def _request_line(self, line: bytes) -> tuple[str, str]:
-        """(method, target); sets ``http11``.
-
-        Split on the space byte only: bytes such as 0x85, 0xA0 or 0x1C-0x1F, which
-        ``str.split()`` treats as whitespace, occur inside UTF-8 names. Any method token is
-        passed on (the app answers 405 for one it does not implement).
-        """
-        if len(line) > self.conn.limits.max_request_line:
-            raise BadRequest(414, "Request-URI Too Long")
-        parts = line.split(b" ")
-        if len(parts) != 3:
-            raise BadRequest(400, "Bad Request")
-        method, target, version = parts
-        matched = _VERSION.fullmatch(version)
-        if (
-            matched is None
-            or _METHOD.fullmatch(method) is None
-            or not target
-            or _BAD_TARGET.search(target) is not None
-        ):
-            raise BadRequest(400, "Bad Request")
-        major, minor = int(matched[1]), int(matched[2])
-        if major >= 2:
-            raise BadRequest(505, "HTTP Version Not Supported")
-        if major < 1:
-            raise BadRequest(400, "Bad Request")
-        self.http11 = minor >= 1
-        return method.decode("ascii"), target.decode("latin-1")
-
-    def _headers(self, env: dict[str, Any], lines: list[bytes]) -> None:
-        """Header lines into ``env`` as CGI keys; names with ``_`` are dropped (spoofing)."""
-        max_line = self.conn.limits.max_header_line
-        for line in lines[1:]:
-            if len(line) > max_line:
-                raise BadRequest(400, "Header Line Too Long")
-            name, sep, value = line.partition(b":")
-            if not sep or _FIELD_NAME.fullmatch(name) is None:  # also refuses obs-fold
-                raise BadRequest(400, "Bad Request")
-            if b"_" in name:
-                continue
-            # bytes.upper() changes ASCII letters only: UTF-8 in a name stays as it came
-            key = name.upper().replace(b"-", b"_").decode("latin-1")
-            text = value.strip(b" \t").decode("latin-1")
-            if key == "CONTENT_LENGTH" or key == "CONTENT_TYPE":
-                if key in env and env[key] != text:
-                    raise BadRequest(400, "Bad Request")
-                env[key] = text
-                continue
-            key = "HTTP_" + key
-            if key in env:
-                env[key] += "," + text
-            else:
-                env[key] = text
 
     def _input(self, env: dict[str, Any]) -> Input:
         """The body's framing, decided here once (RFC 9112 6): chunked must be the only coding,
@@ -500,7 +389,7 @@ class Request:
                 raise BadRequest(400, "Bad Request") from None
         chunked = coding is not None
         if chunked:
-            _check_codings(coding)
+            head.check_codings(coding)
             env["HTTP_TRANSFER_ENCODING"] = "chunked"
         hundred = env.get("HTTP_EXPECT", "").lower() == "100-continue"
         return Input(self.conn, length, chunked, hundred)
