@@ -388,7 +388,7 @@ class Request:
             except ValueError:
                 raise BadRequest(400, "Bad Request") from None
         chunked = coding is not None
-        if chunked:
+        if coding is not None:
             head.check_codings(coding)
             env["HTTP_TRANSFER_ENCODING"] = "chunked"
         hundred = env.get("HTTP_EXPECT", "").lower() == "100-continue"
