@@ -18,7 +18,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import config, constraints, errors, logs
+from swiftlite.common import config, constraints, errors, intparse, logs
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path
@@ -50,13 +50,12 @@ def _timestamp(req: Request, header: str = "X-Timestamp") -> Timestamp:
 
 
 def _count(req: Request, header: str) -> int:
+    """A count or byte total from a container server: ASCII digits that fit SQLite's INTEGER
+    (a larger one would be stored and then fail every read of the database)."""
     try:
-        value = int(req.headers[header])
+        return intparse.parse_uint(req.headers[header], maximum=intparse.INT64_MAX)
     except (KeyError, ValueError):
         raise errors.BadInput(f"Missing or invalid {header}") from None
-    if value < 0:
-        raise errors.BadInput(f"Negative {header}")
-    return value
 
 
 def container_row(row: Any) -> dict[str, Any]:
@@ -167,7 +166,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         used = _count(req, "X-Bytes-Used")
         stats_ts = _timestamp(req) if "X-Timestamp" in req.headers else Timestamp.now()
         try:
-            policy = int(req.headers.get(POLICY_HEADER, "0"))
+            policy = intparse.parse_uint(req.headers.get(POLICY_HEADER, "0"), 10)
         except ValueError:
             raise errors.BadInput(f"Invalid {POLICY_HEADER}") from None
         broker = self._broker(path)

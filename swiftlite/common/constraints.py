@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from swiftlite.common import config
+from swiftlite.common import config, intparse
 from swiftlite.common.errors import BadInput, BadName, LengthRequired, TooLarge
 
 
@@ -139,6 +139,10 @@ def check_content_length(
         raise TooLarge("Your request is too large.")
 
 
+MAX_DELETE_AT = 9999999999  # Swift's ten-digit ceiling
+_DELETE_DIGITS = 1000  # longer is refused (400) before int() is asked
+
+
 def parse_delete_at(headers: Mapping[str, str], now: float | None = None) -> int | None:
     """X-Delete-At / X-Delete-After as an absolute int time; BadInput for bad or past values.
 
@@ -147,20 +151,20 @@ def parse_delete_at(headers: Mapping[str, str], now: float | None = None) -> int
     now = time.time() if now is None else now
     after = headers.get("X-Delete-After")
     if after is not None:
-        try:
-            secs = int(after)
+        try:  # ASCII digits; "-" only to say "in past"; never past MAX_DELETE_AT
+            secs = intparse.parse_int(after, max_digits=_DELETE_DIGITS)
         except ValueError:
             raise BadInput("Non-integer X-Delete-After") from None
         if secs < 0:
             raise BadInput("X-Delete-After in past")
-        return int(now + secs)
+        return min(int(now) + secs, MAX_DELETE_AT)
     at = headers.get("X-Delete-At")
     if at is None:
         return None
     try:
-        when = int(at)
+        when = intparse.parse_int(at, max_digits=_DELETE_DIGITS)
     except ValueError:
         raise BadInput("Non-integer X-Delete-At") from None
     if when < now:
         raise BadInput("X-Delete-At in past")
-    return when
+    return min(when, MAX_DELETE_AT)

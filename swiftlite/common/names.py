@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from swiftlite.common import intparse
 from swiftlite.common.errors import BadInput, BadName
 
 VALID_API_VERSIONS = ("v1", "v1.0")
@@ -67,8 +68,8 @@ def split_backend_path(path_info: str, min_segs: int = 3, max_segs: int = 5) -> 
     """``/device/partition/account[/container[/object]]`` from a WSGI PATH_INFO."""
     segs = [*_segments(wsgi_to_str(path_info), min_segs, max_segs), None, None, None]
     device, part_text = segs[0] or "", segs[1] or ""
-    if not part_text.isdigit():
-        raise BadInput(f"Invalid partition: {part_text}")
+    if not intparse.is_digits(part_text):  # ASCII: "²".isdigit() is True, int() refuses it
+        raise BadInput("Invalid partition")
     names = [check_name(s) if s is not None else None for s in segs[2:5]]
     if names[0] is None:
         raise BadInput(f"Invalid path: {path_info}")

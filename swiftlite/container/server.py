@@ -22,7 +22,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, green, logs
+from swiftlite.common import config, constraints, errors, green, intparse, logs
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
@@ -80,9 +80,9 @@ def policy_index(req: Request) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        return intparse.parse_uint(value, 10)
     except ValueError:
-        raise errors.BadInput(f"Invalid {POLICY_HEADER} {value!r}") from None
+        raise errors.BadInput(f"Invalid {POLICY_HEADER}") from None
 
 
 MAX_UPDATE_BODY = 8 << 20  # bytes of one UPDATE body (object servers send at most 1000 rows)
@@ -281,7 +281,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         policy = policy_index(req) or 0
         if req.method == "PUT":
             try:
-                size = int(req.headers["X-Size"])
+                size = intparse.parse_uint(req.headers["X-Size"], maximum=intparse.INT64_MAX)
                 content_type = req.headers["X-Content-Type"]
                 etag = req.headers["X-Etag"]
             except (KeyError, ValueError):

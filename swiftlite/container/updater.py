@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, daemon, direct_client, errors, fs, green
+from swiftlite.common import config, daemon, direct_client, errors, fs, green, intparse
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -74,12 +74,12 @@ def nodes_from_headers(headers: Any) -> list[AccountNode]:
     part = headers.get("X-Account-Partition", "").strip()
     if not hosts and not devices and not part:
         return []
-    if len(hosts) != len(devices) or not part.isdigit():
+    if len(hosts) != len(devices) or not intparse.is_digits(part):
         raise errors.BadInput("X-Account-Host, -Device and -Partition do not agree")
     nodes = []
     for host, device in zip(hosts, devices, strict=True):
         ip, _, port = host.rpartition(":")
-        if not ip or not port.isdigit():
+        if not ip or not intparse.is_digits(port, 5):
             raise errors.BadInput(f"Bad X-Account-Host {host!r}")
         nodes.append(AccountNode(ip.strip("[]"), int(port), device, int(part)))
     return nodes

@@ -102,7 +102,8 @@ def parse_params(params: dict[str, str], max_limit: int) -> ListingParams:
     limit = max_limit
     given = params.get("limit", "")
     if given.isdigit() and given.isascii():
-        limit = int(given)
+        # more digits than any limit has: too large, without int()'s 4,300-digit ValueError
+        limit = int(given) if len(given) <= 20 else max_limit + 1
         if limit > max_limit:
             raise PreconditionFailed(f"Maximum limit is {max_limit}")
     delimiter = params.get("delimiter", "")

@@ -26,7 +26,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import errors, fs, green
+from swiftlite.common import errors, fs, green, intparse
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
 
@@ -42,7 +42,7 @@ log = logging.getLogger("swiftlite.db.rpc")
 def parse_path(path_info: str) -> tuple[str, int, str]:
     """``(device, partition, hash)`` from ``/<device>/<partition>/<hash>``; BadInput otherwise."""
     parts = path_info.strip("/").split("/")
-    if len(parts) != 3 or not parts[1].isdigit() or not _HASH.match(parts[2]):
+    if len(parts) != 3 or not intparse.is_digits(parts[1]) or not _HASH.match(parts[2]):
         raise errors.BadInput("REPLICATE needs /<device>/<partition>/<32 hex hash>")
     return parts[0], int(parts[1]), parts[2]
 

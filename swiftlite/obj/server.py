@@ -20,7 +20,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, green, logs
+from swiftlite.common import config, constraints, errors, green, intparse, logs
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.http import conditional, ranges
 from swiftlite.common.http.client import BackendPool
@@ -276,16 +276,25 @@ class ObjectServer(StorageServer):
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
     def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
-        """(declared length, chunked, X-Delete-At) after Swift's object-creation checks."""
-        chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+        """(declared length, chunked, X-Delete-At) after Swift's object-creation checks.
+
+        The HTTP server has already refused any framing but a lone ``chunked`` or an ASCII
+        Content-Length; the same rule holds here for a request from elsewhere. Every backend
+        header is checked now, before anything touches the disk.
+        """
+        coding = req.headers.get("Transfer-Encoding")
+        chunked = coding is not None
+        if chunked and coding.strip(" \t").lower() != "chunked":
+            raise errors.BadInput("Unsupported Transfer-Encoding")
         declared = None
         if not chunked and req.headers.get("Content-Length") is not None:
             try:
-                declared = int(req.headers["Content-Length"])
+                declared = intparse.parse_uint(req.headers["Content-Length"])
             except ValueError:
                 raise errors.BadInput("Invalid Content-Length") from None
-            if declared < 0:
-                raise errors.BadInput("Invalid Content-Length")
+        override = req.headers.get("X-Backend-Container-Update-Override-Size")
+        if override is not None and not intparse.is_digits(override):
+            raise errors.BadInput("Invalid X-Backend-Container-Update-Override-Size")
         constraints.check_content_length(declared, chunked, self.limits)
         if not req.headers.get("Content-Type"):
             raise errors.BadInput("No content type")
@@ -536,7 +545,7 @@ class ObjectServer(StorageServer):
         if_delete_at = req.headers.get("X-If-Delete-At")
         if if_delete_at is not None:
             try:
-                wanted = int(if_delete_at)
+                wanted = intparse.parse_uint(if_delete_at)
             except ValueError:
                 raise errors.BadInput("Bad X-If-Delete-At header value") from None
             if orig is None:
@@ -555,7 +564,7 @@ class ObjectServer(StorageServer):
 
     def REPLICATE(self, req: Request) -> Response:
         parts = req.environ["PATH_INFO"].strip("/").split("/")
-        if len(parts) not in (2, 3) or not parts[1].isdigit():
+        if len(parts) not in (2, 3) or not intparse.is_digits(parts[1]):
             raise errors.BadInput("REPLICATE needs /<device>/<partition>[/<suffixes>]")
         dev_path = self.device_path(parts[0])
         # the replicator's rsync stages files in tmp/ (--temp-dir); a wiped device needs it back

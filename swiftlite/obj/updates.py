@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import fs, green
+from swiftlite.common import fs, green, intparse
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
@@ -59,7 +59,7 @@ def plan_from_headers(headers: Mapping[str, str]) -> UpdatePlan | None:
     partition = (headers.get("X-Container-Partition") or "").strip()
     if not hosts and not devices:
         return None
-    if len(hosts) != len(devices) or not partition:
+    if len(hosts) != len(devices) or not intparse.is_digits(partition):
         raise BadInput("X-Container-Host, -Device and -Partition do not match")
     targets = tuple(Target(h, d) for h, d in zip(hosts, devices, strict=True))
     for target in targets:

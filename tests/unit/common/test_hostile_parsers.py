@@ -151,3 +151,19 @@ def test_catch_errors_log_line_escapes_a_decoded_line_break(caplog) -> None:
     assert messages, "nothing logged"
     assert all("\n" not in m for m in messages), messages
     assert any("/v1/a/c/o%0A2030" in m for m in messages)
+
+
+# --- webob's header-name mapping keeps UTF-8 names ---------------------------------------------
+
+
+def test_webob_headers_keep_utf8_names_and_iterate_without_keyerror() -> None:
+    import webob
+
+    import swiftlite.common.http.headers  # noqa: F401  (installs the ASCII-only mapping)
+
+    name = "\u5605\u00e9".encode().decode("latin-1")
+    req = webob.Request.blank("/")
+    req.environ["HTTP_X_OBJECT_META_" + name] = "v"
+    items = dict(req.headers.items())  # str.title() mapping: KeyError here
+    assert items["X-Object-Meta-" + name] == "v"
+    assert req.headers["x-object-meta-" + name] == "v"
