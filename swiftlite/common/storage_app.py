@@ -17,6 +17,7 @@ from webob import Request, Response
 
 from swiftlite.common import errors, fs, green, logs
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
+from swiftlite.common.http.server import ChunkError
 
 # Most specific first: the first matching class decides.
 ERROR_STATUS: list[tuple[type[errors.SwiftliteError], int]] = [
@@ -118,8 +119,12 @@ class StorageServer:
             return getattr(self, method)(req)
         except errors.SwiftliteError as exc:
             return error_response(exc)
-        except green.Timeout:
+        except (green.Timeout, TimeoutError):
             return Response(status=408, body=b"Timeout reading the request body")
+        except ChunkError:  # the client's chunked framing is broken
+            return Response(status=400, body=b"Bad chunked body", content_type="text/plain")
+        except ConnectionResetError:  # the client went away inside its body
+            return Response(status="499 Client Disconnect", body=b"Client disconnected")
         except Exception:
             self.logger.exception(
                 "%s %s failed (trans %s)",

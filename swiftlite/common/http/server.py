@@ -263,7 +263,7 @@ class Input:
             return self._read_chunked(size)
         data = self.conn.read_some(min(size, self.remaining))
         if not data:
-            raise OSError(errno.ECONNRESET, "client closed before the body ended")
+            raise ConnectionResetError(errno.ECONNRESET, "client closed before the body ended")
         self.remaining -= len(data)
         if not self.remaining:
             self.done = True

@@ -277,3 +277,20 @@ def test_utf8_account_metadata_name_is_stored_byte_exact(account_app) -> None:
     assert call(account_app, "PUT", "/sda/1/a", headers).status_int == 201
     head = call(account_app, "HEAD", "/sda/1/a")
     assert "X-Account-Meta-" + U5605 in [k for k, _ in head.headerlist]
+
+
+class _BrokenChunks:
+    def read(self, *args):
+        from swiftlite.common.http.server import ChunkError
+
+        raise ChunkError("bad chunk size b'0x5'")
+
+
+def test_broken_chunked_body_of_an_update_is_400_not_500(container_app, caplog) -> None:
+    _make_container(container_app)
+    req = Request.blank("/sda/1/a/c", method="UPDATE", headers={"X-Timestamp": now()})
+    req.environ["wsgi.input"] = _BrokenChunks()
+    req.environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    req.environ.pop("CONTENT_LENGTH", None)
+    assert req.get_response(container_app).status_int == 400
+    no_traceback(caplog)

@@ -1,0 +1,256 @@
+"""Fuzz suite: hostile raw requests to the proxy and to each storage server of a real cluster.
+
+Hypothesis draws request lines, header blocks, chunked bodies, ranges, names and query strings
+(``tests/support/fuzz_http.py``) and sends each one raw over a fresh socket. Properties, for
+every request:
+
+- the server answers (or closes) within its deadline: no hang;
+- the status is below 500 (nothing here makes a backend fail; a storage server may answer 507
+  for a device name that does not exist, as Swift does);
+- no response header carries a client-supplied CR or LF: every head line is a clean
+  ``name: value`` line and no ``X-Injected`` header (which only an injection payload names)
+  ever appears;
+
+and for the whole run: no traceback in any log, and the objects a control client wrote before
+it read back byte-exact after it.
+
+Bounded for ``./bin/test`` (about a minute on 2 cores); ``SWIFTLITE_FUZZ_EXAMPLES=N`` runs N
+examples per target for a release check (figures in docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import http.client
+import os
+import pathlib
+import re
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support import fuzz_http
+from tests.support.cluster import Cluster
+from tests.support.fuzz_http import RawRequest, RawResponse
+
+REPLY_DEADLINE = 30.0  # well past the servers' own timeouts on a loaded 2-core machine
+HEAD_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z\x80-\xff]+:[ \t]?[^\r\n]*")
+CONTROL_CONTAINER = "fuzz-control"
+
+
+def fuzz_settings(examples: int) -> settings:
+    return settings(
+        max_examples=fuzz_http.examples(examples),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        database=None,
+    )
+
+
+@pytest.fixture(scope="module")
+def fuzz_cluster(tmp_path_factory) -> Iterator[Cluster]:
+    cluster = Cluster.start(str(tmp_path_factory.mktemp("fuzz-aio")))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def auth(fuzz_cluster):
+    return fuzz_cluster.auth("test:tester", "testing")
+
+
+CONTROL_OBJECTS = {
+    "plain": b"control bytes\n" * 50,
+    "\u1801\u5605 name": os.urandom(3000),
+    "dir/\u00e9\u00df/x": b"",
+    "zeros": b"\x00" * 70000,
+}
+
+
+@pytest.fixture(scope="module")
+def control(fuzz_cluster, auth) -> None:
+    """Objects written before the fuzz run; the module's last test reads them back."""
+    base = auth.path + "/" + CONTROL_CONTAINER
+    status, _, _ = fuzz_cluster.request("PUT", base, {"X-Auth-Token": auth.token})
+    assert status in (201, 202)
+    for name, data in CONTROL_OBJECTS.items():
+        status, _, _ = fuzz_cluster.request(
+            "PUT", f"{base}/{name}", {"X-Auth-Token": auth.token}, data
+        )
+        assert status == 201
+
+
+def check_response(resp: RawResponse | None, allowed_5xx: frozenset[int] = frozenset()) -> None:
+    if resp is None:
+        return  # closed without an answer: allowed (a refused or abandoned connection)
+    assert resp.status < 500 or resp.status in allowed_5xx, resp.head[:300]
+    for line in resp.head.split(b"\r\n")[1:]:
+        assert HEAD_LINE.fullmatch(line), f"response head line {line[:120]!r}"
+    names = {name.lower() for name, _ in resp.headers}
+    assert fuzz_http.INJECTED.lower().encode() not in names, resp.head[:300]
+
+
+def allowed_for(req: RawRequest) -> frozenset[int]:
+    """A transfer coding other than chunked is 501 Not Implemented, as Swift answers."""
+    codings = [v for n, v in req.headers if n.lower() == b"transfer-encoding"]
+    return frozenset({501}) if codings and codings != [b"chunked"] else frozenset()
+
+
+STATUSES: collections.Counter[str] = collections.Counter()  # per run, printed with -s
+
+
+def send(host: str, port: int, req: RawRequest) -> RawResponse | None:
+    resp = fuzz_http.exchange(host, port, req.encode(), REPLY_DEADLINE)
+    while resp is not None and resp.status == 100:  # 100 Continue, then the real answer
+        rest = resp.body
+        resp = _parse(rest) if rest else None
+    STATUSES[str(resp.status) if resp is not None else "closed"] += 1
+    return resp
+
+
+def report(target: str) -> None:
+    print(f"\nfuzz {target}: {sum(STATUSES.values())} requests, statuses {dict(STATUSES)}")
+    STATUSES.clear()
+
+
+def _parse(raw: bytes) -> RawResponse:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    headers = [(n, v.strip(b" \t")) for n, _, v in (line.partition(b":") for line in lines[1:])]
+    return RawResponse(int(lines[0].split(b" ", 2)[1]), head, headers, body)
+
+
+# -- the proxy -----------------------------------------------------------------------------------
+
+
+@st.composite
+def proxy_requests(draw, account: str, token: str) -> RawRequest:
+    segments = [b"/v1", draw(st.sampled_from([account, account, "AUTH_other", "x"])).encode()]
+    depth = draw(st.integers(0, 2))
+    container = draw(st.one_of(st.just(b"fuzz"), fuzz_http.path_name(allow_bad_utf8=False)))
+    if container.startswith(CONTROL_CONTAINER.encode()):
+        container = b"fuzz"
+    if depth >= 1:
+        segments.append(container)
+    if depth >= 2:
+        segments.append(draw(fuzz_http.path_name(allow_bad_utf8=False)))
+    target = b"/".join(segments)
+    if draw(st.integers(0, 9)) == 0:
+        target = draw(st.sampled_from([b"/auth/v1.0", b"/info", b"/healthcheck", b"//v1", b"*"]))
+    query = draw(fuzz_http.query_string(allow_bad_utf8=False))
+    if query:
+        target += b"?" + query
+    headers = [(b"Host", draw(st.sampled_from([b"x", b"h\xc3\xa9", b"a%0d%0aX-Injected:%201"])))]
+    if draw(st.integers(0, 3)):
+        headers.append((b"X-Auth-Token", token.encode()))
+    headers += draw(fuzz_http.header_block(allow_line_breaks=draw(st.integers(0, 4)) == 0))
+    framing, body = draw(fuzz_http.body_and_framing())
+    headers += framing
+    headers = [  # a destination or copy source never names the control objects
+        (n, v.replace(CONTROL_CONTAINER.encode(), b"fuzz"))
+        if n.lower() in (b"destination", b"x-copy-from")
+        else (n, v)
+        for n, v in headers
+    ]
+    return RawRequest(draw(fuzz_http.methods), target, headers, body)
+
+
+def test_proxy_survives_hostile_requests(fuzz_cluster, auth, control) -> None:
+    host, port = fuzz_cluster.proxy
+    account = urllib.parse.urlsplit(auth.storage_url).path.split("/")[2]
+
+    @fuzz_settings(250)
+    @given(proxy_requests(account, auth.token))
+    def run(req: RawRequest) -> None:
+        check_response(send(host, port, req), allowed_for(req))
+
+    run()
+    report("proxy")
+
+
+# -- the storage servers --------------------------------------------------------------------------
+
+
+@st.composite
+def storage_requests(draw, kind: str, devices: tuple[str, ...]) -> tuple[RawRequest, bool]:
+    """(request, device-name-fuzzed) for an object, container or account server."""
+    fuzzed_device = draw(st.integers(0, 9)) == 0
+    device = (
+        draw(fuzz_http.path_name(allow_bad_utf8=True))
+        if fuzzed_device
+        else (draw(st.sampled_from(devices)).encode())
+    )
+    part = draw(
+        st.one_of(
+            st.integers(0, 1023).map(lambda n: str(n).encode()),
+            st.sampled_from([b"%C2%B2", b"\xc2\xb2", b"-1", b"0x1", b"9" * 30, b""]),
+        )
+    )
+    depth = {"object": 3, "container": 2, "account": 1}[kind]
+    depth = draw(st.sampled_from([depth, depth, depth - 1, depth + 1]))
+    names = [draw(st.sampled_from([b"fuzzacct", b".fuzz"]))]
+    names += [draw(fuzz_http.path_name(allow_bad_utf8=True)) for _ in range(max(depth - 1, 0))]
+    target = b"/" + b"/".join([device, part, *names[: max(depth, 0)]])
+    query = draw(fuzz_http.query_string(allow_bad_utf8=True))
+    if query:
+        target += b"?" + query
+    headers = [(b"Host", b"x")]
+    if draw(st.integers(0, 3)):
+        headers.append((b"X-Timestamp", draw(fuzz_http.stamp_text).encode("utf-8")))
+    if kind == "object" and draw(st.booleans()):
+        headers.append((b"Content-Type", b"text/plain"))
+    headers += draw(fuzz_http.header_block(allow_line_breaks=draw(st.integers(0, 4)) == 0))
+    framing, body = draw(fuzz_http.body_and_framing())
+    headers += framing
+    method = draw(st.one_of(fuzz_http.methods, st.sampled_from(["REPLICATE", "UPDATE"])))
+    return RawRequest(method, target, headers, body), fuzzed_device
+
+
+@pytest.mark.parametrize("kind", ["object", "container", "account"])
+def test_storage_server_survives_hostile_requests(fuzz_cluster, control, kind) -> None:
+    node = fuzz_cluster.plan.nodes[0]
+    port = node.port_of(kind)
+
+    @fuzz_settings(120)
+    @given(storage_requests(kind, node.devices))
+    def run(drawn: tuple[RawRequest, bool]) -> None:
+        req, fuzzed_device = drawn
+        allowed = allowed_for(req) | (frozenset({507}) if fuzzed_device else frozenset())
+        check_response(send(node.ip, port, req), allowed)
+
+    run()
+    report(f"{kind} server")
+
+
+# -- after the run --------------------------------------------------------------------------------
+
+
+def test_control_objects_read_back_byte_exact_after_the_fuzz(fuzz_cluster, auth, control) -> None:
+    base = auth.path + "/" + CONTROL_CONTAINER
+    for name, data in CONTROL_OBJECTS.items():
+        conn = http.client.HTTPConnection(*fuzz_cluster.proxy, timeout=30)
+        conn.request(
+            "GET", urllib.parse.quote(f"{base}/{name}"), headers={"X-Auth-Token": auth.token}
+        )
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        assert resp.status == 200, name
+        assert hashlib.md5(body).hexdigest() == hashlib.md5(data).hexdigest(), name
+
+
+def test_no_traceback_in_any_log_after_the_fuzz(fuzz_cluster) -> None:
+    log_dir = pathlib.Path(fuzz_cluster.plan.root) / "log"
+    found = {}
+    for path in sorted(log_dir.iterdir()):
+        text = path.read_text(errors="replace")
+        if "Traceback" in text:
+            index = text.index("Traceback")
+            found[path.name] = text[max(0, index - 400) : index + 1500]
+    assert not found, "\n\n".join(f"{k}:\n{v}" for k, v in found.items())
