@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.errors import BadInput, BadName, NotFound
 from swiftlite.common.names import split_api_path, split_backend_path, str_to_wsgi, wsgi_to_str
 
 
@@ -21,10 +21,17 @@ def test_split_api_path_unknown_version_is_bad_input() -> None:
         split_api_path("/v2/a")
 
 
-@pytest.mark.parametrize("path", ["/v1", "/v1/", "/v1//c", "/v1/a//o", "v1/a"])
-def test_split_api_path_empty_segment_is_bad_input(path: str) -> None:
-    with pytest.raises(BadInput):
+@pytest.mark.parametrize(
+    "path", ["/v1", "/v1/", "/v1//c", "/v1/a//o", "v1/a", "//v1/AUTH_test", "/v1//", "/v1//c/o"]
+)
+def test_split_api_path_empty_segment_is_404_not_400(path: str) -> None:
+    with pytest.raises(NotFound):
         split_api_path(path)
+
+
+def test_split_api_path_invalid_utf8_wins_over_empty_segment() -> None:
+    with pytest.raises(BadName):
+        split_api_path("/v1//c/\xff")
 
 
 def test_split_api_path_decodes_utf8() -> None:
