@@ -75,7 +75,7 @@ def split_backend_path(path_info: str, min_segs: int = 3, max_segs: int = 5) -> 
     """``/device/partition/account[/container[/object]]`` from a WSGI PATH_INFO."""
     segs = [*_segments(wsgi_to_str(path_info), min_segs, max_segs), None, None, None]
     device, part_text = segs[0] or "", segs[1] or ""
-    if not part_text.isdigit():
+    if not part_text.isascii() or not part_text.isdigit():  # "²".isdigit() is True
         raise BadInput(f"Invalid partition: {part_text}")
     names = [check_name(s) if s is not None else None for s in segs[2:5]]
     if names[0] is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -56,6 +57,16 @@ def error_response(exc: errors.SwiftliteError) -> Response:
     return resp
 
 
+def log_path(environ: dict[str, Any]) -> str:
+    """The request path for a log line: its bytes read as UTF-8, a bad byte as U+FFFD.
+
+    webob's ``req.path`` decodes PATH_INFO strictly and raises on a path that is not UTF-8,
+    which turned a client's bad name into a 500 while logging its 412.
+    """
+    raw = environ.get("PATH_INFO", "")
+    return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
 class StorageServer:
     """A storage WSGI app. Subclasses define verb methods ``PUT(self, req) -> Response``."""
 
@@ -100,7 +111,7 @@ class StorageServer:
             logs.format_access_line(
                 req.remote_addr,
                 req.method,
-                req.path,
+                log_path(req.environ),
                 resp.status_int,
                 req.content_length or 0,
                 resp.content_length or 0,
@@ -121,6 +132,9 @@ class StorageServer:
             return Response(status=408, body=b"Timeout reading the request body")
         except Exception:
             self.logger.exception(
-                "%s %s failed (trans %s)", method, req.path, req.headers.get("X-Trans-Id", "-")
+                "%s %s failed (trans %s)",
+                method,
+                urllib.parse.quote(log_path(req.environ), safe="/"),
+                req.headers.get("X-Trans-Id", "-"),
             )
             return Response(status=500, body=b"An error occurred", content_type="text/plain")

@@ -79,7 +79,7 @@ DEFAULT_USERS = {
     "user_test_tester": "testing .admin",
     "user_test2_tester2": "testing2 .admin",
     "user_test_tester3": "testing3",
-    "user_test5_tester5": "testing5 .admin",
+    "user_test5_tester5": "testing5 service",
 }
 
 

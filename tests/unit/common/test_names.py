@@ -57,3 +57,8 @@ def test_split_backend_path_non_numeric_partition_is_bad_input() -> None:
 
 def test_wsgi_round_trip() -> None:
     assert wsgi_to_str(str_to_wsgi("\u2603")) == "\u2603"
+
+
+def test_split_backend_path_superscript_partition_is_bad_input_not_a_crash() -> None:
+    with pytest.raises(BadInput):
+        split_backend_path(str_to_wsgi("/sdb1/\u00b2/a/c/o"))

@@ -637,7 +637,7 @@ def test_filter_factory_without_users_uses_test_accounts() -> None:
         "test:tester3",
         "test5:tester5",
     }
-    assert auth.users["test5:tester5"].groups("AUTH_") == ("test5", "test5:tester5", "AUTH_test5")
+    assert auth.users["test5:tester5"].groups("AUTH_") == ("test5", "test5:tester5", "service")
     assert ".reseller_admin" in auth.users["admin:admin"].groups("AUTH_")
 
 
