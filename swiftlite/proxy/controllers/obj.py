@@ -33,6 +33,8 @@ from swiftlite.proxy.getter import ResumableBody, fetch, good_object_status
 from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole, read_whole
 from swiftlite.proxy.quorum import Reply, best_reply, is_success
 
+OWS = " \t"  # the only whitespace around a header value; str.strip() also eats \x85, \xa0
+
 # environ key: set by internal callers whose X-Timestamp must be kept (never by a client)
 KEEP_X_TIMESTAMP = "swiftlite.keep_x_timestamp"
 
@@ -52,16 +54,17 @@ def parse_length(req: Request) -> tuple[int | None, bool]:
     encoding = req.headers.get("Transfer-Encoding")
     chunked = False
     if encoding is not None:
-        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c.strip(OWS).lower() for c in encoding.split(",") if c.strip(OWS)]
         if codings != ["chunked"]:
             raise NotImplementedCoding()
         chunked = True
     length_text = req.headers.get("Content-Length")
     if chunked or length_text is None:
         return None, chunked
-    if not length_text.strip().isdigit():
+    text = length_text.strip(OWS)
+    if not text.isascii() or not text.isdigit() or len(text) > 20:  # "²".isdigit() is True
         raise errors.BadInput("Invalid Content-Length")
-    return int(length_text), False
+    return int(text), False
 
 
 class NotImplementedCoding(errors.Invalid):
@@ -208,7 +211,7 @@ class ObjectController(Controller):
         constraints.check_content_length(length, chunked, limits)
         constraints.check_metadata(req.headers, "object", limits)
         if_none_match = req.headers.get("If-None-Match")
-        if if_none_match is not None and if_none_match.strip() != "*":
+        if if_none_match is not None and if_none_match.strip(OWS) != "*":
             raise errors.BadInput("If-None-Match only supports *")
         return length, chunked
 

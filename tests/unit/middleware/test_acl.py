@@ -167,3 +167,10 @@ def test_account_acl_allows_by_role(
 
 def test_account_acl_allows_without_acl_denies() -> None:
     assert acl.account_acl_allows(None, ("test",), "GET", True) == (False, False)
+
+
+def test_clean_acl_keeps_a_name_ending_in_u5605_whole():
+    # the WSGI form of "test:t\u5605" ends in the byte 0x85, which str.strip() would eat
+    name = "test:t\u5605".encode().decode("latin-1")
+    assert acl.clean_acl("X-Container-Read", f" {name} ,.rlistings") == f"{name},.rlistings"
+    assert acl.parse_acl(name).groups == (name,)
