@@ -260,6 +260,9 @@ class TempAuthMiddleware:
             # a bad path or a method the proxy does not implement: the proxy answers (412,
             # 404, 405) before any authorization, as Swift does
             return None
+        if path.container is None and req.method in ("PUT", "DELETE"):
+            # the proxy answers 405 first when account management is off, then authorizes
+            return None
         if path.container is None or (path.obj is None and req.method not in ("GET", "HEAD")):
             return self._decide(req, path, None)
         if GROUPS not in req.environ and req.method not in ("GET", "HEAD"):
@@ -405,7 +408,11 @@ class TempAuthMiddleware:
             return self._unauthorized(realm)
         token, expires = self._token_for(req, user)
         now = self.clock()
-        url = user.url.replace("$HOST", req.host_url)
+        host_url = req.host_url
+        if "$HOST" in user.url and not _printable(host_url):
+            # the Host header would reach X-Storage-Url: no control or non-ASCII byte may
+            return _text_response(400, "Invalid Host header")
+        url = user.url.replace("$HOST", host_url)
         if self.options.storage_url_scheme != "default":
             url = self.options.storage_url_scheme + ":" + url.split(":", 1)[1]
         headers = {
@@ -475,6 +482,10 @@ def _drop_owner_headers(req: Request) -> None:
             low = "x-" + low[len("x-remove-") :]
         if low in OWNER_HEADERS:
             del req.headers[name]
+
+
+def _printable(text: str) -> bool:
+    return all("\x21" <= c <= "\x7e" for c in text)
 
 
 def _wsgi_name(value: str) -> str | None:

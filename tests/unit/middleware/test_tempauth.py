@@ -416,6 +416,16 @@ def test_www_authenticate_realm_quotes_non_ascii_bytes(cluster: Cluster) -> None
     assert resp.headers["Www-Authenticate"] == 'Swift realm="AUTH_%C3%A9%E1%A0%81"'
 
 
+@pytest.mark.parametrize("host", ["evil\nSet-Cookie: x=1", "h\x85st", "a b"])
+def test_host_with_control_or_non_ascii_byte_never_reaches_x_storage_url(
+    cluster: Cluster, host: str
+) -> None:
+    headers = {"X-Auth-User": "test:tester", "X-Auth-Key": "testing", "Host": host}
+    resp = cluster.request("/auth/v1.0", headers=headers)
+    assert resp.status_int == 400
+    assert "X-Storage-Url" not in resp.headers
+
+
 def test_auth_path_failure_realm_is_unknown(cluster: Cluster) -> None:
     resp = cluster.request("/auth/v1.0", headers={"X-Auth-User": 'x"y:z', "X-Auth-Key": "k"})
     assert resp.status_int == 401
@@ -445,6 +455,12 @@ def test_unknown_method_is_left_to_the_proxys_405_before_auth(
 ) -> None:
     cluster.request("/v1/AUTH_test/c", method)
     assert cluster.stub.calls[-1][0] == method
+
+
+def test_account_put_is_left_to_the_proxy_which_may_answer_405_first(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test", "PUT")
+    assert cluster.stub.calls[-1][0] == "PUT"
+    assert resp.status_int == 401  # the stub proxy authorizes, as the real one does
 
 
 # -- service tokens -------------------------------------------------------------------------------

@@ -191,3 +191,9 @@ def test_owner_container_write_keeps_owner_headers(app):
     req.environ["swiftlite.authorize"] = lambda r: None
     req.environ["swiftlite.owner"] = True
     assert controller.transfer_headers(req, "container", {}) == {"X-Container-Read": ".r:*"}
+
+
+def test_account_put_without_management_is_405_before_auth(app):
+    resp = _call(app, "/v1/AUTH_test", "PUT", **{"swiftlite.authorize": _denying_authorize})
+    assert resp.status_int == 405
+    assert "PUT" not in resp.headers["Allow"]
