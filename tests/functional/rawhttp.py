@@ -36,10 +36,21 @@ def send(
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
 ) -> RawReply:
-    """One request on a fresh connection, closed after the answer."""
+    """One request to the proxy on a fresh connection, closed after the answer."""
+    return send_to(cluster.proxy, method, target, headers, body)
+
+
+def send_to(
+    addr: tuple[str, int],
+    method: bytes | str,
+    target: bytes | str,
+    headers: dict[str, bytes | str] | None = None,
+    body: bytes = b"",
+) -> RawReply:
+    """One request to any server of the cluster (the proxy or a storage server)."""
     method_b = method.encode("latin-1") if isinstance(method, str) else method
     target_b = target.encode("latin-1") if isinstance(target, str) else target
-    lines = [method_b + b" " + target_b + b" HTTP/1.1", b"Host: " + cluster.proxy[0].encode()]
+    lines = [method_b + b" " + target_b + b" HTTP/1.1", b"Host: " + addr[0].encode()]
     given = {k.lower() for k in headers or {}}
     for key, value in (headers or {}).items():
         raw = value.encode("latin-1") if isinstance(value, str) else value
@@ -48,7 +59,7 @@ def send(
         lines.append(b"Content-Length: " + str(len(body)).encode())
     lines.append(b"Connection: close")
     data = b"\r\n".join(lines) + b"\r\n\r\n" + body
-    with socket.create_connection(cluster.proxy, timeout=30) as sock:
+    with socket.create_connection(addr, timeout=30) as sock:
         sock.sendall(data)
         resp = http.client.HTTPResponse(sock, method=method_b.decode("latin-1"))
         resp.begin()

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.functional.rawhttp import LogWatch, RawReply, send
+from tests.functional.rawhttp import LogWatch, RawReply, send, send_to
 from tests.support.cluster import Auth, Cluster
 
 HTML = "text/html; charset=UTF-8"
@@ -140,6 +140,23 @@ def test_unimplemented_method_is_405_with_allow_before_auth(
     assert reply.status == 405
     assert "GET" in (reply.header("allow") or "")
     assert reply.header("content-type") == HTML
+
+
+@pytest.mark.parametrize("kind", ["account", "container", "object"])
+def test_storage_server_bad_names_and_params_are_4xx_not_500(cluster: Cluster, kind: str) -> None:
+    node = cluster.plan.nodes[0]
+    device = node.devices[0]
+    addr = (node.ip, node.port_of(kind))
+    tails = {
+        "account": [b"/a%ff", b"/a\xff", b"/a?format=%ff", b"/a?limit=%C2%B2"],
+        "container": [b"/a/c%ff", b"/a/c\xff", b"/a/c?marker=%ff", b"/a/c?limit=%C2%B2"],
+        "object": [b"/a/c/%ff", b"/a/c/\xff", b"/a/c/%ed%a0%80"],
+    }[kind]
+    for tail in tails:
+        for part in (b"0", b"%C2%B2"):
+            target = b"/" + device.encode() + b"/" + part + tail
+            reply = send_to(addr, "GET", target)
+            assert 400 <= reply.status < 500, (target, reply.status, reply.body)
 
 
 # -- error content types --------------------------------------------------------------------------

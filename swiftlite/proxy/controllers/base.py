@@ -65,6 +65,7 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "content-length",
     "x-auth-token",
     "x-storage-token",
+    "x-service-token",
     "authorization",
     "cookie",
     "x-delete-after",
