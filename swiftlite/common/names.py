@@ -17,6 +17,11 @@ from swiftlite.common.errors import BadInput, BadName, NotFound
 VALID_API_VERSIONS = ("v1", "v1.0")
 
 
+class EmptySegment(BadInput, NotFound):
+    """A client path with an empty segment: 404 at the proxy, as Swift's ``split_path``
+    refuses it. Still a BadInput, so code that only knew the old 400 keeps catching it."""
+
+
 def wsgi_to_str(value: str) -> str:
     """Decode a WSGI string (latin-1 code points standing for bytes) as UTF-8."""
     try:
@@ -95,7 +100,8 @@ def split_api_path(path_info: str) -> ApiPath:
     """``/v1/account[/container[/object]]``.
 
     BadName (412) for a name that is not UTF-8 or holds NUL (checked first, as Swift does),
-    NotFound (404) for an empty segment, BadInput (400) for an unknown API version.
+    EmptySegment (a NotFound, 404) for an empty segment, BadInput (400) for an unknown API
+    version.
     """
     text = wsgi_to_str(path_info)
     if "\x00" in text:
@@ -103,7 +109,7 @@ def split_api_path(path_info: str) -> ApiPath:
     try:
         segs = _segments(text, 2, 4)
     except BadInput:
-        raise NotFound(f"Invalid path: {quote_text(text)}") from None
+        raise EmptySegment(f"Invalid path: {quote_text(text)}") from None
     version = segs[0] or ""
     if version not in VALID_API_VERSIONS:
         raise BadInput(f"Invalid API version: {version}")

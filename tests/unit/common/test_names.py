@@ -62,3 +62,8 @@ def test_wsgi_round_trip() -> None:
 def test_split_backend_path_superscript_partition_is_bad_input_not_a_crash() -> None:
     with pytest.raises(BadInput):
         split_backend_path(str_to_wsgi("/sdb1/\u00b2/a/c/o"))
+
+
+def test_empty_segment_error_is_still_bad_input_for_older_callers() -> None:
+    with pytest.raises(BadInput):
+        split_api_path("/v1//c")
