@@ -61,7 +61,8 @@ def clean_acl(header_name: str, value: str) -> str:
             second = second[1:].strip(OWS)
         if second != "*" and second.startswith("*"):
             second = second[1:].strip(OWS)
-        if not second or second == ".":
+        if not second or second == "." or second.startswith("-"):
+            # ".r:*-" would clean to ".r:-", which reads back as a negation of nothing
             raise AclError(f"No host/domain value after referrer designation in ACL: {element!r}")
         cleaned.append(".r:" + ("-" if negate else "") + second)
     return ",".join(cleaned)
