@@ -154,7 +154,7 @@ def realm_of(path_info: str) -> str:
         realm = segs[2]
     if realm in ("v1.0", "auth"):
         realm = "unknown"
-    return urllib.parse.quote(realm, safe="/", encoding="latin-1", errors="strict")
+    return urllib.parse.quote(realm, safe="/", encoding="latin-1", errors="replace")
 
 
 def _header_text(req: Request, *names: str) -> str | None:
@@ -200,7 +200,7 @@ class TempAuthMiddleware:
         if environ.get("PATH_INFO", "").startswith(self.options.auth_path):
             return self.handle_auth(req)(environ, start_response)
         token = req.headers.get("X-Auth-Token") or req.headers.get("X-Storage-Token")
-        if token and token.startswith(self.signer.marker):
+        if token and token.startswith(self.prefix):
             checked = self.signer.verify(token, self.users, self.prefixes, self.clock())
             if checked is None:
                 return self._unauthorized(self._realm(req))(environ, start_response)

@@ -229,6 +229,12 @@ def test_invalid_token_is_401_before_proxy(cluster: Cluster) -> None:
     assert cluster.stub.calls == []
 
 
+def test_token_of_our_prefix_without_tk_marker_is_401_not_anonymous(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test/c", "GET", {"X-Auth-Token": "AUTH_deadbeef"})
+    assert resp.status_int == 401
+    assert cluster.stub.calls == []
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     account=st.text(alphabet="abcdefghij0123456789", min_size=1, max_size=12),
