@@ -15,7 +15,7 @@ USERS = (
     ("test:tester", "testing", "admin of AUTH_test"),
     ("test2:tester2", "testing2", "admin of AUTH_test2"),
     ("test:tester3", "testing3", "AUTH_test, not admin"),
-    ("test5:tester5", "testing5", "admin of AUTH_test5"),
+    ("test5:tester5", "testing5", "group service (service tokens)"),
     ("admin:admin", "admin", "reseller admin"),
 )
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from swiftlite.common import config, intparse
+from swiftlite.common import config
 from swiftlite.common.errors import BadInput, BadName, LengthRequired, TooLarge
 
 
@@ -139,32 +139,50 @@ def check_content_length(
         raise TooLarge("Your request is too large.")
 
 
-MAX_DELETE_AT = 9999999999  # Swift's ten-digit ceiling
-_DELETE_DIGITS = 1000  # longer is refused (400) before int() is asked
+# Swift normalises every expiry to ten digits: later than this is stored as this
+MAX_DELETE_AT = 9999999999
+# digits past this many are over any time we store; int() of 5000 digits would raise instead
+_MAX_INT_DIGITS = 20
+
+
+def parse_ascii_int(text: str, message: str) -> int:
+    """An integer written in ASCII digits with an optional ``-``; BadInput(``message``) else.
+
+    Python's ``int()`` also takes ``٣``, ``1_000``, ``+5`` and surrounding whitespace, and
+    fails past its digit cap; header numbers are plain ASCII here. A run of more than 20
+    digits stands for a number too large for any field (its sign kept), not an error.
+    """
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise BadInput(message)
+    value = int(digits) if len(digits) <= _MAX_INT_DIGITS else 10**_MAX_INT_DIGITS
+    return -value if text.startswith("-") else value
+
+
+def clamp_delete_at(when: float) -> int:
+    """An expiry time as Swift stores it: at least 0, at most ``MAX_DELETE_AT``."""
+    return int(min(max(0.0, when), MAX_DELETE_AT))
 
 
 def parse_delete_at(headers: Mapping[str, str], now: float | None = None) -> int | None:
     """X-Delete-At / X-Delete-After as an absolute int time; BadInput for bad or past values.
 
-    X-Delete-After wins when both are present, as in Swift.
+    X-Delete-After wins when both are present, as in Swift. Both are clamped to
+    ``[0, MAX_DELETE_AT]`` (a 100-digit X-Delete-At is stored as 9999999999), and an
+    X-Delete-After that lands at or before now is in the past, as Swift answers.
     """
     now = time.time() if now is None else now
     after = headers.get("X-Delete-After")
     if after is not None:
-        try:  # ASCII digits; "-" only to say "in past"; never past MAX_DELETE_AT
-            secs = intparse.parse_int(after, max_digits=_DELETE_DIGITS)
-        except ValueError:
-            raise BadInput("Non-integer X-Delete-After") from None
-        if secs < 0:
+        secs = parse_ascii_int(after, "Non-integer X-Delete-After")
+        when = clamp_delete_at(now + secs)
+        if when <= now:
             raise BadInput("X-Delete-After in past")
-        return min(int(now) + secs, MAX_DELETE_AT)
+        return when
     at = headers.get("X-Delete-At")
     if at is None:
         return None
-    try:
-        when = intparse.parse_int(at, max_digits=_DELETE_DIGITS)
-    except ValueError:
-        raise BadInput("Non-integer X-Delete-At") from None
+    when = clamp_delete_at(parse_ascii_int(at, "Non-integer X-Delete-At"))
     if when < now:
         raise BadInput("X-Delete-At in past")
-    return min(when, MAX_DELETE_AT)
+    return when

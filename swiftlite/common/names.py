@@ -2,17 +2,25 @@
 
 WSGI hands us PATH_INFO as a latin-1 "WSGI string" (PEP 3333); names become real ``str`` here,
 after a check that they are valid UTF-8 with no NUL. An invalid name raises BadName (412, as
-Swift answers); a path with the wrong shape raises BadInput (400).
+Swift answers); a backend path with the wrong shape raises BadInput (400). A client path with
+an empty segment (``/v1//c``, ``//v1/a``, ``/v1/a//o``) raises NotFound (404), as the proxy
+answers for a path Swift's ``split_path`` refuses, and it is decided before any auth.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 from swiftlite.common import intparse
-from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.errors import BadInput, BadName, NotFound
 
 VALID_API_VERSIONS = ("v1", "v1.0")
+
+
+class EmptySegment(BadInput, NotFound):
+    """A client path with an empty segment: 404 at the proxy, as Swift's ``split_path``
+    refuses it. Still a BadInput, so code that only knew the old 400 keeps catching it."""
 
 
 def wsgi_to_str(value: str) -> str:
@@ -26,6 +34,11 @@ def wsgi_to_str(value: str) -> str:
 def str_to_wsgi(value: str) -> str:
     """The inverse of wsgi_to_str: UTF-8 bytes shown as latin-1 code points."""
     return value.encode("utf-8").decode("latin-1")
+
+
+def quote_text(text: str) -> str:
+    """``text`` percent-quoted (safe ``/``), fit for a response header or a log line."""
+    return urllib.parse.quote(text, safe="/")
 
 
 def check_name(name: str) -> str:
@@ -85,8 +98,19 @@ class ApiPath:
 
 
 def split_api_path(path_info: str) -> ApiPath:
-    """``/v1/account[/container[/object]]``; an unknown version is BadInput (400)."""
-    segs = _segments(wsgi_to_str(path_info), 2, 4)
+    """``/v1/account[/container[/object]]``.
+
+    BadName (412) for a name that is not UTF-8 or holds NUL (checked first, as Swift does),
+    EmptySegment (a NotFound, 404) for an empty segment, BadInput (400) for an unknown API
+    version.
+    """
+    text = wsgi_to_str(path_info)
+    if "\x00" in text:
+        raise BadName("Invalid UTF8 or contains NULL")
+    try:
+        segs = _segments(text, 2, 4)
+    except BadInput:
+        raise EmptySegment(f"Invalid path: {quote_text(text)}") from None
     version = segs[0] or ""
     if version not in VALID_API_VERSIONS:
         raise BadInput(f"Invalid API version: {version}")

@@ -1,8 +1,10 @@
 """Listing parameters and the paging algorithm shared by the account and container servers.
 
 ``parse_query`` turns a query string into validated ``ListingParams`` (Swift's rules: ``limit``
-at most the listing limit, else 412; a non-digit limit is ignored; ``delimiter`` is one
-character, else 412; values must be UTF-8 without NUL, else 400). ``list_rows`` runs Swift's
+at most the listing limit, else 412; a limit that is not ASCII digits is ignored; a
+``delimiter`` may be several characters; values must be UTF-8, else 400; NUL is allowed in
+``marker``, ``end_marker`` and ``prefix``, where clients use ``name%00`` for "just after
+name"). ``list_rows`` runs Swift's
 listing algorithm (``marker``, ``end_marker``, ``prefix``, ``delimiter`` with subdir folding,
 ``path``, ``reverse``) over a ``fetch`` callable that does one indexed range scan, so it never
 uses OFFSET and a deep page costs what the first one does. ``range_clause`` builds that scan's
@@ -36,6 +38,10 @@ LISTING_PARAMS = (
     "format",
     "reverse",
 )
+
+
+# name bounds where NUL is a legal character ("marker=name%00" starts just after "name")
+NUL_ALLOWED = frozenset({"marker", "end_marker", "prefix"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,8 @@ Fetch = Callable[[RangeQuery], Iterable[Sequence[Any]]]
 def query_params(query_string: str) -> dict[str, str]:
     """Decode the listing parameters of a WSGI query string (last value wins).
 
-    Values must be valid UTF-8 without NUL (BadInput, 400, as Swift answers).
+    Values must be valid UTF-8 (BadInput, 400, as Swift answers); NUL is refused except in
+    the parameters that are names or name bounds.
     """
     out: dict[str, str] = {}
     pairs = urllib.parse.parse_qsl(query_string, keep_blank_values=True, encoding="latin-1")
@@ -91,14 +98,14 @@ def query_params(query_string: str) -> dict[str, str]:
             value = raw.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             raise BadInput(f'"{key}" parameter not valid UTF-8') from None
-        if "\x00" in value:
+        if "\x00" in value and key not in NUL_ALLOWED:
             raise BadInput(f'"{key}" parameter not valid')
         out[key] = value
     return out
 
 
 def parse_params(params: dict[str, str], max_limit: int) -> ListingParams:
-    """ListingParams from decoded query values; 412 for a bad limit or delimiter."""
+    """ListingParams from decoded query values; 412 for a limit above ``max_limit``."""
     limit = max_limit
     given = params.get("limit", "")
     if given.isdigit() and given.isascii():
@@ -107,8 +114,6 @@ def parse_params(params: dict[str, str], max_limit: int) -> ListingParams:
         if limit > max_limit:
             raise PreconditionFailed(f"Maximum limit is {max_limit}")
     delimiter = params.get("delimiter", "")
-    if len(delimiter) > 1:
-        raise PreconditionFailed("Bad delimiter")
     return ListingParams(
         limit=limit,
         marker=params.get("marker", ""),

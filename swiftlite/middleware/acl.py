@@ -24,6 +24,10 @@ REFERRER_DESIGNATORS = frozenset({".r", ".ref", ".referer", ".referrer"})
 RLISTINGS = ".rlistings"
 ACCOUNT_ACL_ROLES = ("admin", "read-write", "read-only")
 
+# Only SP and HT are whitespace in a header value. str.strip() would also eat \x85 and \xa0,
+# which are UTF-8 continuation bytes in the WSGI form of a value (U+5605 ends in 0x85).
+OWS = " \t"
+
 
 class AclError(ValueError):
     """An ACL value that breaks the syntax rules; the message says why (it goes in a 400)."""
@@ -38,13 +42,13 @@ def clean_acl(header_name: str, value: str) -> str:
     is_write = "write" in header_name.lower()
     cleaned: list[str] = []
     for raw in value.split(","):
-        element = raw.strip()
+        element = raw.strip(OWS)
         if not element:
             continue
         if ":" not in element:
             cleaned.append(element)
             continue
-        first, second = (part.strip() for part in element.split(":", 1))
+        first, second = (part.strip(OWS) for part in element.split(":", 1))
         if not first.startswith("."):
             cleaned.append(element)
             continue
@@ -54,10 +58,11 @@ def clean_acl(header_name: str, value: str) -> str:
             raise AclError(f"Referrers not allowed in write ACL: {element!r}")
         negate = second.startswith("-")
         if negate:
-            second = second[1:].strip()
+            second = second[1:].strip(OWS)
         if second != "*" and second.startswith("*"):
-            second = second[1:].strip()
-        if not second or second == ".":
+            second = second[1:].strip(OWS)
+        if not second or second == "." or second.startswith("-"):
+            # ".r:*-" would clean to ".r:-", which reads back as a negation of nothing
             raise AclError(f"No host/domain value after referrer designation in ACL: {element!r}")
         cleaned.append(".r:" + ("-" if negate else "") + second)
     return ",".join(cleaned)
@@ -82,7 +87,7 @@ def parse_acl(value: str | None) -> ContainerAcl:
     referrers: list[str] = []
     groups: list[str] = []
     for element in value.split(","):
-        element = element.strip()
+        element = element.strip(OWS)
         if not element:
             continue
         if element.startswith(".r:"):
@@ -171,7 +176,7 @@ def parse_account_acl(text: str | None) -> AccountAcl | None:
 
     Raises AclError on invalid JSON, a non-object, unknown keys or badly typed members.
     """
-    if text is None or text.strip() in ("", "{}"):
+    if text is None or text.strip(OWS) in ("", "{}"):
         return None
     try:
         data = json.loads(text)

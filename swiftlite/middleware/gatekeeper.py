@@ -4,6 +4,11 @@ Clients may not send, and never see, ``X-Backend-*``, any ``X-<type>-Sysmeta-*``
 ``X-Object-Transient-Sysmeta-*`` headers. Filters inside the pipeline (tempauth, the proxy)
 may set them on the request after this filter has run, and storage servers return them, so the
 filter sits near the front of the pipeline and cleans both directions.
+
+A client's ``X-Timestamp`` is moved aside to ``X-Backend-Inbound-X-Timestamp``
+(``shunt_inbound_x_timestamp``, on by default as in Swift): a client must not choose the time
+its write is stamped with, or a far-future stamp would make its object immortal. The proxy
+stamps every client write itself.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from typing import Any
 from swiftlite.common import config
 from swiftlite.common.http.headers import is_any_sysmeta, is_backend
 
+INBOUND_X_TIMESTAMP = "HTTP_X_BACKEND_INBOUND_X_TIMESTAMP"
+
 
 @dataclass(frozen=True)
 class GatekeeperOptions:
-    pass
+    shunt_inbound_x_timestamp: bool = True
 
 
 def is_internal(header: str) -> bool:
@@ -43,6 +50,8 @@ class GatekeeperMiddleware:
             name = _environ_header(key)
             if name is not None and is_internal(name):
                 del environ[key]
+        if self.options.shunt_inbound_x_timestamp and "HTTP_X_TIMESTAMP" in environ:
+            environ[INBOUND_X_TIMESTAMP] = environ.pop("HTTP_X_TIMESTAMP")
 
         def cleaned(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             kept = [(k, v) for k, v in headers if not is_internal(k)]

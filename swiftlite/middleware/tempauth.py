@@ -9,40 +9,51 @@ It owns three things:
   hex of (version, expiry, ``account:user``, HMAC-SHA256). The MAC covers the user's groups
   and a hash of the user's key, so any worker can check a token without shared state, and a
   token stops working when it expires, when the user's key or groups change, or when the
-  secret changes. See docs/auth.md.
+  secret changes. Users and tokens live in ``tempauth_identity.py``. See docs/auth.md.
 * **Identity.** A valid ``X-Auth-Token`` (or ``X-Storage-Token``) sets
   ``swiftlite.remote_user`` and installs ``swiftlite.authorize``; an invalid token of our
-  prefix is a 401 at once.
-* **Authorization**, as Swift's tempauth: reseller admins own every account of the prefix,
-  ``.admin`` users own their account (but only reseller admins PUT or DELETE accounts),
+  prefix is a 401 at once. A valid ``X-Service-Token`` beside it adds its user's groups.
+* **Authorization**, as Swift's tempauth: ``reseller_prefix`` may list several prefixes
+  (``AUTH, SERVICE``); reseller admins own every account of them, ``.admin`` users own their
+  account under every prefix (but only reseller admins PUT or DELETE accounts), unless the
+  prefix has a ``<PREFIX>_require_group`` the user's groups (with the service token's) lack;
+  a non-owner's container or account write loses the owner-only headers (ACLs, sync and
+  temp-url keys) and the rest applies;
   container ACLs in ``environ['swiftlite.acl']`` (set by the proxy) grant by referrer or group,
   and account ACLs (read with a HEAD subrequest, cached) grant read-only, read-write or admin.
-  Denials are 401 without a valid token and 403 with one. Requests whose outcome cannot
-  depend on a container ACL are decided here before the proxy runs; the others are deferred
-  to the proxy's call of ``authorize(req)``.
+  Denials are 401 without a valid token and 403 with one, and a 401 names the path's
+  account as its realm, percent-quoted. Requests whose outcome cannot depend on a container
+  ACL are decided here before the proxy runs; the others, and a bad path or a method the
+  proxy does not implement (its 412/404/405 come first), are deferred to the proxy.
 
 ACL syntax lives in ``middleware/acl.py``; this module does the HTTP side.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from webob import Request, Response
 
 from swiftlite.common import config, hashing, logs
-from swiftlite.common.errors import BadInput, BadName, ConfigError
+from swiftlite.common.errors import BadInput, BadName, NotFound
 from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import acl as aclmod
+from swiftlite.middleware.tempauth_identity import (
+    TokenSigner,
+    User,
+    parse_require_groups,
+    parse_users,
+)
+from swiftlite.proxy import responses
+from swiftlite.proxy.controllers.base import OWNER_HEADERS
 
 AUTHORIZE = "swiftlite.authorize"
 OVERRIDE = "swiftlite.authorize_override"
@@ -53,11 +64,14 @@ SOURCE = "swiftlite.source"
 CACHE = "swiftlite.cache"
 TRANS_ID = "swiftlite.trans_id"
 GROUPS = "swiftlite.tempauth.groups"  # private: the authenticated user's groups
+SERVICE_HEADER = "X-Service-Token"
 ACL_MEMO = "swiftlite.tempauth.account_acls"  # private: account ACLs read for this request
 
 ACCOUNT_ACL_HEADER = "X-Account-Access-Control"
 ACCOUNT_ACL_SYSMETA = "X-Account-Sysmeta-Core-Access-Control"
 CONTAINER_ACL_HEADERS = ("X-Container-Read", "X-Container-Write")
+# methods the proxy implements; for any other the proxy's 405 comes before authorization
+API_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS"})
 
 # The well-known test accounts, used when the config names no user at all.
 DEFAULT_USERS = {
@@ -65,12 +79,8 @@ DEFAULT_USERS = {
     "user_test_tester": "testing .admin",
     "user_test2_tester2": "testing2 .admin",
     "user_test_tester3": "testing3",
-    "user_test5_tester5": "testing5 .admin",
+    "user_test5_tester5": "testing5 service",
 }
-
-TOKEN_VERSION = 1
-_MAC_LEN = 32
-_EXPIRY_LEN = 8
 
 
 @dataclass(frozen=True)
@@ -94,132 +104,29 @@ class TempAuthOptions:
             raise ValueError("token_life must be positive")
 
     @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every account prefix, each with its underscore: ``AUTH, SERVICE`` gives
+        ``("AUTH_", "SERVICE_")``; an empty entry (``''``) stands for accounts of any name."""
+        out = []
+        for item in self.reseller_prefix.split(","):
+            name = item.strip(" \t")
+            if name in ("''", '""'):
+                name = ""
+            elif name and not name.endswith("_"):
+                name += "_"
+            if name not in out:
+                out.append(name)
+        return tuple(out) or ("",)
+
+    @property
     def prefix(self) -> str:
-        """The account/token prefix with its underscore: ``AUTH_`` (or "" when empty)."""
-        stripped = self.reseller_prefix.strip()
-        return stripped if not stripped or stripped.endswith("_") else stripped + "_"
+        """The first prefix: the one tokens and storage URLs carry (``AUTH_``)."""
+        return self.prefixes[0]
 
     @property
     def auth_path(self) -> str:
         """``/auth/``: always one leading and one trailing slash."""
         return "/" + (self.auth_prefix.strip("/") or "auth") + "/"
-
-
-@dataclass(frozen=True)
-class User:
-    account: str
-    name: str
-    key: str
-    url: str  # "$HOST/v1/AUTH_test" unless the config gave a full storage URL
-    extra_groups: tuple[str, ...]
-
-    @property
-    def ident(self) -> str:
-        return f"{self.account}:{self.name}"
-
-    @property
-    def account_id(self) -> str:
-        return self.url.rstrip("/").rsplit("/", 1)[-1]
-
-    def groups(self, prefix: str) -> tuple[str, ...]:
-        """``account, account:user, extra groups...``; ``.admin`` becomes the account id."""
-        groups = [self.account, self.ident]
-        groups.extend(g for g in self.extra_groups if g != ".admin")
-        if ".admin" in self.extra_groups:
-            for account_id in (f"{prefix}{self.account}", self.account_id):
-                if account_id not in groups:
-                    groups.append(account_id)
-        return tuple(groups)
-
-
-def _b64_name(text: str) -> str:
-    return base64.b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
-
-
-def parse_users(conf: Mapping[str, str], prefix: str) -> dict[str, User]:
-    """Users from ``user_<account>_<user> = <key> [storage_url] [groups...]`` keys.
-
-    ``user64_<b64 account>_<b64 user>`` allows underscores in names. Raises ConfigError for a
-    key that does not split into account and user or has no password.
-    """
-    users: dict[str, User] = {}
-    for conf_key, value in conf.items():
-        if not conf_key.startswith(("user_", "user64_")):
-            continue
-        names = conf_key.split("_", 1)[1].split("_")
-        if len(names) != 2 or not all(names):
-            raise ConfigError(f"tempauth: {conf_key} must be user_<account>_<user>")
-        account, name = names
-        if conf_key.startswith("user64_"):
-            try:
-                account, name = _b64_name(account), _b64_name(name)
-            except (binascii.Error, UnicodeDecodeError):
-                raise ConfigError(f"tempauth: {conf_key} is not base64 names") from None
-        values = str(value).split()
-        if not values:
-            raise ConfigError(f"tempauth: {conf_key} has no key set")
-        key = values.pop(0)
-        url = f"$HOST/v1/{prefix}{account}"
-        for item in list(values):
-            if "://" in item or item.startswith("$HOST"):
-                url = item
-                values.remove(item)
-        user = User(account, name, key, url, tuple(values))
-        users[user.ident] = user
-    return users
-
-
-class TokenSigner:
-    """Issue and verify self-validating tokens (see the module docstring)."""
-
-    def __init__(self, secret: bytes, prefix: str) -> None:
-        self.secret = secret
-        self.marker = f"{prefix}tk"
-
-    def _mac(self, user: User, groups: Iterable[str], head: bytes) -> bytes:
-        message = b"\x00".join(
-            [
-                head,
-                user.ident.encode("utf-8"),
-                ",".join(groups).encode("utf-8"),
-                hashlib.sha256(user.key.encode("utf-8")).digest(),
-            ]
-        )
-        return hmac.new(self.secret, message, hashlib.sha256).digest()
-
-    def issue(self, user: User, groups: Iterable[str], expires: int) -> str:
-        head = bytes([TOKEN_VERSION]) + expires.to_bytes(_EXPIRY_LEN, "big")
-        payload = head + user.ident.encode("utf-8") + self._mac(user, groups, head)
-        return self.marker + payload.hex()
-
-    def verify(
-        self, token: str, users: Mapping[str, User], prefix: str, now: float
-    ) -> tuple[User, tuple[str, ...], int] | None:
-        """(user, groups, expires) for a good unexpired token, else None."""
-        if not token.startswith(self.marker):
-            return None
-        try:
-            raw = bytes.fromhex(token[len(self.marker) :])
-        except ValueError:
-            return None
-        if len(raw) <= 1 + _EXPIRY_LEN + _MAC_LEN or raw[0] != TOKEN_VERSION:
-            return None
-        head, ident_raw, mac = (
-            raw[: 1 + _EXPIRY_LEN],
-            raw[1 + _EXPIRY_LEN : -_MAC_LEN],
-            raw[-_MAC_LEN:],
-        )
-        expires = int.from_bytes(head[1:], "big")
-        try:
-            user = users.get(ident_raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return None
-        if user is None or expires <= now:
-            return None
-        groups = user.groups(prefix)
-        if not hmac.compare_digest(mac, self._mac(user, groups, head)):
-            return None
-        return user, groups, expires
 
 
 def derive_secret(options: TempAuthOptions) -> bytes:
@@ -230,11 +137,24 @@ def derive_secret(options: TempAuthOptions) -> bytes:
     return hmac.new(b"swiftlite tempauth token key", prefix + b"\x00" + suffix, "sha256").digest()
 
 
-def _text_response(status: int, text: str = "", headers: dict[str, str] | None = None) -> Response:
-    resp = Response(status=status, body=text.encode("utf-8"), headers=headers or {})
-    resp.content_type = "text/plain"
-    resp.charset = "utf-8"
-    return resp
+def _text_response(
+    status: int, text: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """Swift's swob shape: ``text/html; charset=UTF-8``, its page when no text is given."""
+    return responses.response(status, text, headers)
+
+
+def realm_of(path_info: str) -> str:
+    """The realm a 401 names, as swob names it: the path's second segment (the account of
+    ``/v1/<account>``), ``unknown`` for the auth paths, percent-quoted (safe ``/``) so no
+    client byte can leave the quoted string or the header (``%22``, ``%0A``)."""
+    segs = path_info.split("/", 3)
+    realm = "unknown"
+    if len(segs) >= 3 and segs[0] == "" and segs[1] and segs[2]:
+        realm = segs[2]
+    if realm in ("v1.0", "auth"):
+        realm = "unknown"
+    return urllib.parse.quote(realm, safe="/", encoding="latin-1", errors="replace")
 
 
 def _header_text(req: Request, *names: str) -> str | None:
@@ -258,10 +178,14 @@ class TempAuthMiddleware:
         options: TempAuthOptions,
         users: Mapping[str, User],
         clock: Callable[[], float] = time.time,
+        require_groups: Mapping[str, str] | None = None,
     ) -> None:
         self.app = app
         self.options = options
         self.prefix = options.prefix
+        self.prefixes = options.prefixes
+        # prefix -> the group a user needs (beside owning the account) to own its accounts
+        self.require_groups = dict(require_groups or {})
         self.users = dict(users)
         self.clock = clock
         self.signer = TokenSigner(derive_secret(options), self.prefix)
@@ -272,21 +196,32 @@ class TempAuthMiddleware:
         if self.options.allow_overrides and environ.get(OVERRIDE):
             return self.app(environ, start_response)
         req = Request(environ)
-        if req.path_info.startswith(self.options.auth_path):
+        # the raw WSGI path: webob's req.path_info would fail on bytes that are not UTF-8
+        if environ.get("PATH_INFO", "").startswith(self.options.auth_path):
             return self.handle_auth(req)(environ, start_response)
         token = req.headers.get("X-Auth-Token") or req.headers.get("X-Storage-Token")
         if token and token.startswith(self.prefix):
-            checked = self.signer.verify(token, self.users, self.prefix, self.clock())
+            checked = self.signer.verify(token, self.users, self.prefixes, self.clock())
             if checked is None:
                 return self._unauthorized(self._realm(req))(environ, start_response)
             user, groups, _expires = checked
             environ[REMOTE_USER] = user.ident
-            environ[GROUPS] = groups
+            environ[GROUPS] = groups + self._service_groups(req, groups)
         environ[AUTHORIZE] = self.authorize
         early = self._decide_early(req)
         if early is not None:
             return early(environ, start_response)
         return self.app(environ, self._response_hook(req, start_response))
+
+    def _service_groups(self, req: Request, groups: tuple[str, ...]) -> tuple[str, ...]:
+        """The groups a valid ``X-Service-Token`` adds to an authenticated user's own."""
+        service = req.headers.get(SERVICE_HEADER)
+        if not service or not service.startswith(self.signer.marker):
+            return ()
+        checked = self.signer.verify(service, self.users, self.prefixes, self.clock())
+        if checked is None:
+            return ()
+        return tuple(g for g in checked[1] if g not in groups)
 
     def _response_hook(self, req: Request, start_response: Callable[..., Any]) -> Any:
         """Account GET/HEAD: show owners the ACL; account writes: forget the cached ACL."""
@@ -321,7 +256,12 @@ class TempAuthMiddleware:
     def _decide_early(self, req: Request) -> Response | None:
         """Decide now what no container ACL could change; defer the rest to the proxy."""
         path = self._api_path(req)
-        if path is None or req.method == "OPTIONS":
+        if path is None or req.method == "OPTIONS" or req.method not in API_METHODS:
+            # a bad path or a method the proxy does not implement: the proxy answers (412,
+            # 404, 405) before any authorization, as Swift does
+            return None
+        if path.container is None and req.method in ("PUT", "DELETE"):
+            # the proxy answers 405 first when account management is off, then authorizes
             return None
         if path.container is None or (path.obj is None and req.method not in ("GET", "HEAD")):
             return self._decide(req, path, None)
@@ -353,24 +293,22 @@ class TempAuthMiddleware:
                 value = aclmod.format_account_acl(acct_acl_input)
                 req.headers[ACCOUNT_ACL_SYSMETA] = str_to_wsgi(value)
             return self._clean_container_acls(req, path)
-        container_write = path.obj is None and path.container is not None
-        if container_write and req.method in ("PUT", "POST") and self._has_container_acl(req):
-            return _text_response(403, "Only the account owner may set container ACLs")
+        if req.method in ("PUT", "POST") and path.obj is None:
+            _drop_owner_headers(req)
         return None
-
-    @staticmethod
-    def _has_container_acl(req: Request) -> bool:
-        return any(h in req.headers for h in CONTAINER_ACL_HEADERS)
 
     def _grant(self, req: Request, path: ApiPath, acl_value: str | None) -> tuple[bool, bool]:
         """(allowed, owner) by Swift's tempauth rules, in Swift's order."""
         account, method = path.account, req.method
         groups: tuple[str, ...] = req.environ.get(GROUPS, ())
-        tail = account[len(self.prefix) :]
+        prefix = self._prefix_of(account) or ""
+        tail = account[len(prefix) :]
         if ".reseller_admin" in groups and tail and not tail.startswith("."):
             return True, True
         if account in groups and (method not in ("PUT", "DELETE") or path.container is not None):
-            return True, True
+            required = self.require_groups.get(prefix)
+            if not required or required in groups:
+                return True, True
         if method == "OPTIONS":
             return True, False
         container_acl = aclmod.parse_acl(acl_value)
@@ -446,7 +384,7 @@ class TempAuthMiddleware:
         """``GET <auth_prefix>v1.0`` and the other forms Swift accepts."""
         if req.method != "GET":
             return _text_response(405, "Method Not Allowed", {"Allow": "GET"})
-        segs = req.path_info[len(self.options.auth_path) :].strip("/").split("/")
+        segs = req.environ.get("PATH_INFO", "")[len(self.options.auth_path) :].strip("/").split("/")
         if segs[0] == "v1" and len(segs) == 3 and segs[2] == "auth":
             account: str | None = _wsgi_name(segs[1])
             user_name = _header_text(req, "X-Storage-User")
@@ -454,23 +392,27 @@ class TempAuthMiddleware:
                 ident = _header_text(req, "X-Auth-User") or ""
                 acct2, _, user_name = ident.partition(":")
                 if not user_name or acct2 != account:
-                    return self._unauthorized(account or "unknown")
+                    return self._unauthorized(self._realm(req))
             key = _header_text(req, "X-Storage-Pass", "X-Auth-Key")
         elif segs[0] in ("auth", "v1.0") and len(segs) == 1:
             ident = _header_text(req, "X-Auth-User", "X-Storage-User") or ""
             account, _, user_name = ident.partition(":")
             if not user_name:
-                return self._unauthorized("unknown")
+                return self._unauthorized(self._realm(req))
             key = _header_text(req, "X-Auth-Key", "X-Storage-Pass")
         else:
             return _text_response(400, "Bad auth path")
-        realm = account or "unknown"
+        realm = self._realm(req)
         user = self.users.get(f"{account}:{user_name}")
         if user is None or key is None or not hmac.compare_digest(user.key, key):
             return self._unauthorized(realm)
         token, expires = self._token_for(req, user)
         now = self.clock()
-        url = user.url.replace("$HOST", req.host_url)
+        host_url = req.host_url
+        if "$HOST" in user.url and not _printable(host_url):
+            # the Host header would reach X-Storage-Url: no control or non-ASCII byte may
+            return _text_response(400, "Invalid Host header")
+        url = user.url.replace("$HOST", host_url)
         if self.options.storage_url_scheme != "default":
             url = self.options.storage_url_scheme + ":" + url.split(":", 1)[1]
         headers = {
@@ -489,40 +431,61 @@ class TempAuthMiddleware:
         if cache is not None:
             candidate = cache.get(key)
             if isinstance(candidate, str):
-                checked = self.signer.verify(candidate, self.users, self.prefix, now)
+                checked = self.signer.verify(candidate, self.users, self.prefixes, now)
                 if checked is not None and checked[0] == user:
                     return candidate, checked[2]
         expires = int(now) + self.options.token_life
-        token = self.signer.issue(user, user.groups(self.prefix), expires)
+        token = self.signer.issue(user, user.groups(self.prefixes), expires)
         if cache is not None:
             cache.set(key, token, time=self.options.token_life)
         return token, expires
 
     # -- helpers -------------------------------------------------------------------------------
+    def _prefix_of(self, account: str) -> str | None:
+        """The reseller prefix ``account`` falls under (a named one before ``''``), or None."""
+        for prefix in self.prefixes:
+            if prefix and account.startswith(prefix):
+                return prefix
+        return "" if "" in self.prefixes else None
+
     def _is_ours(self, account: str) -> bool:
-        return account.startswith(self.prefix)
+        return self._prefix_of(account) is not None
 
     @staticmethod
     def _api_path(req: Request) -> ApiPath | None:
         try:
             return split_api_path(req.environ.get("PATH_INFO", ""))  # raw WSGI string
-        except (BadInput, BadName):
+        except (BadInput, BadName, NotFound):
             return None
 
-    def _realm(self, req: Request) -> str:
-        path = self._api_path(req)
-        return path.account if path is not None else "unknown"
+    @staticmethod
+    def _realm(req: Request) -> str:
+        return realm_of(req.environ.get("PATH_INFO", ""))
 
-    def _unauthorized(self, realm: str) -> Response:
-        realm_text = str_to_wsgi(realm).replace('"', "")
-        return _text_response(
-            401, "Unauthorized", {"Www-Authenticate": f'Swift realm="{realm_text}"'}
-        )
+    @staticmethod
+    def _unauthorized(realm: str) -> Response:
+        """401 naming ``realm``, which the caller has quoted (see ``realm_of``)."""
+        return _text_response(401, None, {"Www-Authenticate": f'Swift realm="{realm}"'})
 
     def _denied(self, req: Request, account: str) -> Response:
         if GROUPS in req.environ:
-            return _text_response(403, "Forbidden")
-        return self._unauthorized(account)
+            return _text_response(403)
+        return self._unauthorized(self._realm(req))
+
+
+def _drop_owner_headers(req: Request) -> None:
+    """Remove what only an owner may set (ACLs, sync and temp-url keys) from a non-owner's
+    container or account write, and let the rest of the request apply, as Swift does."""
+    for name in list(req.headers.keys()):
+        low = name.lower()
+        if low.startswith("x-remove-"):
+            low = "x-" + low[len("x-remove-") :]
+        if low in OWNER_HEADERS:
+            del req.headers[name]
+
+
+def _printable(text: str) -> bool:
+    return all("\x21" <= c <= "\x7e" for c in text)
 
 
 def _wsgi_name(value: str) -> str | None:
@@ -535,8 +498,10 @@ def _wsgi_name(value: str) -> str | None:
 def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[Any], Any]:
     """paste.deploy entry: ``use = egg:swiftlite#tempauth``."""
     user_conf = {k: v for k, v in local_conf.items() if k.startswith(("user_", "user64_"))}
-    plain = {k: v for k, v in local_conf.items() if k not in user_conf}
+    rule_conf = {k: v for k, v in local_conf.items() if k.endswith("require_group")}
+    plain = {k: v for k, v in local_conf.items() if k not in user_conf and k not in rule_conf}
     options = config.parse_options(TempAuthOptions, plain, global_conf, where="[filter:tempauth]")
+    require_groups = parse_require_groups(rule_conf, options.prefixes)
     if not user_conf:
         logging.getLogger("swiftlite.tempauth").warning(
             "tempauth: no user_* keys; the well-known test users are active"
@@ -546,6 +511,6 @@ def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[
     register_info("tempauth", account_acls=True)
 
     def make(app: Any) -> TempAuthMiddleware:
-        return TempAuthMiddleware(app, options, users)
+        return TempAuthMiddleware(app, options, users, require_groups=require_groups)
 
     return make

@@ -523,14 +523,21 @@ class ObjectServer(StorageServer):
             return Response(
                 status=409, headers={X_BACKEND_TIMESTAMP: stored.meta_timestamp.internal}
             )
+        plan = updates.plan_from_headers(req.headers)
         meta = {"name": df.name, "X-Timestamp": ts.internal}
         meta.update(self._user_metadata(req, with_sysmeta=False))
-        if req.headers.get("Content-Type"):
-            meta["Content-Type"] = req.headers["Content-Type"]
+        old_type = stored.metadata.get("Content-Type")
+        new_type = req.headers.get("Content-Type") or None
+        if new_type or old_type:
+            # a .meta replaces everything but the data's keys: carry the current type forward
+            meta["Content-Type"] = new_type or old_type or ""
         if expires is not None:
             meta["X-Delete-At"] = str(expires)
             self._queue_expiry(df, expires)
         df.write_metadata(meta)
+        if new_type is not None and new_type != old_type:
+            # the listing row shows the new type, last modified at this POST, as Swift's does
+            self._container_update(plan, "PUT", req, df, ts, _listing_meta(stored, new_type))
         return Response(status=202, headers={X_BACKEND_TIMESTAMP: ts.internal})
 
     def DELETE(self, req: Request) -> Response:
@@ -585,3 +592,15 @@ def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ObjectServer:
         ObjectServerOptions, local_conf, global_conf, where="[app:object-server]"
     )
     return ObjectServer(options)
+
+
+def _listing_meta(stored: Any, content_type: str) -> dict[str, str]:
+    """What a container row describes after a POST changed the type: the stored size and
+    ETag (or the listing overrides a middleware stored as sysmeta on PUT), the new type."""
+    meta = stored.metadata
+    override = "X-Object-Sysmeta-Container-Update-Override-"
+    return {
+        "Content-Length": meta.get(override + "Size") or meta.get("Content-Length", "0"),
+        "ETag": meta.get(override + "Etag") or meta.get("ETag", ""),
+        "Content-Type": content_type,
+    }

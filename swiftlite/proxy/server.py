@@ -22,8 +22,9 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors, logs
 from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
-from swiftlite.common.names import split_api_path
-from swiftlite.common.storage_app import error_response
+from swiftlite.common.names import quote_text, split_api_path, wsgi_to_str
+from swiftlite.common.storage_app import status_for
+from swiftlite.proxy import responses
 from swiftlite.proxy.controllers.account import AccountController
 from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.controllers.container import ContainerController
@@ -147,38 +148,49 @@ class ProxyApp:
         return self.handle(req)(environ, start_response)
 
     def handle(self, req: Request) -> Response:
+        """Route and answer, in Swift's order: path (412, 404, 400), then 405, then the verb.
+
+        The path and the method are judged before any authorization, so a bad path or an
+        unknown method gets the same answer with or without a token.
+        """
         if req.environ.get("PATH_INFO", "") in ("", "/"):
-            return Response(status=404, body=b"Not Found", content_type="text/plain")
+            return responses.error(404)
         try:
             controller = self.get_controller(req)
             if controller is None:
-                return Response(status=412, body=b"Bad URL", content_type="text/plain")
+                return responses.error(412, "Bad URL")
             method = req.method
             if method not in controller.allowed_methods:
                 allow = ", ".join(sorted(controller.allowed_methods))
-                return Response(status=405, headers={"Allow": allow})
+                return responses.error(405, headers={"Allow": allow})
             return getattr(controller, method)(req)
+        except errors.NotFound:
+            return responses.error(404)
         except errors.Invalid as exc:
-            return error_response(exc)
+            return invalid_response(exc)
         except Exception:
             self.logger.exception(
                 "ERROR unhandled exception in %s %s (trans %s)",
                 req.method,
-                req.path,
+                quote_text(req.environ.get("PATH_INFO", "")),
                 req.environ.get("swiftlite.trans_id", "-"),
             )
-            return Response(status=500, body=b"An error occurred", content_type="text/plain")
+            return responses.error(500)
 
     def get_controller(self, req: Request) -> Controller | None:
         """The controller for the path; None for a path with no account (412 Bad URL).
 
-        Raises BadName (412) for names that are not UTF-8 and BadInput (400) for an unknown
-        API version, as Swift answers.
+        Raises BadName (412) for names that are not UTF-8 or hold NUL, NotFound (404) for a
+        path with an empty segment and BadInput (400) for an unknown API version, as Swift
+        answers.
         """
         path_info = req.environ.get("PATH_INFO", "")
         if path_info == "/info":
             return InfoController(self)
         if "/" not in path_info.strip("/"):
+            wsgi_to_str(path_info)  # an invalid name is 412 even here
+            if "//" in path_info:
+                raise errors.NotFound("Invalid path")  # /v1// or //v1: an empty segment
             return None
         path = split_api_path(path_info)
         if path.obj is not None:
@@ -186,6 +198,13 @@ class ProxyApp:
         if path.container is not None:
             return ContainerController(self, path.account, path.container)
         return AccountController(self, path.account)
+
+
+def invalid_response(exc: errors.Invalid) -> Response:
+    """A domain error's status with its message as the body, shaped as swob shapes errors."""
+    status = status_for(exc)
+    body = str(exc) if status != 404 else None
+    return responses.error(status, body)
 
 
 def load_rings(swift_dir: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import http.client
 import json
 import urllib.parse
 
+import pytest
+
 from tests.support.inproc import InprocCluster
 from tests.support.wait import wait_until
 
@@ -141,10 +143,17 @@ def test_put_detect_content_type_overrides_given_type(cluster, container):
     assert cluster.request("HEAD", f"{container}/a.txt").header("content-type") == "text/plain"
 
 
-def test_put_with_older_x_timestamp_is_202_and_keeps_newer_data(cluster, container):
+def test_client_x_timestamp_is_ignored_so_an_old_stamp_cannot_lose_the_write(cluster, container):
     assert _put(cluster, f"{container}/ts", b"new") == 201
-    assert _put(cluster, f"{container}/ts", b"old", **{"X-Timestamp": "1000000000.00000"}) == 202
-    assert cluster.request("GET", f"{container}/ts").body == b"new"
+    assert _put(cluster, f"{container}/ts", b"old", **{"X-Timestamp": "1000000000.00000"}) == 201
+    assert cluster.request("GET", f"{container}/ts").body == b"old"
+
+
+@pytest.mark.parametrize("stamp", ["99999999999.99999", "-1", "garbage"])
+def test_client_x_timestamp_cannot_make_an_object_immortal(cluster, container, stamp):
+    assert _put(cluster, f"{container}/imm", b"first", **{"X-Timestamp": stamp}) == 201
+    assert _put(cluster, f"{container}/imm", b"second") == 201
+    assert cluster.request("GET", f"{container}/imm").body == b"second"
 
 
 def test_head_missing_object_is_404(cluster, container):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from swiftlite.common.direct_client import direct_request
-from tests.support.cluster import Cluster
+from tests.support.cluster import Auth, Cluster
 from tests.support.wait import wait_until
 
 
@@ -50,7 +50,9 @@ def test_expired_object_leaves_get_and_listing_after_expirer(probe: Cluster) -> 
 
 
 def test_reaper_empties_account_deleted_by_reseller_admin(probe: Cluster) -> None:
-    owner = probe.auth("test5:tester5", "testing5")
+    # test5:tester5 is a service user (no account of its own): fill AUTH_test5 as the admin
+    admin = probe.auth("admin:admin", "admin")
+    owner = Auth(admin.storage_url.replace("/AUTH_admin", "/AUTH_test5"), admin.token)
     h = {"X-Auth-Token": owner.token}
     objects = []
     for c in ("reap-a", "reap-b"):
@@ -58,7 +60,6 @@ def test_reaper_empties_account_deleted_by_reseller_admin(probe: Cluster) -> Non
         for i in range(5):
             assert probe.request("PUT", f"{owner.path}/{c}/o{i}", h, b"x")[0] == 201
             objects.append((c, f"o{i}"))
-    admin = probe.auth("admin:admin", "admin")
     status, _, _ = probe.request("DELETE", owner.path, {"X-Auth-Token": admin.token})
     assert status == 204
     probe.run_once("account", "reaper")

@@ -18,7 +18,7 @@ from webob import Request, Response
 from swiftlite.common import constraints
 from swiftlite.common.http import listing
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import info
+from swiftlite.proxy import info, responses
 from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply
@@ -45,13 +45,14 @@ class AccountController(Controller):
 
     # -- reads -------------------------------------------------------------------------------
     def GETorHEAD(self, req: Request) -> Response:
+        return self.db_read_headers(req, self._read(req))
+
+    def _read(self, req: Request) -> Response:
         self._check_name()
         denied = self.authorize(req, None)
         if denied is not None:
             return denied
-        too_big = self.listing_limit_error(req, self.app.limits.account_listing_limit)
-        if too_big is not None:
-            return too_big
+        params = self.listing_query(req, self.app.limits.account_listing_limit)
         ring = self.app.account_ring
         fetched = self.fetch_db(req, ring, ring.get_part(self.account), self.path, "Account")
         source = fetched.source
@@ -75,16 +76,16 @@ class AccountController(Controller):
             return self.best_response(req, fetched.replies)
         if best.status == 404:
             if (best.header("X-Account-Status") or "").lower() == "deleted":
-                return Response(status=410, body=b"Gone", content_type="text/plain")
+                return responses.error(410)
             if self.app.options.account_autocreate:
-                return self._fake_listing(req)
+                return self._fake_listing(req, params)
         return self.client_response(req, best.status, best.reason, best.headers, best.body)
 
-    def _fake_listing(self, req: Request) -> Response:
+    def _fake_listing(self, req: Request, params: dict[str, str]) -> Response:
         """Swift's answer for an account that does not exist yet but will on first write."""
-        content_type = listing.negotiate(req.GET.get("format"), req.headers.get("Accept"))
+        content_type = listing.negotiate(params.get("format"), req.headers.get("Accept"))
         if content_type is None:
-            return Response(status=406, body=b"Not Acceptable", content_type="text/plain")
+            return responses.error(406)
         now = Timestamp.now().normal
         headers = {
             "X-Account-Container-Count": "0",
@@ -154,7 +155,7 @@ class AccountController(Controller):
     def DELETE(self, req: Request) -> Response:
         if req.query_string:
             # an account DELETE with a query string was most likely meant for a middleware
-            return Response(status=400, body=b"Bad Request", content_type="text/plain")
+            return responses.error(400)
         denied = self.authorize(req, None)
         if denied is not None:
             return denied

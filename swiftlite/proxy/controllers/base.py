@@ -17,6 +17,8 @@ from webob.util import status_reasons
 
 from swiftlite.common.http.headers import is_backend
 from swiftlite.common.timestamp import Timestamp
+from swiftlite.db.listing import parse_params, query_params
+from swiftlite.proxy import responses
 from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.quorum import Reply, best_reply
 
@@ -63,6 +65,7 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "content-length",
     "x-auth-token",
     "x-storage-token",
+    "x-service-token",
     "authorization",
     "cookie",
     "x-delete-after",
@@ -128,13 +131,19 @@ class Controller:
     def trans_id(req: Request) -> str:
         return req.environ.get(TRANS_ID) or req.headers.get("X-Trans-Id", "")
 
-    def listing_limit_error(self, req: Request, maximum: int) -> Response | None:
-        """412 for a listing ``limit`` above the cluster's maximum, as Swift answers."""
-        limit = req.GET.get("limit")
-        if limit is not None and limit.isdigit() and int(limit) > maximum:
-            body = f"Maximum limit is {maximum}".encode()
-            return Response(status=412, body=body, content_type="text/plain")
-        return None
+    @staticmethod
+    def listing_query(req: Request, maximum: int) -> dict[str, str]:
+        """The listing parameters of a GET or HEAD, checked before any backend is asked.
+
+        Raises BadInput (400, ``"marker" parameter not valid UTF-8``) for a value that is not
+        UTF-8 and PreconditionFailed (412, ``Maximum limit is N``) for a ``limit`` above
+        ``maximum``; a ``limit`` that is not ASCII digits is ignored, as Swift ignores a
+        non-numeric one. Parsed from the raw query string: webob's ``req.GET`` would fail on
+        the bad bytes themselves.
+        """
+        params = query_params(req.environ.get("QUERY_STRING", ""))
+        parse_params(params, maximum)
+        return params
 
     def fetch_db(self, req: Request, ring: Any, part: int, path: str, server_type: str) -> Any:
         """GET/HEAD an account or container database; Accept and X-Newest go to the backend."""
@@ -181,6 +190,10 @@ class Controller:
                 into[f"X-{kind.title()}-{key[len(remove) :]}"] = ""
             elif kind == "container" and low in CONTAINER_HEADERS:
                 into[key] = value
+        if not self.is_owner(req):
+            # Swift drops what only an owner may set and applies the rest of the request
+            for key in [k for k in into if k.lower() in OWNER_HEADERS]:
+                del into[key]
         return into
 
     # -- authorization -----------------------------------------------------------------------
@@ -198,7 +211,9 @@ class Controller:
 
     @staticmethod
     def is_owner(req: Request) -> bool:
-        return bool(req.environ.get(OWNER) or req.environ.get(OVERRIDE))
+        """The auth filter said so, auth was bypassed, or no auth filter runs at all."""
+        environ = req.environ
+        return bool(environ.get(OWNER) or environ.get(OVERRIDE) or AUTHORIZE not in environ)
 
     # -- responses ---------------------------------------------------------------------------
     def client_response(
@@ -212,12 +227,26 @@ class Controller:
     ) -> Response:
         status_line = f"{status} {reason or _default_reason(status)}"
         headerlist = client_headers(headers, self.is_owner(req))
+        if responses.shaped(status, req.method):
+            headerlist = [(k, v) for k, v in headerlist if k.lower() != "content-type"]
+            headerlist.append(("Content-Type", responses.HTML))
+            if app_iter is None and not body and req.method != "HEAD" and status != 204:
+                body = responses.default_body(status)
         if app_iter is None and req.method == "HEAD":
             app_iter = []  # keeps the backend's Content-Length, which a body would replace
         if app_iter is not None:
             return Response(status=status_line, headerlist=headerlist, app_iter=app_iter)
         resp = Response(status=status_line, headerlist=headerlist)
         resp.body = body
+        return resp
+
+    @staticmethod
+    def db_read_headers(req: Request, resp: Response) -> Response:
+        """Account and container reads: ``Accept-Ranges: bytes`` always, as Swift sends it, and
+        ``Content-Length: 0`` on a HEAD or a 204 (no listing body follows)."""
+        resp.headers["Accept-Ranges"] = "bytes"
+        if req.method == "HEAD" or resp.status_int == 204:
+            resp.headers["Content-Length"] = "0"
         return resp
 
     def best_response(
@@ -236,7 +265,7 @@ class Controller:
                 req.method,
                 [r.status for r in replies],
             )
-            return Response(status=503, body=b"Service Unavailable", content_type="text/plain")
+            return responses.error(503)
         resp = self.client_response(req, chosen.status, chosen.reason, chosen.headers, chosen.body)
         if etag:
             resp.headers["ETag"] = etag

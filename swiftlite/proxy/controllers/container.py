@@ -17,7 +17,7 @@ from webob import Request, Response
 
 from swiftlite.common import constraints
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import info
+from swiftlite.proxy import info, responses
 from swiftlite.proxy.controllers.base import Controller, update_targets
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
@@ -25,8 +25,8 @@ from swiftlite.proxy.quorum import best_reply, is_success
 POLICY_NAME = "Policy-0"
 
 
-def _text(status: int, text: str) -> Response:
-    return Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
+def _text(status: int, text: str | None = None) -> Response:
+    return responses.error(status, text)
 
 
 class ContainerController(Controller):
@@ -44,9 +44,10 @@ class ContainerController(Controller):
 
     # -- reads -------------------------------------------------------------------------------
     def GETorHEAD(self, req: Request) -> Response:
-        too_big = self.listing_limit_error(req, self.app.limits.container_listing_limit)
-        if too_big is not None:
-            return too_big
+        return self.db_read_headers(req, self._read(req))
+
+    def _read(self, req: Request) -> Response:
+        self.listing_query(req, self.app.limits.container_listing_limit)
         ring = self.app.container_ring
         part = ring.get_part(self.account, self.container)
         fetched = self.fetch_db(req, ring, part, self.path, "Container")
@@ -144,7 +145,7 @@ class ContainerController(Controller):
                 return _text(503, "Could not create the account")
             account = info.account_info(self.app, req.environ, self.account)
         if not is_success(account["status"]):
-            return _text(404, "Account not found")
+            return _text(404)
         limit = self.app.options.max_containers_per_account
         if (
             limit > 0
@@ -169,5 +170,5 @@ class ContainerController(Controller):
         resp = self._send(req, "DELETE")
         if resp.status_int == 202:
             # the container was already gone on a quorum of replicas (Swift's mapping)
-            return _text(404, "Not Found")
+            return _text(404)
         return resp

@@ -22,7 +22,7 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import copy, info
+from swiftlite.proxy import copy, info, responses
 from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
     Controller,
@@ -33,9 +33,14 @@ from swiftlite.proxy.getter import ResumableBody, fetch, good_object_status
 from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole, read_whole
 from swiftlite.proxy.quorum import Reply, best_reply, is_success
 
+OWS = " \t"  # the only whitespace around a header value; str.strip() also eats \x85, \xa0
 
-def _text(status: int, text: str) -> Response:
-    return Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
+# environ key: set by internal callers whose X-Timestamp must be kept (never by a client)
+KEEP_X_TIMESTAMP = "swiftlite.keep_x_timestamp"
+
+
+def _text(status: int, text: str | None = None) -> Response:
+    return responses.error(status, text)
 
 
 def guess_content_type(name: str) -> str:
@@ -49,16 +54,17 @@ def parse_length(req: Request) -> tuple[int | None, bool]:
     encoding = req.headers.get("Transfer-Encoding")
     chunked = False
     if encoding is not None:
-        codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
+        codings = [c.strip(OWS).lower() for c in encoding.split(",") if c.strip(OWS)]
         if codings != ["chunked"]:
             raise NotImplementedCoding()
         chunked = True
     length_text = req.headers.get("Content-Length")
     if chunked or length_text is None:
         return None, chunked
-    if not length_text.strip().isdigit():
+    text = length_text.strip(OWS)
+    if not text.isascii() or not text.isdigit() or len(text) > 20:  # "²".isdigit() is True
         raise errors.BadInput("Invalid Content-Length")
-    return int(length_text), False
+    return int(text), False
 
 
 class NotImplementedCoding(errors.Invalid):
@@ -144,16 +150,22 @@ class ObjectController(Controller):
             return denied
         status = container["status"]
         if status >= 500:
-            return _text(503, "Service Unavailable")
+            return _text(503)
         if not is_success(status):
-            return _text(404, "Container not found")
+            return _text(404)
         return container
 
     @staticmethod
     def request_timestamp(req: Request) -> Timestamp:
-        """The client's X-Timestamp when it sent a valid one (as Swift allows), else now."""
+        """The time this write is stamped with: the proxy's own clock.
+
+        A client's ``X-Timestamp`` is never used (valid, ``-1`` or garbage alike), or a
+        far-future stamp would make an object no later write can replace; the gatekeeper moves
+        it aside too. Only an internal caller that sets ``swiftlite.keep_x_timestamp`` in the
+        environ (container sync, the reconciler) carries its valid X-Timestamp through.
+        """
         given = req.headers.get("X-Timestamp")
-        if given is None:
+        if given is None or not req.environ.get(KEEP_X_TIMESTAMP):
             return Timestamp.now()
         try:
             return Timestamp(given)
@@ -187,7 +199,7 @@ class ObjectController(Controller):
         try:
             length, chunked = self._check_put(req)
         except NotImplementedCoding:
-            return _text(501, "Not Implemented")
+            return _text(501)
         headers = self._put_headers(req, self.request_timestamp(req))
         read = req.environ["wsgi.input"].read
         return self.store(req, headers, read, length, chunked)
@@ -199,7 +211,7 @@ class ObjectController(Controller):
         constraints.check_content_length(length, chunked, limits)
         constraints.check_metadata(req.headers, "object", limits)
         if_none_match = req.headers.get("If-None-Match")
-        if if_none_match is not None and if_none_match.strip() != "*":
+        if if_none_match is not None and if_none_match.strip(OWS) != "*":
             raise errors.BadInput("If-None-Match only supports *")
         return length, chunked
 
@@ -239,7 +251,7 @@ class ObjectController(Controller):
             replies = streamed
         if replies is None:
             self.app.logger.error("Object PUT %s: too few object servers reachable", self.path)
-            return _text(503, "Service Unavailable")
+            return _text(503)
         return self._put_response(req, headers, replies, extra_headers)
 
     def _sent_whole(self, headers: dict[str, str], length: int) -> bool:
@@ -266,10 +278,10 @@ class ObjectController(Controller):
         early = put.early_statuses()
         if "If-None-Match" in headers_list[0] and 412 in early:
             put.abort()
-            return _text(412, "Precondition Failed")
+            return _text(412)
         if 409 in early:
             put.abort()
-            return _text(202, "Accepted")
+            return _text(202)
         if put.usable < put.quorum:
             put.abort()
             chosen = best_reply(put.early_replies() + [Reply(503)] * len(put.ready))
@@ -293,7 +305,7 @@ class ObjectController(Controller):
     ) -> Response:
         """202 when a newer object exists, else the best reply with the replicas' one ETag."""
         if any(r.status == 409 for r in replies):
-            return _text(202, "Accepted")
+            return _text(202)
         etags = {normalize_etag(r.header("ETag")) or "" for r in replies if is_success(r.status)}
         if len(etags) > 1:
             self.app.logger.error("Object PUT %s: replicas returned ETags %s", self.path, etags)

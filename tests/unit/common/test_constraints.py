@@ -62,6 +62,18 @@ def test_content_length_missing_is_411_and_over_limit_is_413() -> None:
     constraints.check_content_length(None, chunked=True)
 
 
+def test_x_delete_at_of_100_digits_is_clamped_to_ten_nines() -> None:
+    assert constraints.parse_delete_at({"X-Delete-At": "9" * 100}, now=100.0) == 9999999999
+
+
+def test_x_delete_at_of_5000_digits_is_clamped_not_a_crash() -> None:
+    assert constraints.parse_delete_at({"X-Delete-At": "1" * 5000}, now=100.0) == 9999999999
+
+
+def test_x_delete_after_huge_is_clamped_to_ten_nines() -> None:
+    assert constraints.parse_delete_at({"X-Delete-After": "9" * 30}, now=100.0) == 9999999999
+
+
 def test_delete_after_converts_to_absolute_time() -> None:
     assert constraints.parse_delete_at({"X-Delete-After": "10"}, now=100.0) == 110
 
@@ -72,6 +84,14 @@ def test_delete_after_converts_to_absolute_time() -> None:
         ({"X-Delete-After": "x"}, "Non-integer X-Delete-After"),
         ({"X-Delete-At": "x"}, "Non-integer X-Delete-At"),
         ({"X-Delete-At": "50"}, "X-Delete-At in past"),
+        ({"X-Delete-At": "-5"}, "X-Delete-At in past"),
+        ({"X-Delete-After": "0"}, "X-Delete-After in past"),
+        ({"X-Delete-After": "-1"}, "X-Delete-After in past"),
+        ({"X-Delete-At": "\u00b2\u00b3"}, "Non-integer X-Delete-At"),
+        ({"X-Delete-At": "1_000"}, "Non-integer X-Delete-At"),
+        ({"X-Delete-At": "+200"}, "Non-integer X-Delete-At"),
+        ({"X-Delete-At": " 200"}, "Non-integer X-Delete-At"),
+        ({"X-Delete-After": "\u0663"}, "Non-integer X-Delete-After"),
     ],
 )
 def test_bad_delete_headers_are_400(headers: dict[str, str], message: str) -> None:

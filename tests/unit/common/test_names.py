@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.errors import BadInput, BadName, NotFound
 from swiftlite.common.names import split_api_path, split_backend_path, str_to_wsgi, wsgi_to_str
 
 
@@ -21,10 +21,17 @@ def test_split_api_path_unknown_version_is_bad_input() -> None:
         split_api_path("/v2/a")
 
 
-@pytest.mark.parametrize("path", ["/v1", "/v1/", "/v1//c", "/v1/a//o", "v1/a"])
-def test_split_api_path_empty_segment_is_bad_input(path: str) -> None:
-    with pytest.raises(BadInput):
+@pytest.mark.parametrize(
+    "path", ["/v1", "/v1/", "/v1//c", "/v1/a//o", "v1/a", "//v1/AUTH_test", "/v1//", "/v1//c/o"]
+)
+def test_split_api_path_empty_segment_is_404_not_400(path: str) -> None:
+    with pytest.raises(NotFound):
         split_api_path(path)
+
+
+def test_split_api_path_invalid_utf8_wins_over_empty_segment() -> None:
+    with pytest.raises(BadName):
+        split_api_path("/v1//c/\xff")
 
 
 def test_split_api_path_decodes_utf8() -> None:
@@ -50,3 +57,13 @@ def test_split_backend_path_non_numeric_partition_is_bad_input() -> None:
 
 def test_wsgi_round_trip() -> None:
     assert wsgi_to_str(str_to_wsgi("\u2603")) == "\u2603"
+
+
+def test_split_backend_path_superscript_partition_is_bad_input_not_a_crash() -> None:
+    with pytest.raises(BadInput):
+        split_backend_path(str_to_wsgi("/sdb1/\u00b2/a/c/o"))
+
+
+def test_empty_segment_error_is_still_bad_input_for_older_callers() -> None:
+    with pytest.raises(BadInput):
+        split_api_path("/v1//c")

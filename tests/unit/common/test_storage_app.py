@@ -88,3 +88,16 @@ def test_access_log_is_off_by_default(tmp_path, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="test.storage_app"):
         Request.blank("/").get_response(_app(tmp_path))
     assert caplog.records == []
+
+
+def test_access_log_of_a_path_not_utf8_is_not_a_500(tmp_path, caplog) -> None:
+    logger = logging.getLogger("test.storage_app.access")
+    app = Demo(str(tmp_path), False, logger, log_requests=True)
+    req = Request.blank("/")
+    req.environ["PATH_INFO"] = "/sdb1/0/a/c/\xff"  # the WSGI form of the raw byte 0xff
+    req.method = "PUT"
+    with caplog.at_level(logging.INFO, logger="test.storage_app.access"):
+        resp = req.get_response(app)
+    assert resp.status_int == 412
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.split(" ")[2] == "/sdb1/0/a/c/%FF"  # the raw byte, escaped

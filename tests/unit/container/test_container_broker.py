@@ -181,7 +181,7 @@ small = st.text(alphabet=ALPHABET, max_size=2)
         marker=small,
         end_marker=small,
         prefix=small,
-        delimiter=st.sampled_from(["", "/", "é"]),
+        delimiter=st.sampled_from(["", "/", "é", "//", "a/", "é\U0001f600"]),
         path=st.none() | small,
         reverse=st.booleans(),
     ),

@@ -42,9 +42,29 @@ def test_parse_params_limit_zero_and_maximum_are_accepted():
     assert parse_params({"limit": "10000"}, 10000).limit == 10000
 
 
-def test_parse_params_two_character_delimiter_is_412():
-    with pytest.raises(PreconditionFailed, match="Bad delimiter"):
-        parse_params({"delimiter": "//"}, 10000)
+def test_parse_params_multi_character_delimiter_is_not_refused():
+    assert parse_params({"delimiter": "-&"}, 10000).delimiter == "-&"
+
+
+def test_parse_params_limit_superscript_two_is_ignored_not_a_crash():
+    # "²".isdigit() is True and int("²") raises: only ASCII digits are a limit
+    assert parse_params({"limit": "\u00b2"}, 10000).limit == 10000
+
+
+def test_parse_params_limit_of_5000_digits_is_412_not_a_crash():
+    with pytest.raises(PreconditionFailed, match="Maximum limit is 10000"):
+        parse_params({"limit": "9" * 5000}, 10000)
+
+
+def test_query_params_nul_in_marker_end_marker_prefix_is_allowed():
+    got = query_params("marker=a%00&end_marker=b%00&prefix=%00")
+    assert got == {"marker": "a\x00", "end_marker": "b\x00", "prefix": "\x00"}
+
+
+@pytest.mark.parametrize("key", ["marker", "end_marker", "prefix", "format", "delimiter"])
+def test_query_params_invalid_utf8_is_400_naming_the_parameter(key):
+    with pytest.raises(BadInput, match=f'"{key}" parameter not valid UTF-8'):
+        query_params(f"{key}=%ff")
 
 
 @pytest.mark.parametrize(
@@ -64,9 +84,9 @@ def test_query_params_invalid_utf8_is_400():
         query_params("prefix=%FF")
 
 
-def test_query_params_nul_is_400():
+def test_query_params_nul_in_delimiter_is_400():
     with pytest.raises(BadInput):
-        query_params("marker=a%00b")
+        query_params("delimiter=a%00b")
 
 
 def test_successor_bumps_last_character_and_skips_surrogates():
@@ -118,7 +138,7 @@ params_st = st.builds(
     marker=small_text,
     end_marker=small_text,
     prefix=small_text,
-    delimiter=st.sampled_from(["", "/", "-", "é"]),
+    delimiter=st.sampled_from(["", "/", "-", "é", "-/", "//", "é\U0001f600"]),
     path=st.none() | small_text,
     reverse=st.booleans(),
 )
@@ -148,6 +168,12 @@ def test_paging_with_marker_yields_the_whole_listing(names, params, page):
         last = rows[-1]
         marker = last.name if isinstance(last, Subdir) else last
     assert got == expected
+
+
+def test_list_rows_multi_character_delimiter_rolls_up_to_test_dash_amp():
+    names = ["test", "test-&1", "test-&2/x", "test-x", "tesz"]
+    rows = list_rows(ListingParams(limit=10, delimiter="-&"), list_fetch(names))
+    assert flat(rows) == ["test", Subdir("test-&"), "test-x", "tesz"]
 
 
 def test_list_rows_delimiter_folds_into_subdirs():

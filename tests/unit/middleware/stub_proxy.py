@@ -13,7 +13,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.errors import BadInput, BadName, NotFound
 from swiftlite.common.names import split_api_path
 
 ACL_HEADERS = ("X-Container-Read", "X-Container-Write")
@@ -26,14 +26,16 @@ class StubProxy:
         self.objects: dict[tuple[str, str, str], bytes] = {}
         self.calls: list[tuple[str, str, str | None]] = []
         self.seen_environs: list[dict[str, Any]] = []
+        self.last_headers: dict[str, str] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
-        self.calls.append((req.method, req.path_info, environ.get("swiftlite.source")))
+        self.calls.append((req.method, environ["PATH_INFO"], environ.get("swiftlite.source")))
         self.seen_environs.append(environ)
+        self.last_headers = dict(req.headers)
         try:
             path = split_api_path(environ["PATH_INFO"])
-        except (BadInput, BadName):
+        except (BadInput, BadName, NotFound):
             return Response(status=404)(environ, start_response)
         environ["swiftlite.acl"] = self._acl_for(req, path)
         authorize = environ.get("swiftlite.authorize")

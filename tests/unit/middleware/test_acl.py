@@ -167,3 +167,17 @@ def test_account_acl_allows_by_role(
 
 def test_account_acl_allows_without_acl_denies() -> None:
     assert acl.account_acl_allows(None, ("test",), "GET", True) == (False, False)
+
+
+def test_clean_acl_keeps_a_name_ending_in_u5605_whole():
+    # the WSGI form of "test:t\u5605" ends in the byte 0x85, which str.strip() would eat
+    name = "test:t\u5605".encode().decode("latin-1")
+    assert acl.clean_acl("X-Container-Read", f" {name} ,.rlistings") == f"{name},.rlistings"
+    assert acl.parse_acl(name).groups == (name,)
+
+
+def test_clean_acl_star_dash_is_refused_not_cleaned_to_a_bare_negation():
+    # found by test_clean_acl_is_idempotent_when_valid: ".r:*-" cleaned to ".r:-", which the
+    # next clean refused
+    with pytest.raises(acl.AclError, match="No host/domain value"):
+        acl.clean_acl("X-Container-Read", ".r:*-")

@@ -229,6 +229,12 @@ def test_invalid_token_is_401_before_proxy(cluster: Cluster) -> None:
     assert cluster.stub.calls == []
 
 
+def test_token_of_our_prefix_without_tk_marker_is_401_not_anonymous(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test/c", "GET", {"X-Auth-Token": "AUTH_deadbeef"})
+    assert resp.status_int == 401
+    assert cluster.stub.calls == []
+
+
 @settings(deadline=None, max_examples=40)
 @given(
     account=st.text(alphabet="abcdefghij0123456789", min_size=1, max_size=12),
@@ -365,14 +371,170 @@ def test_options_passes_without_token(shared: Cluster) -> None:
     assert shared.stub.calls[-1][0] == "OPTIONS"
 
 
-def test_container_acl_from_non_owner_is_403(shared: Cluster) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Container-Read",
+        "X-Container-Write",
+        "X-Container-Sync-Key",
+        "X-Container-Sync-To",
+        "X-Container-Meta-Temp-URL-Key",
+        "X-Container-Meta-Temp-URL-Key-2",
+    ],
+)
+def test_owner_only_header_from_non_owner_is_dropped_not_403(shared: Cluster, header: str) -> None:
     acl = json.dumps({"read-write": ["test:tester3"]})
     shared.request("/v1/AUTH_test", "POST", {"X-Account-Access-Control": acl}, as_user=TESTER)
-    resp = shared.request("/v1/AUTH_test/c", "POST", {"X-Container-Read": ".r:*"}, as_user=TESTER3)
-    assert resp.status_int == 403
-    assert "X-Container-Read" not in shared.stub.containers[("AUTH_test", "c")]
+    headers = {header: ".r:*", "X-Container-Meta-Color": "blue"}
+    resp = shared.request("/v1/AUTH_test/c", "POST", headers, as_user=TESTER3)
+    assert resp.status_int == 204
+    assert shared.stub.calls[-1][0] == "POST"  # the rest of the request went on
+    stored = {k.lower() for k in shared.stub.containers[("AUTH_test", "c")]}
+    assert header.lower() not in stored
     plain = shared.request("/v1/AUTH_test/d", "PUT", as_user=TESTER3)
     assert plain.status_int == 201
+
+
+def test_remove_owner_header_from_non_owner_is_dropped(shared: Cluster) -> None:
+    set_read_acl(shared, "test:tester3")
+    acl = json.dumps({"read-write": ["test:tester3"]})
+    shared.request("/v1/AUTH_test", "POST", {"X-Account-Access-Control": acl}, as_user=TESTER)
+    headers = {"X-Remove-Container-Read": "x"}
+    assert shared.request("/v1/AUTH_test/c", "POST", headers, as_user=TESTER3).status_int == 204
+    assert shared.stub.calls[-1][0] == "POST"
+    assert "X-Remove-Container-Read" not in shared.stub.last_headers
+
+
+# -- realm and response shapes ------------------------------------------------------------------
+def test_www_authenticate_realm_cannot_split_the_response(cluster: Cluster) -> None:
+    # /v1/AUTH_haxx"\nContent-Length: 14\n\n<b>Hello, as a WSGI path
+    path = "/v1/AUTH_haxx%22%0AContent-Length%3A%2014%0A%0A%3Cb%3EHello"
+    resp = cluster.request(path)
+    assert resp.status_int == 401
+    realm = resp.headers["Www-Authenticate"]
+    assert realm == 'Swift realm="AUTH_haxx%22%0AContent-Length%3A%2014%0A%0A%3Cb%3EHello"'
+    assert "\n" not in realm
+    assert realm.count('"') == 2
+
+
+def test_www_authenticate_realm_quotes_non_ascii_bytes(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_%C3%A9%E1%A0%81/c")
+    assert resp.headers["Www-Authenticate"] == 'Swift realm="AUTH_%C3%A9%E1%A0%81"'
+
+
+@pytest.mark.parametrize("host", ["evil\nSet-Cookie: x=1", "h\x85st", "a b"])
+def test_host_with_control_or_non_ascii_byte_never_reaches_x_storage_url(
+    cluster: Cluster, host: str
+) -> None:
+    headers = {"X-Auth-User": "test:tester", "X-Auth-Key": "testing", "Host": host}
+    resp = cluster.request("/auth/v1.0", headers=headers)
+    assert resp.status_int == 400
+    assert "X-Storage-Url" not in resp.headers
+
+
+def test_auth_path_failure_realm_is_unknown(cluster: Cluster) -> None:
+    resp = cluster.request("/auth/v1.0", headers={"X-Auth-User": 'x"y:z', "X-Auth-Key": "k"})
+    assert resp.status_int == 401
+    assert resp.headers["Www-Authenticate"] == 'Swift realm="unknown"'
+
+
+def test_denials_are_swob_html_not_text_plain(shared: Cluster) -> None:
+    unauth = shared.request("/v1/AUTH_test")
+    assert unauth.headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert unauth.body.startswith(b"<html><h1>Unauthorized</h1>")
+    forbidden = shared.request("/v1/AUTH_test/c/o", as_user=TESTER2)
+    assert forbidden.status_int == 403
+    assert forbidden.headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert forbidden.body.startswith(b"<html><h1>Forbidden</h1>")
+
+
+def test_path_not_utf8_is_not_a_crash_in_tempauth(cluster: Cluster) -> None:
+    # webob's req.path_info decodes as UTF-8 and raised here; the proxy answers 412 instead
+    resp = cluster.request("/v1/AUTH_test2/c/%ff")
+    assert resp.status_int != 500
+    assert cluster.stub.calls[-1][0] == "GET"  # handed on to the proxy undecided
+
+
+@pytest.mark.parametrize("method", ["LICK", "GETorHEAD_base", "PATCH"])
+def test_unknown_method_is_left_to_the_proxys_405_before_auth(
+    cluster: Cluster, method: str
+) -> None:
+    cluster.request("/v1/AUTH_test/c", method)
+    assert cluster.stub.calls[-1][0] == method
+
+
+def test_account_put_is_left_to_the_proxy_which_may_answer_405_first(cluster: Cluster) -> None:
+    resp = cluster.request("/v1/AUTH_test", "PUT")
+    assert cluster.stub.calls[-1][0] == "PUT"
+    assert resp.status_int == 401  # the stub proxy authorizes, as the real one does
+
+
+# -- service tokens -------------------------------------------------------------------------------
+SERVICE_USERS = {
+    "user_test_tester": "testing .admin",
+    "user_test5_tester5": "testing5 service",
+    "user_admin_admin": "admin .admin .reseller_admin",
+}
+
+
+@pytest.fixture
+def service() -> Cluster:
+    users = dict(SERVICE_USERS)
+    c = Cluster(users, reseller_prefix="AUTH, SERVICE")
+    c.auth.require_groups = {"SERVICE_": "service"}
+    return c
+
+
+def test_admin_owns_every_prefixs_account_of_its_user() -> None:
+    user = parse_users({"user_test_tester": "testing .admin"}, "AUTH_")["test:tester"]
+    assert user.groups(("AUTH_", "SERVICE_")) == (
+        "test",
+        "test:tester",
+        "AUTH_test",
+        "SERVICE_test",
+    )
+
+
+def test_service_account_without_service_token_is_403(service: Cluster) -> None:
+    assert service.request("/v1/AUTH_test/c", "PUT", as_user=TESTER).status_int == 201
+    assert service.request("/v1/SERVICE_test/c", "PUT", as_user=TESTER).status_int == 403
+
+
+def test_service_token_adds_the_service_group(service: Cluster) -> None:
+    token = service.token("test5:tester5", "testing5")
+    headers = {"X-Service-Token": token}
+    resp = service.request("/v1/SERVICE_test/c", "PUT", headers, as_user=TESTER)
+    assert resp.status_int == 201
+
+
+def test_service_token_alone_owns_nothing(service: Cluster) -> None:
+    token = service.token("test5:tester5", "testing5")
+    resp = service.request("/v1/SERVICE_test/c", "PUT", {"X-Auth-Token": token})
+    assert resp.status_int == 403
+
+
+def test_invalid_service_token_adds_nothing(service: Cluster) -> None:
+    headers = {"X-Service-Token": "AUTH_tk" + "00" * 60}
+    resp = service.request("/v1/SERVICE_test/c", "PUT", headers, as_user=TESTER)
+    assert resp.status_int == 403
+
+
+def test_require_group_options_parse_per_prefix() -> None:
+    from swiftlite.middleware.tempauth import parse_require_groups
+
+    got = parse_require_groups({"SERVICE_require_group": "service"}, ("AUTH_", "SERVICE_"))
+    assert got == {"SERVICE_": "service"}
+    with pytest.raises(ConfigError):
+        parse_require_groups({"OTHER_require_group": "x"}, ("AUTH_",))
+
+
+def test_filter_factory_reads_reseller_prefixes_and_require_group() -> None:
+    make = filter_factory(
+        {}, reseller_prefix="AUTH, SERVICE", SERVICE_require_group="service", **SERVICE_USERS
+    )
+    mw = make(StubProxy())
+    assert mw.prefixes == ("AUTH_", "SERVICE_")
+    assert mw.require_groups == {"SERVICE_": "service"}
 
 
 def test_container_acl_from_owner_is_cleaned(shared: Cluster) -> None:
@@ -497,7 +659,7 @@ def test_filter_factory_without_users_uses_test_accounts() -> None:
         "test:tester3",
         "test5:tester5",
     }
-    assert auth.users["test5:tester5"].groups("AUTH_") == ("test5", "test5:tester5", "AUTH_test5")
+    assert auth.users["test5:tester5"].groups("AUTH_") == ("test5", "test5:tester5", "service")
     assert ".reseller_admin" in auth.users["admin:admin"].groups("AUTH_")
 
 

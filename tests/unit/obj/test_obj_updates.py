@@ -108,6 +108,40 @@ def test_delete_sends_container_delete(app, stub) -> None:
     assert headers["X-Timestamp"] == t.internal
 
 
+def test_post_changing_content_type_sends_container_put_at_post_time(app, stub) -> None:
+    put(app, body=b"abc", timestamp=ts(-2), headers={"Content-Type": "text/x"})
+    t = ts()
+    headers = {
+        "X-Timestamp": t.internal,
+        "Content-Type": "image/png",
+        **cont_headers(f"127.0.0.1:{stub.port}"),
+    }
+    assert request(app, "POST", headers=headers).status_int == 202
+    [(method, path, sent)] = stub.seen
+    assert (method, path) == ("PUT", "/cd0/42/a/c/o")
+    assert sent["X-Timestamp"] == t.internal
+    assert sent["X-Content-Type"] == "image/png"
+    assert sent["X-Size"] == "3"
+    assert sent["X-Etag"] == "900150983cd24fb0d6963f7d28e17f72"
+
+
+def test_post_keeping_content_type_sends_no_container_update(app, stub) -> None:
+    put(app, body=b"abc", timestamp=ts(-2), headers={"Content-Type": "text/x"})
+    headers = {"X-Timestamp": ts().internal, "X-Object-Meta-A": "1"}
+    headers.update(cont_headers(f"127.0.0.1:{stub.port}"))
+    assert request(app, "POST", headers=headers).status_int == 202
+    assert stub.seen == []
+
+
+def test_post_without_content_type_keeps_an_earlier_posts_type(app, stub) -> None:
+    put(app, body=b"abc", timestamp=ts(-3), headers={"Content-Type": "text/x"})
+    first = {"X-Timestamp": ts(-2).internal, "Content-Type": "image/png"}
+    assert request(app, "POST", headers=first).status_int == 202
+    second = {"X-Timestamp": ts().internal, "X-Object-Meta-A": "1"}
+    assert request(app, "POST", headers=second).status_int == 202
+    assert request(app, "HEAD").headers["Content-Type"] == "image/png"
+
+
 def test_update_goes_to_every_named_replica(app, stub) -> None:
     other = ContainerStub()
     try:

@@ -1,0 +1,107 @@
+"""Raw HTTP against the real cluster: bytes in, the parsed answer and its raw head out.
+
+http.client refuses non-ASCII request lines and control bytes, which are exactly what the
+conformance tests send, so requests are written to a socket byte for byte. The answer is
+parsed with http.client (``HTTPResponse`` over the socket) and the raw head is kept, so a test
+can also assert what the wire held (one header block, no injected header).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+
+from tests.support.cluster import Cluster
+
+
+@dataclass
+class RawReply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    head: bytes = b""
+    lower: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.lower.get(name.lower())
+
+
+def send(
+    cluster: Cluster,
+    method: bytes | str,
+    target: bytes | str,
+    headers: dict[str, bytes | str] | None = None,
+    body: bytes = b"",
+) -> RawReply:
+    """One request to the proxy on a fresh connection, closed after the answer."""
+    return send_to(cluster.proxy, method, target, headers, body)
+
+
+def send_to(
+    addr: tuple[str, int],
+    method: bytes | str,
+    target: bytes | str,
+    headers: dict[str, bytes | str] | None = None,
+    body: bytes = b"",
+) -> RawReply:
+    """One request to any server of the cluster (the proxy or a storage server)."""
+    method_b = method.encode("latin-1") if isinstance(method, str) else method
+    target_b = target.encode("latin-1") if isinstance(target, str) else target
+    lines = [method_b + b" " + target_b + b" HTTP/1.1", b"Host: " + addr[0].encode()]
+    given = {k.lower() for k in headers or {}}
+    for key, value in (headers or {}).items():
+        raw = value.encode("latin-1") if isinstance(value, str) else value
+        lines.append(key.encode("latin-1") + b": " + raw)
+    if "content-length" not in given and "transfer-encoding" not in given:
+        lines.append(b"Content-Length: " + str(len(body)).encode())
+    lines.append(b"Connection: close")
+    data = b"\r\n".join(lines) + b"\r\n\r\n" + body
+    with socket.create_connection(addr, timeout=30) as sock:
+        sock.sendall(data)
+        resp = http.client.HTTPResponse(sock, method=method_b.decode("latin-1"))
+        resp.begin()
+        payload = resp.read()
+        headers_out = resp.getheaders()
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers_out).encode("latin-1")
+    lower = {k.lower(): v for k, v in headers_out}
+    return RawReply(resp.status, headers_out, payload, head, lower)
+
+
+_FIVE_XX = re.compile(r" INFO \S+ [A-Za-z_]+ \S+ 5\d\d ")
+
+
+class LogWatch:
+    """What the cluster's logs gained since ``start``: no traceback and no 5xx line allowed."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.log_dir = cluster.plan.log_dir
+        self.offsets: dict[str, int] = {}
+
+    def _files(self) -> list[str]:
+        return [
+            os.path.join(self.log_dir, name)
+            for name in sorted(os.listdir(self.log_dir))
+            if name.endswith(".log") and "rsyncd" not in name
+        ]
+
+    def start(self) -> None:
+        self.offsets = {path: os.path.getsize(path) for path in self._files()}
+
+    def new_text(self) -> dict[str, str]:
+        out = {}
+        for path in self._files():
+            with open(path, "rb") as fh:
+                fh.seek(self.offsets.get(path, 0))
+                out[os.path.basename(path)] = fh.read().decode("utf-8", "replace")
+        return out
+
+    def problems(self) -> list[str]:
+        found = []
+        for name, text in self.new_text().items():
+            for line in text.splitlines():
+                if "Traceback" in line or _FIVE_XX.search(line):
+                    found.append(f"{name}: {line}")
+        return found
