@@ -59,7 +59,14 @@ SOURCE = "SLO"
 SYSMETA_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SYSMETA_SIZE = "X-Object-Sysmeta-Slo-Size"
 OVERRIDE = "X-Backend-Container-Update-Override-"
-MAX_DEPTH = 10
+MAX_DEPTH = manifest.MAX_DEPTH
+SYSMETA_DEPTH = "X-Object-Sysmeta-Slo-Depth"  # swiftlite: levels of nesting, checked at PUT
+# Swift's reason texts, as a heartbeat answer's "Response Body" gives them.
+REASONS = {
+    400: "Bad Request\nThe server could not comply with the request since it is either "
+    "malformed or otherwise incorrect.",
+    422: "Unprocessable Entity\nUnable to process the contained instructions",
+}
 RESERVED = (
     "X-Static-Large-Object is a reserved header. To create a static large object add query "
     "param multipart-manifest=put."
@@ -89,6 +96,14 @@ def _text(status: int, body: str) -> Response:
 
 def _is_slo(headers: Any) -> bool:
     return config.config_true(headers.get("X-Static-Large-Object", "false"))
+
+
+def _depth(headers: Any) -> int:
+    """How many levels of manifests a HEAD's object is (manifests from before: 1)."""
+    if not _is_slo(headers):
+        return 0
+    value = headers.get(SYSMETA_DEPTH, "")
+    return int(value) if value.isdigit() else 1
 
 
 class SloMiddleware:
@@ -143,7 +158,7 @@ class SloMiddleware:
             return _text(411, "Length Required")
         if length is not None and length > opts.max_manifest_size:
             return _text(413, f"Manifest File > {opts.max_manifest_size} bytes")
-        body = req.body_file.read(opts.max_manifest_size + 1)
+        body = _read_upto(req.environ["wsgi.input"], length, opts.max_manifest_size + 1)
         if len(body) > opts.max_manifest_size:
             return _text(413, f"Manifest File > {opts.max_manifest_size} bytes")
         try:
@@ -191,7 +206,9 @@ class SloMiddleware:
             else:
                 problems = getattr(resp, "slo_problems", [])
                 text = b"" if problems else resp.body
-                data["Response Body"] = text.decode("utf-8", "replace") or resp.status[4:]
+                data["Response Body"] = text.decode("utf-8", "replace") or REASONS.get(
+                    resp.status_int, resp.status[4:]
+                )
             yield b"\r\n\r\n" + manifest.response_body(fmt, data, problems, "upload")
 
         resp = Response(status=202, content_type=fmt, charset=None, app_iter=chunks())
@@ -217,6 +234,7 @@ class SloMiddleware:
                 content_type=resp.headers.get("Content-Type", ""),
                 last_modified=modified.strftime("%Y-%m-%dT%H:%M:%S.%f") if modified else "",
                 is_slo=_is_slo(resp.headers),
+                depth=_depth(resp.headers),
             )
 
         pool = green.GreenPool(max(1, self.options.concurrency))
@@ -230,6 +248,7 @@ class SloMiddleware:
         records: list[dict[str, Any]] = []
         problems: list[list[str]] = []
         total = 0
+        depth = 1
         last = len(segments) - 1
         for index, seg in enumerate(segments):
             if seg.data is not None:
@@ -243,6 +262,7 @@ class SloMiddleware:
                 min_segment_size=self.options.min_segment_size,
             )
             problems.extend(manifest.split_problem(p) for p in found)
+            depth = max(depth, heads[seg.path].depth + 1)
             if record is not None:
                 records.append(record)
             total += used
@@ -255,15 +275,21 @@ class SloMiddleware:
         client_etag = (req.headers.get("ETag") or "").strip('"')
         if client_etag and client_etag != etag:
             return _text(422, "Unprocessable Entity")
-        return self._put_manifest(req, obj, records, etag, total)
+        return self._put_manifest(req, obj, records, etag, total, depth)
 
     def _put_manifest(
-        self, req: Request, obj: str, records: list[dict[str, Any]], etag: str, total: int
+        self,
+        req: Request,
+        obj: str,
+        records: list[dict[str, Any]],
+        etag: str,
+        total: int,
+        depth: int,
     ) -> Response:
         data = json.dumps(records).encode("utf-8")
         json_md5 = hashlib.md5(data).hexdigest()
         content_type = req.headers.get("Content-Type") or guess_content_type(obj)
-        env = req.environ
+        env = dict(req.environ)  # the client's request, with the stored manifest as its body
         env["wsgi.input"] = _Bytes(data)
         env["CONTENT_LENGTH"] = str(len(data))
         env.pop("HTTP_TRANSFER_ENCODING", None)
@@ -273,6 +299,7 @@ class SloMiddleware:
             {
                 SYSMETA_ETAG: etag,
                 SYSMETA_SIZE: str(total),
+                SYSMETA_DEPTH: str(depth),
                 "X-Static-Large-Object": "True",
                 "ETag": json_md5,
                 "Content-Type": content_type,
@@ -333,6 +360,8 @@ class SloMiddleware:
 
     def _respond(self, req: Request, resp: Response, large: LargeObject, json_md5: str) -> Any:
         drop = {"etag", "x-object-sysmeta-slo-etag", "x-object-sysmeta-slo-size"}
+        if req.method == "GET":  # a HEAD keeps the depth for the PUT check of a parent
+            drop.add("x-object-sysmeta-slo-depth")
         headers = [(k, v) for k, v in resp.headerlist if k.lower() not in drop]
         headers += [("ETag", f'"{large.etag}"'), ("X-Manifest-Etag", json_md5.strip('"'))]
         return respond(
@@ -437,9 +466,10 @@ class SloMiddleware:
         if wanted not in (listing.JSON, listing.XML, listing.TEXT_XML):
             return self.app
         params = [(k, v) for k, v in req.GET.items() if k != "format"] + [("format", "json")]
-        req.environ["QUERY_STRING"] = urllib.parse.urlencode(params)
-        req.headers.pop("Accept", None)
-        resp = subrequest.send(req, self.app)
+        env = dict(req.environ)
+        env["QUERY_STRING"] = urllib.parse.urlencode(params)
+        env.pop("HTTP_ACCEPT", None)
+        resp = subrequest.send(Request(env), self.app)
         if resp.status_int != 200 or not (resp.content_type or "").endswith("json"):
             return resp
         try:
@@ -481,6 +511,20 @@ def show_slo_row(row: dict[str, Any]) -> None:
             elif param.strip():
                 rest.append(param.strip())
         row["hash"] = "; ".join([etag.strip(), *rest])
+
+
+def _read_upto(stream: Any, length: int | None, limit: int) -> bytes:
+    """The request body (``length`` bytes, or to its end when chunked), at most ``limit``."""
+    want = limit if length is None else min(length, limit)
+    parts: list[bytes] = []
+    got = 0
+    while got < want:
+        chunk = stream.read(min(65536, want - got))
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 class _Bytes:

@@ -155,8 +155,9 @@ class Deleter:
             return _text(400, f"All segments must be in one container. Found segments in {found}")
         if any(r.get("sub_slo") for r in records):
             return _text(400, "No segments may be large objects.")
-        self.req.environ["QUERY_STRING"] = ""
-        resp = subrequest.send(self.req, self.slo.app)
+        env = dict(self.req.environ)
+        env["QUERY_STRING"] = ""
+        resp = subrequest.send(Request(env), self.slo.app)
         if 200 <= resp.status_int < 300 and records:
             names = [str(r["name"]) for r in records]
             green.spawn_n(self._delete_later, names)

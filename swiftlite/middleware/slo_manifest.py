@@ -164,6 +164,10 @@ class HeadResult:
     content_type: str = ""
     last_modified: str = ""  # ISO form, as listings write it
     is_slo: bool = False
+    depth: int = 0  # levels of manifests it is made of: 0 for a plain object
+
+
+MAX_DEPTH = 10  # Swift reads at most this many levels of nested manifests
 
 
 def check_segment(
@@ -192,6 +196,8 @@ def check_segment(
                 f"{name}|Too small; each segment, except the last, must be at least "
                 f"{min_segment_size} bytes."
             )
+    if head.depth >= MAX_DEPTH:
+        problems.append(f"{name}|Too deeply nested; at most {MAX_DEPTH} levels of manifests.")
     if seg.size is not None and seg.size != head.length:
         problems.append(f"{name}|Size Mismatch")
     if seg.etag is not None and seg.etag != head.etag:

@@ -184,3 +184,40 @@ def test_rclone_delete_of_a_chunked_file_leaves_no_segments(
     _rclone(env, "delete", "sl:rc-lo-del")
     assert _listing(cluster, tester, "rc-lo-del") == []
     assert _listing(cluster, tester, "rc-lo-del_segments") == []
+
+
+def _put_dlo(cluster: Cluster, auth: Auth, container: str, segs: str, acl: dict[str, str]):
+    token = {"X-Auth-Token": auth.token}
+    for name, headers in ((container, acl), (segs, {})):
+        assert cluster.request("PUT", f"{auth.path}/{name}", {**token, **headers})[0] in (201, 202)
+    for i in range(3):
+        assert cluster.request("PUT", f"{auth.path}/{segs}/p/{i}", token, b"%d" % i * 10)[0] == 201
+    manifest = {**token, "X-Object-Manifest": f"{segs}/p/"}
+    assert cluster.request("PUT", f"{auth.path}/{container}/dlo", manifest, b"")[0] == 201
+
+
+def test_dlo_read_by_a_user_who_cannot_list_the_segment_container_is_403(
+    cluster: Cluster, tester: Auth
+) -> None:
+    _put_dlo(cluster, tester, "lo-acl", "lo-acl-segs", {"X-Container-Read": "test:tester3"})
+    reader = cluster.auth("test:tester3", "testing3")
+    token = {"X-Auth-Token": reader.token}
+    assert cluster.request("GET", f"{tester.path}/lo-acl/dlo", token)[0] == 403
+    grant = {"X-Auth-Token": tester.token, "X-Container-Read": "test:tester3"}
+    assert cluster.request("POST", f"{tester.path}/lo-acl-segs", grant)[0] == 204
+    status, _, body = cluster.request("GET", f"{tester.path}/lo-acl/dlo", token)
+    assert (status, body) == (200, b"0" * 10 + b"1" * 10 + b"2" * 10)
+
+
+def test_dlo_referrer_acl_needs_listings_on_the_segment_container(
+    cluster: Cluster, tester: Auth
+) -> None:
+    public = {"X-Container-Read": ".r:*,.rlistings"}
+    _put_dlo(cluster, tester, "lo-ref", "lo-ref-segs", public)
+    anonymous = {"Referer": "http://example.com/page"}
+    # the segment listing is refused (an anonymous caller hears 401, as from Swift)
+    assert cluster.request("GET", f"{tester.path}/lo-ref/dlo", anonymous)[0] == 401
+    opened = {"X-Auth-Token": tester.token, **public}
+    assert cluster.request("POST", f"{tester.path}/lo-ref-segs", opened)[0] == 204
+    status, _, body = cluster.request("GET", f"{tester.path}/lo-ref/dlo", anonymous)
+    assert (status, len(body)) == (200, 30)

@@ -364,3 +364,18 @@ def test_ranged_get_of_either_kind_is_the_same_slice_of_the_original(cluster, si
     suffix = data.draw(st.integers(min_value=1, max_value=len(whole) + 5))
     for path in paths:
         assert cluster.request("GET", path, {"Range": f"bytes=-{suffix}"}).body == whole[-suffix:]
+
+
+def test_slo_put_nesting_past_ten_levels_is_400(cluster):
+    c = _container(cluster)
+    name = c.rsplit("/", 1)[1]
+    assert cluster.request("PUT", f"{c}/level0", {}, b"x" * 10).status == 201
+    for level in range(1, 12):
+        body = json.dumps([{"path": f"/{name}/level{level - 1}"}]).encode()
+        resp = cluster.request("PUT", f"{c}/level{level}?multipart-manifest=put", {}, body)
+        if level <= 10:
+            assert resp.status == 201, (level, resp.body)
+        else:
+            assert resp.status == 400
+            assert b"Too deeply nested" in resp.body
+    assert cluster.request("GET", f"{c}/level10").body == b"x" * 10

@@ -143,3 +143,12 @@ def test_listing_row_of_an_slo_shows_total_bytes_and_slo_etag():
     plain = {"name": "p", "bytes": 1, "hash": "h", "content_type": "text/plain; charset=utf-8"}
     show_slo_row(plain)
     assert plain["content_type"] == "text/plain;charset=utf-8"
+
+
+def test_check_segment_refuses_a_segment_already_nested_to_the_limit():
+    seg = m.PutSegment(path="/c/deep")
+    head = m.HeadResult(200, "200 OK", 10, "e", "x", "", is_slo=True, depth=m.MAX_DEPTH)
+    _, _, problems = m.check_segment(seg, head, allow_short=False)
+    assert problems == ["/c/deep|Too deeply nested; at most 10 levels of manifests."]
+    ok = m.HeadResult(200, "200 OK", 10, "e", "x", "", is_slo=True, depth=m.MAX_DEPTH - 1)
+    assert m.check_segment(seg, ok, allow_short=False)[2] == []
