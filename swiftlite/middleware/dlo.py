@@ -31,7 +31,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, errors, logs
-from swiftlite.common.names import split_api_path, wsgi_to_str
+from swiftlite.common.names import check_name, split_api_path, wsgi_to_str
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.segments import LargeObject, Piece, StreamLimits, respond, slice_pieces
@@ -64,8 +64,8 @@ def parse_manifest(value: str) -> tuple[str, str] | None:
     if prefix.startswith("/"):
         return None
     try:
-        text = wsgi_to_str(urllib.parse.unquote(value, encoding="latin-1"))
-    except UnicodeDecodeError:
+        text = check_name(wsgi_to_str(urllib.parse.unquote(value, encoding="latin-1")))
+    except errors.Invalid:  # not UTF-8 once unquoted, or a NUL
         return None
     container, _, prefix = text.partition("/")
     if not container or not prefix:

@@ -108,7 +108,9 @@ def test_dlo_manifest_get_returns_the_manifest_itself(cluster):
     assert resp.header("x-object-manifest")
 
 
-@pytest.mark.parametrize("value", ["nocontainer", "c/", "/c/p", "c//p", "c/p?x", "c/p&y"])
+@pytest.mark.parametrize(
+    "value", ["nocontainer", "c/", "/c/p", "c//p", "c/p?x", "c/p&y", "c/p%FF", "c/p%00"]
+)
 def test_dlo_malformed_manifest_header_on_put_and_post_is_400(cluster, value):
     c = _container(cluster)
     resp = cluster.request("PUT", f"{c}/m", {"X-Object-Manifest": value}, b"")
