@@ -141,7 +141,7 @@ class SloMiddleware:
                 return deleter.respond()(environ, start_response)
             if method in ("GET", "HEAD"):
                 return self.handle_get(req, path.account)(environ, start_response)
-            if method in ("PUT", "POST") and "X-Static-Large-Object" in req.headers:
+            if "X-Static-Large-Object" in req.headers:
                 return _text(400, RESERVED)(environ, start_response)
         except errors.Invalid as exc:
             return error_response(exc)(environ, start_response)
