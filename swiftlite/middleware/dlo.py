@@ -169,7 +169,7 @@ class DloMiddleware:
         rows: list[dict[str, Any]] = []
         marker = ""
         while True:
-            query = "format=json&prefix=" + urllib.parse.quote(prefix)
+            query = f"format=json&limit={LISTING_LIMIT}&prefix=" + urllib.parse.quote(prefix)
             if marker:
                 query += "&marker=" + urllib.parse.quote(marker)
             sub = subrequest.make_subrequest(

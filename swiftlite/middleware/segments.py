@@ -84,6 +84,19 @@ def slice_pieces(lengths: Sequence[int], start: int, stop: int) -> list[Cut]:
     return cuts
 
 
+def rate_limit_delay(limits: StreamLimits, started: float, now: float, fetched: int) -> float:
+    """Seconds to wait before fetching segment number ``fetched`` (0-based) of a response.
+
+    The first ``rate_limit_after_segment`` go at once; after them, at most
+    ``rate_limit_segments_per_sec`` a second counted from the response's start (0: no limit).
+    """
+    rate = limits.rate_limit_segments_per_sec
+    after = limits.rate_limit_after_segment
+    if rate <= 0 or fetched < after:
+        return 0.0
+    return max(0.0, started + (fetched - after) / rate - now)
+
+
 class SegmentError(Exception):
     """A segment is missing, changed, or short: the large object cannot be served whole."""
 
@@ -171,13 +184,9 @@ class SegmentStream:
             raise SegmentError(f"max_get_time of {self.limits.max_get_time:g}s exceeded")
 
     def _rate_limit(self, piece: Piece) -> None:
-        if piece.data is not None:
+        if piece.data is not None or not piece.small:
             return
-        rate = self.limits.rate_limit_segments_per_sec
-        if rate <= 0 or self.fetched < self.limits.rate_limit_after_segment or not piece.small:
-            return
-        due = self.started + (self.fetched - self.limits.rate_limit_after_segment) / rate
-        wait = due - time.monotonic()
+        wait = rate_limit_delay(self.limits, self.started, time.monotonic(), self.fetched)
         if wait > 0:
             green.sleep(wait)
 

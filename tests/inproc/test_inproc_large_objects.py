@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from swiftlite.middleware import catch_errors, copy, dlo, slo
 from tests.support.inproc import InprocCluster
+from tests.support.wait import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -381,3 +382,46 @@ def test_slo_put_nesting_past_ten_levels_is_400(cluster):
             assert resp.status == 400
             assert b"Too deeply nested" in resp.body
     assert cluster.request("GET", f"{c}/level10").body == b"x" * 10
+
+
+def test_slo_put_over_max_manifest_segments_is_413(cluster):
+    c = _container(cluster)
+    body = json.dumps([{"path": f"/x/seg{i}"} for i in range(1001)]).encode()
+    resp = cluster.request("PUT", f"{c}/m?multipart-manifest=put", {}, body)
+    assert (resp.status, resp.body) == (413, b"Number of object-backed segments must be <= 1000")
+
+
+def test_slo_put_over_max_manifest_size_is_413(tmp_path):
+    small = slo.filter_factory({}, max_manifest_size="100")
+    limited = InprocCluster(tmp_path, filters=(small,)).start()
+    try:
+        assert limited.request("PUT", "/v1/AUTH_test/c").status == 201
+        body = json.dumps([{"path": f"/c/segment-{i:04d}"} for i in range(10)]).encode()
+        resp = limited.request("PUT", "/v1/AUTH_test/c/m?multipart-manifest=put", {}, body)
+        assert (resp.status, resp.body) == (413, b"Manifest File > 100 bytes")
+    finally:
+        limited.stop_all()
+
+
+def test_slo_async_delete_removes_the_manifest_now_and_segments_after(cluster):
+    path = _slo(cluster, PARTS)
+    c = path.rsplit("/", 1)[0]
+    resp = cluster.request("DELETE", path + "?multipart-manifest=delete&async=yes")
+    assert resp.status == 204
+    assert cluster.request("HEAD", path).status == 404
+    wait_until(lambda: cluster.request("GET", c).status == 204, timeout=10)
+
+
+def test_slo_async_delete_of_segments_in_two_containers_is_400(cluster):
+    first = _slo(cluster, PARTS)
+    other = _container(cluster)
+    _segments(cluster, other, [b"z" * 4])
+    c = first.rsplit("/", 1)[0]
+    names = [c.rsplit("/", 1)[1], other.rsplit("/", 1)[1]]
+    body = json.dumps([{"path": f"/{names[0]}/seg/0000"}, {"path": f"/{names[1]}/seg/0000"}])
+    assert (
+        cluster.request("PUT", f"{c}/two?multipart-manifest=put", {}, body.encode()).status == 201
+    )
+    resp = cluster.request("DELETE", f"{c}/two?multipart-manifest=delete&async=yes")
+    assert resp.status == 400
+    assert resp.body.startswith(b"All segments must be in one container. Found segments in ")
