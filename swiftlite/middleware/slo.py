@@ -365,7 +365,7 @@ class SloMiddleware:
         headers = [(k, v) for k, v in resp.headerlist if k.lower() not in drop]
         headers += [("ETag", f'"{large.etag}"'), ("X-Manifest-Etag", json_md5.strip('"'))]
         return respond(
-            req, self, headers, large, source=SOURCE, logger=self.logger, limits=self.limits
+            req, self.app, headers, large, source=SOURCE, logger=self.logger, limits=self.limits
         )
 
     def _part_response(
@@ -462,25 +462,37 @@ class SloMiddleware:
 
     # -- container listings ------------------------------------------------------------------
     def handle_listing(self, req: Request, container: str) -> Any:
+        """A container listing with SLO rows as clients see them (JSON and XML only)."""
         wanted = listing.negotiate(req.GET.get("format"), req.headers.get("Accept"))
         if wanted not in (listing.JSON, listing.XML, listing.TEXT_XML):
             return self.app
-        params = [(k, v) for k, v in req.GET.items() if k != "format"] + [("format", "json")]
-        env = dict(req.environ)
-        env["QUERY_STRING"] = urllib.parse.urlencode(params)
-        env.pop("HTTP_ACCEPT", None)
-        resp = subrequest.send(Request(env), self.app)
-        if resp.status_int != 200 or not (resp.content_type or "").endswith("json"):
+        resp = subrequest.send(req, self.app)
+        if resp.status_int != 200:
             return resp
+        body = subrequest.drain(resp)
+        if b"swift_bytes=" not in body and b"slo_etag=" not in body:
+            resp.body = body  # no SLO row: the listing as it came (the common, fast case)
+            return resp
+        if wanted != listing.JSON:  # the rows again as JSON, to rewrite and render here
+            params = [(k, v) for k, v in req.GET.items() if k != "format"]
+            env = dict(req.environ)
+            env["QUERY_STRING"] = urllib.parse.urlencode([*params, ("format", "json")])
+            env.pop("HTTP_ACCEPT", None)
+            resp = subrequest.send(Request(env), self.app)
+            if resp.status_int != 200:
+                return resp
+            body = subrequest.drain(resp)
         try:
-            rows = json.loads(subrequest.drain(resp))
+            rows = json.loads(body)
         except ValueError:
             return _text(500, "An error occurred")
         for row in rows:
             show_slo_row(row)
-        body = listing.render("container", container, rows, wanted)
-        headers = [(k, v) for k, v in resp.headerlist if k.lower() not in ("content-length",)]
-        out = Response(status=200, headerlist=headers, body=body)
+        out = Response(
+            status=200,
+            headerlist=[(k, v) for k, v in resp.headerlist if k.lower() != "content-length"],
+            body=listing.render("container", container, rows, wanted),
+        )
         out.content_type = wanted
         out.charset = "utf-8"
         return out
