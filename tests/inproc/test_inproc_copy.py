@@ -72,3 +72,23 @@ def test_copy_without_destination_is_412_and_bad_destination_is_412(cluster, con
     assert cluster.request("PUT", f"{container}/s", {}, b"x").status == 201
     assert cluster.request("COPY", f"{container}/s").status == 412
     assert cluster.request("COPY", f"{container}/s", {"Destination": "nocontainer"}).status == 412
+
+
+def test_copy_without_the_copy_filter_is_405(tmp_path):
+    bare = InprocCluster(tmp_path).start()  # the proxy app alone: copy is the filter's job
+    try:
+        container = "/v1/AUTH_test/bare"
+        assert bare.request("PUT", container).status == 201
+        assert bare.request("PUT", f"{container}/o", {}, b"x").status == 201
+        resp = bare.request("COPY", f"{container}/o", {"Destination": "bare/p"})
+        assert resp.status == 405
+        assert "COPY" not in (resp.header("allow") or "")
+    finally:
+        bare.stop_all()
+
+
+def test_options_through_the_copy_filter_lists_copy(cluster, container):
+    assert cluster.request("PUT", f"{container}/o", {}, b"x").status == 201
+    resp = cluster.request("OPTIONS", f"{container}/o")
+    assert resp.status == 200
+    assert "COPY" in resp.header("allow")
