@@ -50,15 +50,30 @@ class Sizes:
     list_full: int  # full-page listing requests
     list_walks: int  # complete walks by pages of 100
     large_mib: int
+    slo_mib: int  # the SLO of slo_get, in 10 segments
     connections: int = 32
     list_concurrency: int = 4
 
 
 QUICK = Sizes(
-    small=300, mixed=600, warmup=64, listing=1000, list_full=12, list_walks=4, large_mib=64
+    small=300,
+    mixed=600,
+    warmup=64,
+    listing=1000,
+    list_full=12,
+    list_walks=4,
+    large_mib=64,
+    slo_mib=20,
 )
 FULL = Sizes(
-    small=4000, mixed=8000, warmup=500, listing=10000, list_full=40, list_walks=4, large_mib=1024
+    small=4000,
+    mixed=8000,
+    warmup=500,
+    listing=10000,
+    list_full=40,
+    list_walks=4,
+    large_mib=1024,
+    slo_mib=100,
 )
 
 
@@ -419,6 +434,44 @@ class Runner:
             self.measure("large_get", get, True)
         self.client.request("DELETE", path, self.auth)
 
+    # -- one static large object --
+    def slo(self, selected: set[str]) -> None:
+        """``slo_get``: GET of an SLO of 10 equal segments (PUT untimed), MD5 checked."""
+        per = max(1, self.sizes.slo_mib // 10)
+        block = random.Random(SEED + 2).randbytes(1 << 20)
+        seg_etag = hashlib.md5(block * per).hexdigest()
+        whole = hashlib.md5()
+        for _ in range(per * 10):
+            whole.update(block)
+        container = self.container("bench-slo")
+        name = container.rsplit("/", 1)[1]
+        segments = []
+        for i in range(10):
+            path = f"{container}/seg-{i:02d}"
+            status, _ = self.client.stream_put(path, {**self.auth, "ETag": seg_etag}, block, per)
+            if status != 201:
+                raise RuntimeError(f"PUT {path} gave {status}")
+            segments.append(
+                {"path": f"/{name}/seg-{i:02d}", "etag": seg_etag, "size_bytes": per << 20}
+            )
+        manifest = json.dumps(segments).encode()
+        path = f"{container}/slo"
+        status, _, _ = self.client.request(
+            "PUT", path + "?multipart-manifest=put", self.auth, manifest
+        )
+        if status != 201:
+            raise RuntimeError(f"PUT {path}?multipart-manifest=put gave {status}")
+        size = per * 10 << 20
+
+        def get() -> loadgen.RunResult:
+            cpu0 = time.process_time()
+            status, got, md5, took = self.client.stream_get(path, self.auth)
+            ok = status == 200 and got == size and md5 == whole.hexdigest()
+            return self._single("slo_get", status if ok else -1, status, took, cpu0, got)
+
+        self.measure("slo_get", get, "slo_get" in selected)
+        self.client.request("DELETE", path + "?multipart-manifest=delete", self.auth)
+
     @staticmethod
     def _single(
         name: str, status: int, good: int, took: float, cpu0: float, size: int
@@ -446,6 +499,8 @@ def run_system(system: System, sizes: Sizes, selected: set[str], engine: str) ->
             runner.listings(selected)
         if selected & {"large_put", "large_get"}:
             runner.large(selected)
+        if "slo_get" in selected:
+            runner.slo(selected)
         final = runner.meter.snapshot()
     finally:
         system.stop()

@@ -42,8 +42,8 @@ TEMPAUTH_USERS = {
 }
 
 PROXY_PIPELINE = (
-    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats tempauth copy "
-    "proxy-logging proxy-server"
+    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats tempauth copy slo "
+    "dlo proxy-logging proxy-server"
 )
 
 
@@ -185,6 +185,8 @@ class SwiftCluster:
             "proxy-logging": "proxy_logging",
             "listing_formats": "listing_formats",
             "copy": "copy",
+            "slo": "slo",
+            "dlo": "dlo",
         }
         text = self._defaults(plan.proxy_ip, plan.proxy_port, plan.proxy_workers, "proxy-server")
         text += f"\n[pipeline:main]\npipeline = {PROXY_PIPELINE}\n\n"

@@ -138,6 +138,9 @@ class InprocCluster:
     replicas: int = 3
     part_power: int = 6
     pipeline: bool = False
+    # filter factories (``filter_factory({})`` results) wrapped around the bare proxy, outermost
+    # first, for tests of one filter over real servers without the whole pipeline
+    filters: tuple[Callable[[Any], Any], ...] = ()
     proxy_options: dict[str, str] = field(default_factory=dict)
     object_options: dict[str, str] = field(default_factory=dict)
     backends: dict[str, list[Backend]] = field(default_factory=dict)
@@ -224,7 +227,10 @@ class InprocCluster:
             from swiftlite.common import config
 
             parsed = config.parse_options(ProxyOptions, options, where="inproc proxy")
-            return ProxyApp(parsed)
+            app: Any = ProxyApp(parsed)
+            for make in reversed(self.filters):
+                app = make(app)
+            return app
         return self._load_pipeline(options)
 
     def _load_pipeline(self, options: Mapping[str, str]) -> Any:

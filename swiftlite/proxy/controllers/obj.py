@@ -8,7 +8,7 @@ the container replica it must update (``_put_headers``), and stream the body to 
 (``store``: 201 on a quorum, 202 when a newer object exists, 412 for ``If-None-Match: *`` on an
 existing object, 422 when the body does not match the ETag, 503 without a quorum). GET and HEAD
 take the first good replica and resume elsewhere if it dies mid-body. Server-side copy (COPY,
-PUT with ``X-Copy-From``) lives in ``proxy/copy.py`` and ends in ``store`` too.
+PUT with ``X-Copy-From``) is the ``copy`` filter's (``middleware/copy.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import copy, info, responses
+from swiftlite.proxy import info, responses
 from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
     Controller,
@@ -73,7 +73,7 @@ class NotImplementedCoding(errors.Invalid):
 
 class ObjectController(Controller):
     server_type = "Object"
-    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS"})
+    allowed_methods = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"})
 
     def __init__(self, app: Any, account: str, container: str, obj: str) -> None:
         super().__init__(app)
@@ -194,8 +194,6 @@ class ObjectController(Controller):
         container = self._writable_container(req)
         if isinstance(container, Response):
             return container
-        if req.headers.get("X-Copy-From"):
-            return copy.copy_from(self, req)
         try:
             length, chunked = self._check_put(req)
         except NotImplementedCoding:
@@ -346,10 +344,6 @@ class ObjectController(Controller):
             server_type="Object",
         )
         return self.best_response(req, replies, what=f"Object {method}")
-
-    # -- COPY --------------------------------------------------------------------------------
-    def COPY(self, req: Request) -> Response:
-        return copy.copy_verb(self, req)
 
 
 def _newest_404(replies: list[Reply]) -> Reply | None:

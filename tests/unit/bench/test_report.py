@@ -57,8 +57,10 @@ def test_ratios_only_for_workloads_both_systems_ran() -> None:
 def test_targets_met_when_twice_as_fast_with_lower_p99() -> None:
     large = {"mb_per_s": 400.0}
     systems = {
-        "swiftlite": _system(200, 10, 100, large_put=large, large_get=large),
-        "swift": _system(100, 20, 200, large_put={"mb_per_s": 300.0}, large_get=large),
+        "swiftlite": _system(200, 10, 100, large_put=large, large_get=large, slo_get=large),
+        "swift": _system(
+            100, 20, 200, large_put={"mb_per_s": 300.0}, large_get=large, slo_get=large
+        ),
     }
     rows = report.targets(systems, {"disk_write_mb_s": 500.0, "disk_write_per_replica_mb_s": 167})
     assert rows
@@ -147,3 +149,13 @@ def test_cpu_delta_counts_new_pids_whole_and_ignores_gone_ones() -> None:
         )
 
     assert procstats.cpu_delta(s((1, 1.0), (2, 5.0)), s((1, 3.5), (3, 0.5))) == 3.0
+
+
+def test_slo_get_is_judged_against_swift_only() -> None:
+    systems = {
+        "swiftlite": {"workloads": {"slo_get": {"mb_per_s": 90.0}}},
+        "swift": {"workloads": {"slo_get": {"mb_per_s": 100.0}}},
+    }
+    rows = {row["target"]: row for row in report.targets(systems, {"disk_write_mb_s": 500.0})}
+    assert rows["slo_get: MB/s >= Swift"]["met"] is False
+    assert not [t for t in rows if t.startswith("slo_get") and "ceiling" in t]

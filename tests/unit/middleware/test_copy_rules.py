@@ -1,11 +1,12 @@
-"""Server-side copy rules: header paths and which metadata the new object gets (pure)."""
+"""The copy filter's rules: header paths and which metadata the new object gets (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
 from swiftlite.common.errors import BadName, PreconditionFailed
-from swiftlite.proxy.copy import IterReader, check_account, sink_headers, split_copy_path
+from swiftlite.middleware.copy import check_account, sink_headers, split_copy_path
+from swiftlite.middleware.subrequest import IterReader
 
 SOURCE = [
     ("Content-Type", "text/x-src"),

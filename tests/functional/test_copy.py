@@ -1,0 +1,55 @@
+"""Server-side copy through the copy filter of a real cluster: the source's error wins."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.cluster import Auth, Cluster
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _h(auth: Auth, **extra: str) -> dict[str, str]:
+    return {"X-Auth-Token": auth.token, **{k.replace("_", "-"): v for k, v in extra.items()}}
+
+
+def test_copy_of_missing_source_is_404_even_when_destination_account_is_not_writable(
+    cluster: Cluster,
+) -> None:
+    other = cluster.auth("test2:tester2", "testing2")
+    c = _name("cp404")
+    assert cluster.request("PUT", f"{other.path}/{c}", _h(other))[0] == 201
+    # tester2 may not write into AUTH_test; the missing source is still what it hears about
+    status, _, _ = cluster.request(
+        "COPY",
+        f"{other.path}/{c}/absent",
+        _h(other, Destination=f"{c}/dst", Destination_Account="AUTH_test"),
+    )
+    assert status == 404
+
+
+def test_copy_from_unreadable_foreign_source_is_403_even_when_destination_container_is_missing(
+    cluster: Cluster, tester: Auth
+) -> None:
+    other = cluster.auth("test2:tester2", "testing2")
+    c = _name("cp403")
+    assert cluster.request("PUT", f"{tester.path}/{c}", _h(tester))[0] == 201
+    assert cluster.request("PUT", f"{tester.path}/{c}/secret", _h(tester), b"s")[0] == 201
+    status, _, _ = cluster.request(
+        "PUT",
+        f"{other.path}/{_name('nocontainer')}/o",
+        _h(other, X_Copy_From=f"{c}/secret", X_Copy_From_Account="AUTH_test", Content_Length="0"),
+        b"",
+    )
+    assert status == 403
+
+
+def test_options_on_an_object_allows_copy(cluster: Cluster, tester: Auth) -> None:
+    c = f"{tester.path}/{_name('cpopt')}"
+    cluster.request("PUT", c, _h(tester))
+    cluster.request("PUT", f"{c}/o", _h(tester), b"x")
+    status, headers, _ = cluster.request("OPTIONS", f"{c}/o", _h(tester))
+    assert status == 200
+    assert "COPY" in headers["allow"]
