@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, logs
+from swiftlite.common import config, constraints, errors, logs, reserved
 from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import split_api_path
@@ -180,7 +180,7 @@ class ProxyApp:
             return InfoController(self)
         if "/" not in path_info.strip("/"):
             return None
-        path = split_api_path(path_info)
+        path = split_api_path(path_info, allow_reserved=reserved.allowed(req.headers))
         if path.obj is not None:
             return ObjectController(self, path.account, path.container, path.obj)  # type: ignore[arg-type]
         if path.container is not None:
