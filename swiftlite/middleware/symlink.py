@@ -52,6 +52,7 @@ SYSMETA_BYTES = "X-Object-Sysmeta-Symlink-Target-Bytes"
 # name reserved paths, and the hop does not count against symloop_max.
 SYSMETA_ALLOW_RESERVED = "X-Object-Sysmeta-Symlink-Allow-Reserved-Names"
 SYMLOOP_EXTEND = "X-Object-Sysmeta-Symloop-Extend"
+SYSMETA_VERSIONS_SYMLINK = "X-Object-Sysmeta-Versions-Symlink"
 OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"
 BACKEND_OVERRIDE_ETAG = "X-Backend-Container-Update-Override-Etag"
 SLO_ETAG = "X-Object-Sysmeta-Slo-Etag"
@@ -255,9 +256,8 @@ class SymlinkMiddleware:
                 )
             if not config.config_true(resp.headers.get(SYMLOOP_EXTEND, "")):
                 loops += 1
-            allow_reserved = allow_reserved or config.config_true(
-                resp.headers.get(SYSMETA_ALLOW_RESERVED, "")
-            )
+            internal = config.config_true(resp.headers.get(SYSMETA_ALLOW_RESERVED, ""))
+            allow_reserved = allow_reserved or internal
             account = found[0]
             last_path = api_path(*found).replace("/v1/", f"/{version}/", 1)
             target_etag = link_etag
@@ -269,7 +269,11 @@ class SymlinkMiddleware:
                 req.method,
                 last_path,
                 source=SOURCE,
-                auth=CARRY,
+                # A link into the reserved namespace was written by a filter (object
+                # versioning: clients cannot name reserved targets), and reading it is reading
+                # the link the caller was just allowed to read; any other hop is authorized
+                # against the target's own ACLs.
+                auth=BYPASS if internal else CARRY,
                 headers=headers,
             )
             resp = hop.get_response(self.app)
@@ -288,7 +292,9 @@ class SymlinkMiddleware:
                         {"Content-Location": last_path or ""},
                     )
                 )
-        if last_path:
+        if last_path and "Content-Location" not in resp.headers:
+            # a filter below may have named the target for clients already (object
+            # versioning: ``/v1/a/c/o?version-id=...`` instead of a reserved path)
             resp.headers["Content-Location"] = urllib.parse.quote(last_path)
         return resp
 
@@ -413,8 +419,8 @@ class SymlinkMiddleware:
         stored = head.get_response(self.app)
         close(stored)
         found = link_target(stored.headers, account)
-        if found is None:
-            return resp
+        if found is None or config.config_true(stored.headers.get(SYSMETA_VERSIONS_SYMLINK, "")):
+            return resp  # object versioning below applied the POST to the current version
         location = urllib.parse.quote(api_path(*found).replace("/v1/", f"/{version}/", 1))
         redirect = _text(
             307,
@@ -422,9 +428,6 @@ class SymlinkMiddleware:
             "apply requested metadata.",
             {"Location": location},
         )
-        for key in ("X-Object-Sysmeta-Versions-Symlink", SYSMETA_TARGET):
-            if key in stored.headers:
-                redirect.headers[key] = stored.headers[key]
         return redirect
 
 

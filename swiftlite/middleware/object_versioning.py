@@ -1,0 +1,592 @@
+"""object_versioning: Swift's ``X-Versions-Enabled`` versioning, versions in the reserved namespace.
+
+Owns: enabling (``X-Versions-Enabled: true`` on container PUT/POST creates the hidden
+``\\x00versions\\x00<container>`` and records it in ``X-Container-Sysmeta-Versions-Container``;
+``false`` stops new versions and keeps the old ones); writes to a versioned container (a PUT
+stores the data as a version and makes the name a static link to it; a DELETE writes a
+delete marker version and removes the link; both answer ``X-Object-Version-Id``); objects
+written before versioning (version ``null``), copied into the versions container when first
+overwritten; ``?version-id=<id>`` GET/HEAD/DELETE, and PUT of an empty body to make that
+version current again (restore); ``?versions`` listings (``versions_listing.py``); and the
+409 for deleting a container that still has versions.
+
+It sits just above the proxy (``... versioned_writes symlink object_versioning proxy-server``),
+so the links it writes carry the sysmeta ``symlink`` reads (``X-Object-Sysmeta-Symlink-*``,
+``Versions-Symlink``, ``Symloop-Extend``, ``Allow-Reserved-Names``) and ``symlink``, above,
+follows them into the reserved namespace. Requests into that namespace are this filter's own,
+so they are sent with ``auth=BYPASS`` after the caller was authorized against the client
+container's ACLs here (``authorize``), as the proxy would have.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from webob import Request, Response
+
+from swiftlite.common import config, constraints, reserved
+from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.http.conditional import normalize_etag
+from swiftlite.common.names import split_api_path
+from swiftlite.common.registry import register_info
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.middleware import json_listing, symlink
+from swiftlite.middleware import versions_listing as vl
+from swiftlite.middleware.subrequest import (
+    AUTHORIZE,
+    BYPASS,
+    CARRY,
+    OVERRIDE,
+    IterReader,
+    api_path,
+    close,
+    drain,
+    get_container_info,
+    make_subrequest,
+)
+from swiftlite.middleware.versioned_writes import (
+    Refused,
+    copy_headers,
+    lower_keys,
+    text,
+)
+from swiftlite.proxy.controllers.obj import guess_content_type
+
+SOURCE = "OV"
+CLIENT_ENABLED = "X-Versions-Enabled"
+SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
+SYSMETA_CONTAINER = "X-Container-Sysmeta-Versions-Container"
+VERSION_ID = "X-Object-Version-Id"
+CURRENT_VERSION_ID = "X-Object-Current-Version-Id"
+ALLOW = {reserved.ALLOW_HEADER: "true"}
+NO_VERSIONS_CONTAINER = (
+    "The versions container does not exist. You may want to re-enable object versioning."
+)
+# Client headers a version link does not take from the client's PUT.
+NOT_FOR_LINK = frozenset(
+    {
+        "etag",
+        "x-if-delete-at",
+        "x-symlink-target-account",
+        "x-object-manifest",
+        "x-static-large-object",
+        "x-object-sysmeta-slo-etag",
+        "x-object-sysmeta-slo-size",
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "x-timestamp",
+        "content-type",
+    }
+)
+NOT_FOR_VERSION = frozenset(
+    {"x-delete-at", "x-delete-after", "host", "content-length", "transfer-encoding"}
+)
+
+
+@dataclass(frozen=True)
+class ObjectVersioningOptions:
+    allow_object_versioning: bool = True
+
+
+class CountingReader:
+    """The client's body, counted: a chunked PUT has no Content-Length to read the size from."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.count += len(chunk)
+        return chunk
+
+
+def _timestamp(req: Request) -> Timestamp:
+    given = req.headers.get("X-Timestamp")
+    try:
+        return Timestamp(given) if given else Timestamp.now()
+    except ValueError:
+        raise Refused(text(400, "X-Timestamp should be a UNIX timestamp float value")) from None
+
+
+def _check(resp: Response, missing: str | None = None) -> None:
+    """Refused for a failed internal step: 404 -> 412 (or 500 ``missing``), 4xx as is, else 503."""
+    if 200 <= resp.status_int < 300:
+        return
+    body = drain(resp)
+    if resp.status_int == 404:
+        raise Refused(text(500, missing) if missing else text(412, "Precondition Failed"))
+    if 400 <= resp.status_int < 500:
+        raise Refused(Response(status=resp.status, body=body, content_type="text/plain"))
+    raise Refused(text(503, "Service Unavailable"))
+
+
+class ObjectVersioningMiddleware:
+    def __init__(self, app: Callable[..., Any], options: ObjectVersioningOptions) -> None:
+        self.app = app
+        self.options = options
+        self.limits = constraints.load()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        req = Request(environ)
+        try:
+            path = split_api_path(environ.get("PATH_INFO", ""), reserved.allowed(req.headers))
+        except (BadInput, BadName):
+            return self.app(environ, start_response)
+        if not self.options.allow_object_versioning or path.container is None:
+            return self.app(environ, start_response)
+        try:
+            if reserved.is_reserved(path.container):
+                resp = self.internal_request(
+                    req, path.version, path.account, path.container, path.obj
+                )
+            elif path.obj is None:
+                resp = self.container_request(req, path.version, path.account, path.container)
+            else:
+                resp = self.object_request(req, path.account, path.container, path.obj)
+        except Refused as exc:
+            resp = exc.resp
+        except BadInput as exc:
+            resp = text(400, str(exc))
+        return resp(environ, start_response)
+
+    # -- shared steps ------------------------------------------------------------------------
+    def authorize(self, req: Request, account: str, container: str) -> None:
+        """Refused unless the caller may do ``req.method`` on the client container's object
+        (the proxy's check, made here because the requests that follow are BYPASS)."""
+        hook = req.environ.get(AUTHORIZE)
+        if hook is None or req.environ.get(OVERRIDE):
+            return
+        info = get_container_info(req.environ, self.app, account, container, SOURCE)
+        read = req.method in ("GET", "HEAD")
+        probe = make_subrequest(
+            req.environ, req.method, api_path(account, container, "x"), source=SOURCE, auth=CARRY
+        )
+        probe.environ["swiftlite.acl"] = info.get("read_acl" if read else "write_acl")
+        denied = hook(probe)
+        if denied is not None:
+            raise Refused(denied)
+
+    def _sub(
+        self, req: Request, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
+    ) -> Response:
+        sub = make_subrequest(
+            req.environ,
+            method,
+            path,
+            source=SOURCE,
+            auth=BYPASS,  # the caller was authorized against the client container already
+            headers={**ALLOW, **(headers or {})},
+            **kw,
+        )
+        return sub.get_response(self.app)
+
+    def _info(self, req: Request, account: str, container: str) -> tuple[str, bool]:
+        info = get_container_info(req.environ, self.app, account, container, SOURCE)
+        sysmeta = lower_keys(info.get("sysmeta") or {})
+        location = urllib.parse.unquote(sysmeta.get("versions-container", "")).split("/")[0]
+        return location, config.config_true(sysmeta.get("versions-enabled", ""))
+
+    # -- requests inside the versions container (symlink's hops, our own) ------------------
+    def internal_request(
+        self, req: Request, version: str, account: str, vcont: str, obj: str | None
+    ) -> Response:
+        resp = req.get_response(self.app)
+        parent = vl.parent_container(vcont)
+        if parent and obj and req.method in ("GET", "HEAD") and 200 <= resp.status_int < 300:
+            name, ts = vl.split_version(obj)
+            if ts is not None:
+                resp.headers[VERSION_ID] = ts.internal
+                where = urllib.parse.quote(f"/{version}/{account}/{parent}/{name}")
+                resp.headers["Content-Location"] = f"{where}?version-id={ts.internal}"
+        return resp
+
+    # -- containers --------------------------------------------------------------------------
+    def container_request(
+        self, req: Request, version: str, account: str, container: str
+    ) -> Response:
+        if req.method in ("PUT", "POST") and CLIENT_ENABLED in req.headers:
+            return self.enable(req, account, container)
+        if req.method == "DELETE":
+            return self.delete_container(req, account, container)
+        if req.method in ("GET", "HEAD"):
+            return self.read_container(req, version, account, container)
+        return req.get_response(self.app)
+
+    def enable(self, req: Request, account: str, container: str) -> Response:
+        info = get_container_info(req.environ, self.app, account, container, SOURCE)
+        if lower_keys(info.get("sysmeta") or {}).get("versions-location"):
+            return text(
+                400,
+                "Cannot enable object versioning on a container that is already using the "
+                "legacy versioned writes feature.",
+            )
+        enabled = config.config_true(req.headers.pop(CLIENT_ENABLED))
+        req.headers[SYSMETA_ENABLED] = str(enabled)
+        vcont = vl.versions_container(container)
+        created = False
+        if enabled:
+            headers = {}
+            if req.method == "PUT" and "X-Storage-Policy" in req.headers:
+                headers["X-Storage-Policy"] = req.headers["X-Storage-Policy"]
+            made = self._sub(req, "PUT", api_path(account, vcont), headers)
+            drain(made)
+            if not (200 <= made.status_int < 300 or made.status_int == 409):
+                return text(500, "Error enabling object versioning")
+            req.headers[SYSMETA_CONTAINER] = urllib.parse.quote(vcont)
+            created = True
+        resp = req.get_response(self.app)
+        if created and not 200 <= resp.status_int < 300:
+            drain(self._sub(req, "DELETE", api_path(account, vcont)))
+        return resp
+
+    def delete_container(self, req: Request, account: str, container: str) -> Response:
+        location, _enabled = self._info(req, account, container)
+        if location:
+            head = self._sub(req, "HEAD", api_path(account, location))
+            drain(head)
+            count = int(head.headers.get("X-Container-Object-Count", "0") or 0)
+            if 200 <= head.status_int < 300 and count > 0:
+                return text(409, "Delete all versions before deleting container.")
+            if not 200 <= head.status_int < 300 and head.status_int != 404:
+                return text(500, "Error deleting versioned container")
+            gone = self._sub(req, "DELETE", api_path(account, location))
+            drain(gone)
+            if not 200 <= gone.status_int < 300 and gone.status_int != 404:
+                return text(500, "Error deleting versioned container")
+        return req.get_response(self.app)
+
+    def read_container(self, req: Request, version: str, account: str, container: str) -> Response:
+        content_type = json_listing.wanted_type(req) if req.method == "GET" else None
+        if req.method == "GET" and content_type is None:
+            return req.get_response(self.app)
+        if req.method == "GET":
+            resp, rows = json_listing.fetch(req, self.app)
+        else:
+            resp, rows = req.get_response(self.app), None
+        if SYSMETA_ENABLED in resp.headers:
+            resp.headers[CLIENT_ENABLED] = resp.headers[SYSMETA_ENABLED]
+        location = urllib.parse.unquote(resp.headers.get(SYSMETA_CONTAINER, ""))
+        if location and "X-Container-Bytes-Used" in resp.headers:
+            head = self._sub(req, "HEAD", api_path(account, location))
+            drain(head)
+            if 200 <= head.status_int < 300:
+                used = int(resp.headers["X-Container-Bytes-Used"])
+                more = int(head.headers.get("X-Container-Bytes-Used", "0") or 0)
+                resp.headers["X-Container-Bytes-Used"] = str(used + more)
+        if rows is None or content_type is None:
+            return resp
+        location = location or vl.versions_container(container)
+        listing_versions = "versions" in req.GET
+        rows = [
+            vl.primary_row(r, version, account, container, location, listing_versions) for r in rows
+        ]
+        if listing_versions:
+            rows = self.list_versions(req, account, location, rows)
+        return json_listing.respond(
+            resp, "container", container, vl.client_rows(rows), content_type
+        )
+
+    def list_versions(
+        self, req: Request, account: str, location: str, primary: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        params = {k: v for k, v in req.GET.items()}
+        query = {**vl.versions_query(params), "format": "json"}
+        listing = self._sub(
+            req, "GET", api_path(account, location), query=urllib.parse.urlencode(query)
+        )
+        versions: list[dict[str, Any]] | None = None
+        if listing.status_int != 404:
+            _check(listing)
+            versions = json.loads(drain(listing) or b"[]")
+        else:
+            drain(listing)
+        limit = self.limits.container_listing_limit
+        given = params.get("limit", "")
+        if given.isdigit():
+            limit = min(int(given), limit)
+        reverse = config.config_true(params.get("reverse", ""))
+        return vl.merge(primary, versions, account, location, limit, reverse)
+
+    # -- objects -----------------------------------------------------------------------------
+    def object_request(self, req: Request, account: str, container: str, obj: str) -> Response:
+        location, enabled = self._info(req, account, container)
+        version = req.GET.get("version-id")
+        if version:
+            return self.version_request(req, account, container, obj, location, version)
+        if not location:
+            return req.get_response(self.app)
+        if req.method == "PUT":
+            return self.put(req, account, container, obj, location, enabled)
+        if req.method == "DELETE":
+            return self.delete(req, account, container, obj, location, enabled)
+        if req.method == "POST":
+            return self.post(req, account, location)
+        resp = req.get_response(self.app)
+        if req.method in ("GET", "HEAD") and 200 <= resp.status_int < 300:
+            self._mark_current(req, resp, container, obj, location)
+        return resp
+
+    def _mark_current(
+        self, req: Request, resp: Response, container: str, obj: str, location: str
+    ) -> None:
+        resp.headers[VERSION_ID] = "null"
+        if not config.config_true(resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+            return
+        target = urllib.parse.unquote(resp.headers.get(symlink.SYSMETA_TARGET, ""))
+        tcont, _, tobj = target.partition("/")
+        _name, ts = vl.split_version(tobj)
+        if tcont != location or ts is None:
+            return
+        resp.headers[VERSION_ID] = ts.internal
+        if req.GET.get("symlink") == "get":  # the link itself: name the version as clients do
+            quoted = urllib.parse.quote(f"{container}/{obj}")
+            resp.headers[symlink.SYSMETA_TARGET] = f"{quoted}?version-id={ts.internal}"
+
+    def copy_current(self, req: Request, account: str, container: str, obj: str, loc: str) -> None:
+        """Copy an unversioned current object (version ``null``) into the versions container."""
+        source = self._sub(req, "GET", api_path(account, container, obj), {"X-Newest": "true"})
+        if source.status_int == 404:
+            drain(source)
+            return
+        _check(source)
+        if config.config_true(source.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+            close(source)
+            return
+        stamp = source.headers.get("X-Timestamp") or Timestamp.now().internal
+        put = self._sub(
+            req,
+            "PUT",
+            api_path(account, loc, vl.version_object(obj, stamp)),
+            copy_headers(source),
+            body=IterReader(source.app_iter),
+            content_length=source.content_length or 0,
+        )
+        close(source)
+        drain(put)
+        _check(put, NO_VERSIONS_CONTAINER)
+
+    def put(
+        self, req: Request, account: str, container: str, obj: str, loc: str, enabled: bool
+    ) -> Response:
+        if not enabled:
+            return req.get_response(self.app)
+        self.authorize(req, account, container)
+        self.copy_current(req, account, container, obj, loc)
+        ts = _timestamp(req)
+        name = vl.version_object(obj, ts)
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in NOT_FOR_VERSION}
+        headers["X-Timestamp"] = ts.internal
+        if not headers.get("Content-Type"):
+            headers["Content-Type"] = guess_content_type(obj)
+        reader = CountingReader(req.environ["wsgi.input"])
+        stored = self._sub(
+            req,
+            "PUT",
+            api_path(account, loc, name),
+            headers,
+            body=reader,
+            content_length=req.content_length,
+        )
+        drain(stored)
+        _check(stored, NO_VERSIONS_CONTAINER)
+        etag = normalize_etag(stored.headers.get("ETag")) or ""
+        size = req.headers.get(symlink.SLO_SIZE) or str(reader.count)
+        return self.put_link(req, account, container, obj, loc, name, etag, size, ts)
+
+    def put_link(
+        self,
+        req: Request,
+        account: str,
+        container: str,
+        obj: str,
+        loc: str,
+        name: str,
+        etag: str,
+        size: str,
+        ts: Timestamp,
+        content_type: str | None = None,
+    ) -> Response:
+        """Make ``obj`` a static link to version ``name`` of it (what symlink's PUT would
+        store), a tick after ``ts``, so the link is always the newer write."""
+        content_type = content_type or req.headers.get("Content-Type") or guess_content_type(obj)
+        target = urllib.parse.quote(f"{loc}/{name}")
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in NOT_FOR_LINK}
+        headers = {k: v for k, v in headers.items() if not k.lower().startswith("x-symlink-")}
+        base = headers.get(symlink.OVERRIDE_ETAG) or symlink.MD5_OF_EMPTY
+        override = (
+            f"{base}; symlink_target={target}; symlink_target_etag={etag}; "
+            f"symlink_target_bytes={size}"
+        )
+        headers.update(
+            {
+                "X-Timestamp": Timestamp(ts, offset=1).internal,
+                "Content-Type": content_type.split(";")[0].strip(),
+                symlink.SYSMETA_TARGET: target,
+                symlink.SYSMETA_ETAG: etag,
+                symlink.SYSMETA_BYTES: size,
+                symlink.SYSMETA_VERSIONS_SYMLINK: "true",
+                symlink.SYMLOOP_EXTEND: "true",
+                symlink.SYSMETA_ALLOW_RESERVED: "true",
+                symlink.OVERRIDE_ETAG: override,
+                symlink.BACKEND_OVERRIDE_ETAG: override,
+            }
+        )
+        resp = self._sub(req, "PUT", api_path(account, container, obj), headers, body=b"")
+        if 200 <= resp.status_int < 300:
+            resp.headers["ETag"] = etag
+            _obj, version = vl.split_version(name)
+            resp.headers[VERSION_ID] = version.internal if version else "null"
+        return resp
+
+    def delete(
+        self, req: Request, account: str, container: str, obj: str, loc: str, enabled: bool
+    ) -> Response:
+        if not enabled:
+            return req.get_response(self.app)
+        self.authorize(req, account, container)
+        self.copy_current(req, account, container, obj, loc)
+        ts = _timestamp(req)
+        marker = self._sub(
+            req,
+            "PUT",
+            api_path(account, loc, vl.version_object(obj, ts)),
+            {"Content-Type": vl.DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": ts.internal},
+            body=b"",
+        )
+        drain(marker)
+        _check(marker, NO_VERSIONS_CONTAINER)
+        req.headers["X-Timestamp"] = ts.internal
+        resp = req.get_response(self.app)
+        if 200 <= resp.status_int < 300 or resp.status_int == 404:
+            resp.headers[VERSION_ID] = ts.internal
+        return resp
+
+    def post(self, req: Request, account: str, loc: str) -> Response:
+        """A POST lands on the link and, for a version link, on the version it names."""
+        resp = req.get_response(self.app)
+        if not 200 <= resp.status_int < 300:
+            return resp
+        head = self._sub(req, "HEAD", req.environ["PATH_INFO"])
+        drain(head)
+        if not config.config_true(head.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+            return resp
+        tcont, _, tobj = urllib.parse.unquote(
+            head.headers.get(symlink.SYSMETA_TARGET, "")
+        ).partition("/")
+        if tcont != loc:
+            return resp
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in NOT_FOR_VERSION}
+        drain(resp)
+        return self._sub(req, "POST", api_path(account, tcont, tobj), headers)
+
+    # -- ?version-id ---------------------------------------------------------------------------
+    def version_request(
+        self, req: Request, account: str, container: str, obj: str, loc: str, version: str
+    ) -> Response:
+        if req.method == "POST":
+            return text(400, "POST to a specific version is not allowed")
+        if not loc and version != "null":
+            return text(400, "version-aware operations require that the container is versioned")
+        if version != "null":
+            try:
+                Timestamp(version)
+            except ValueError:
+                return text(400, "Invalid version parameter")
+        if req.method == "DELETE":
+            return self.delete_version(req, account, container, obj, loc, version)
+        if req.method == "PUT":
+            return self.restore(req, account, container, obj, loc, version)
+        if version == "null":
+            resp = req.get_response(self.app)
+            if 200 <= resp.status_int < 300:
+                if config.config_true(resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+                    close(resp)
+                    return text(404, "Not Found")
+                resp.headers[VERSION_ID] = "null"
+            return resp
+        self.authorize(req, account, container)
+        skip = {"host", "content-length", "transfer-encoding"}
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in skip}
+        path = api_path(account, loc, vl.version_object(obj, version))
+        resp = self._sub(req, req.method, path, headers)
+        if 200 <= resp.status_int < 300:
+            resp.headers[VERSION_ID] = version
+            if resp.headers.get("Content-Type") == vl.DELETE_MARKER_CONTENT_TYPE:
+                close(resp)
+                gone = text(404, "Not Found")
+                gone.headers[VERSION_ID] = version
+                gone.headers["Content-Type"] = vl.DELETE_MARKER_CONTENT_TYPE
+                return gone
+        return resp
+
+    def delete_version(
+        self, req: Request, account: str, container: str, obj: str, loc: str, version: str
+    ) -> Response:
+        if version == "null":
+            return req.get_response(self.app)  # the current object, whatever it is
+        self.authorize(req, account, container)
+        head = self._sub(req, "HEAD", api_path(account, container, obj), {"X-Newest": "true"})
+        drain(head)
+        linked = None
+        if head.status_int != 404:
+            _check(head)
+            if config.config_true(head.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+                linked = urllib.parse.unquote(head.headers.get(symlink.SYSMETA_TARGET, ""))
+        name = vl.version_object(obj, version)
+        current = "null"
+        if linked == f"{loc}/{name}":  # the current version: the link goes first, then the data
+            gone = self._sub(req, "DELETE", api_path(account, container, obj))
+            drain(gone)
+            _check(gone)
+        elif linked:
+            ts = vl.split_version(linked.partition("/")[2])[1]
+            current = ts.internal if ts else "null"
+        resp = self._sub(req, "DELETE", api_path(account, loc, name))
+        resp.headers[VERSION_ID] = version
+        resp.headers[CURRENT_VERSION_ID] = current
+        return resp
+
+    def restore(
+        self, req: Request, account: str, container: str, obj: str, loc: str, version: str
+    ) -> Response:
+        """``PUT ?version-id=<id>`` with no body: make that version the current one."""
+        if version == "null":
+            return text(400, "Invalid version parameter")
+        if req.content_length is None and "chunked" not in req.headers.get("Transfer-Encoding", ""):
+            return text(411, "Length Required")
+        if req.content_length or (req.content_length is None and req.body_file.read(1)):
+            return text(400, "PUT version-id requests require a zero byte body")
+        self.authorize(req, account, container)
+        name = vl.version_object(obj, version)
+        head = self._sub(req, "HEAD", api_path(account, loc, name))
+        drain(head)
+        if head.status_int == 404:
+            return text(404, "The specified version does not exist")
+        _check(head)
+        etag = normalize_etag(head.headers.get("ETag")) or ""
+        size = head.headers.get("Content-Length") or "0"
+        content_type = head.headers.get("Content-Type") or "application/octet-stream"
+        req.headers.pop("X-Timestamp", None)
+        return self.put_link(
+            req, account, container, obj, loc, name, etag, size, Timestamp.now(), content_type
+        )
+
+
+def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[Any], Any]:
+    """paste.deploy entry: ``use = egg:swiftlite#object_versioning``."""
+    options = config.parse_options(
+        ObjectVersioningOptions, local_conf, global_conf, where="[filter:object_versioning]"
+    )
+    if options.allow_object_versioning:
+        register_info("object_versioning")
+
+    def make(app: Any) -> ObjectVersioningMiddleware:
+        return ObjectVersioningMiddleware(app, options)
+
+    return make
