@@ -28,13 +28,14 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, reserved
+from swiftlite.common import config, constraints, errors, reserved
 from swiftlite.common.errors import BadInput, BadName
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
+from swiftlite.common.storage_app import error_response
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.middleware import json_listing, symlink
+from swiftlite.middleware import json_listing, symlink, version_copy
 from swiftlite.middleware import versions_listing as vl
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
@@ -48,12 +49,7 @@ from swiftlite.middleware.subrequest import (
     get_container_info,
     make_subrequest,
 )
-from swiftlite.middleware.versioned_writes import (
-    Refused,
-    copy_headers,
-    lower_keys,
-    text,
-)
+from swiftlite.middleware.versioned_writes import Refused, copy_headers, lower_keys, text
 from swiftlite.proxy.controllers.obj import guess_content_type
 
 SOURCE = "OV"
@@ -151,28 +147,32 @@ class ObjectVersioningMiddleware:
                 resp = self.object_request(req, path.account, path.container, path.obj)
         except Refused as exc:
             resp = exc.resp
-        except BadInput as exc:
-            resp = text(400, str(exc))
+        except errors.Invalid as exc:
+            resp = error_response(exc)
         return resp(environ, start_response)
 
     # -- shared steps ------------------------------------------------------------------------
-    def authorize(self, req: Request, account: str, container: str) -> None:
-        """Refused unless the caller may do ``req.method`` on the client container's object
-        (the proxy's check, made here because the requests that follow are BYPASS)."""
+    def authorize(
+        self, req: Request, account: str, container: str, method: str | None = None
+    ) -> None:
+        """Refused unless the caller may do ``method`` (the request's) on the client
+        container's objects (the proxy's check, made here as the requests that follow are
+        BYPASS)."""
         hook = req.environ.get(AUTHORIZE)
         if hook is None or req.environ.get(OVERRIDE):
             return
+        method = method or req.method
         info = get_container_info(req.environ, self.app, account, container, SOURCE)
-        read = req.method in ("GET", "HEAD")
+        read = method in ("GET", "HEAD")
         probe = make_subrequest(
-            req.environ, req.method, api_path(account, container, "x"), source=SOURCE, auth=CARRY
+            req.environ, method, api_path(account, container, "x"), source=SOURCE, auth=CARRY
         )
         probe.environ["swiftlite.acl"] = info.get("read_acl" if read else "write_acl")
         denied = hook(probe)
         if denied is not None:
             raise Refused(denied)
 
-    def _sub(
+    def sub(
         self, req: Request, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
     ) -> Response:
         sub = make_subrequest(
@@ -186,7 +186,7 @@ class ObjectVersioningMiddleware:
         )
         return sub.get_response(self.app)
 
-    def _info(self, req: Request, account: str, container: str) -> tuple[str, bool]:
+    def location(self, req: Request, account: str, container: str) -> tuple[str, bool]:
         info = get_container_info(req.environ, self.app, account, container, SOURCE)
         sysmeta = lower_keys(info.get("sysmeta") or {})
         location = urllib.parse.unquote(sysmeta.get("versions-container", "")).split("/")[0]
@@ -234,7 +234,7 @@ class ObjectVersioningMiddleware:
             headers = {}
             if req.method == "PUT" and "X-Storage-Policy" in req.headers:
                 headers["X-Storage-Policy"] = req.headers["X-Storage-Policy"]
-            made = self._sub(req, "PUT", api_path(account, vcont), headers)
+            made = self.sub(req, "PUT", api_path(account, vcont), headers)
             drain(made)
             if not (200 <= made.status_int < 300 or made.status_int == 409):
                 return text(500, "Error enabling object versioning")
@@ -242,20 +242,20 @@ class ObjectVersioningMiddleware:
             created = True
         resp = req.get_response(self.app)
         if created and not 200 <= resp.status_int < 300:
-            drain(self._sub(req, "DELETE", api_path(account, vcont)))
+            drain(self.sub(req, "DELETE", api_path(account, vcont)))
         return resp
 
     def delete_container(self, req: Request, account: str, container: str) -> Response:
-        location, _enabled = self._info(req, account, container)
+        location, _enabled = self.location(req, account, container)
         if location:
-            head = self._sub(req, "HEAD", api_path(account, location))
+            head = self.sub(req, "HEAD", api_path(account, location))
             drain(head)
             count = int(head.headers.get("X-Container-Object-Count", "0") or 0)
             if 200 <= head.status_int < 300 and count > 0:
                 return text(409, "Delete all versions before deleting container.")
             if not 200 <= head.status_int < 300 and head.status_int != 404:
                 return text(500, "Error deleting versioned container")
-            gone = self._sub(req, "DELETE", api_path(account, location))
+            gone = self.sub(req, "DELETE", api_path(account, location))
             drain(gone)
             if not 200 <= gone.status_int < 300 and gone.status_int != 404:
                 return text(500, "Error deleting versioned container")
@@ -273,7 +273,7 @@ class ObjectVersioningMiddleware:
             resp.headers[CLIENT_ENABLED] = resp.headers[SYSMETA_ENABLED]
         location = urllib.parse.unquote(resp.headers.get(SYSMETA_CONTAINER, ""))
         if location and "X-Container-Bytes-Used" in resp.headers:
-            head = self._sub(req, "HEAD", api_path(account, location))
+            head = self.sub(req, "HEAD", api_path(account, location))
             drain(head)
             if 200 <= head.status_int < 300:
                 used = int(resp.headers["X-Container-Bytes-Used"])
@@ -297,7 +297,7 @@ class ObjectVersioningMiddleware:
     ) -> list[dict[str, Any]]:
         params = {k: v for k, v in req.GET.items()}
         query = {**vl.versions_query(params), "format": "json"}
-        listing = self._sub(
+        listing = self.sub(
             req, "GET", api_path(account, location), query=urllib.parse.urlencode(query)
         )
         versions: list[dict[str, Any]] | None = None
@@ -315,7 +315,10 @@ class ObjectVersioningMiddleware:
 
     # -- objects -----------------------------------------------------------------------------
     def object_request(self, req: Request, account: str, container: str, obj: str) -> Response:
-        location, enabled = self._info(req, account, container)
+        copy = version_copy.plan(req, account, container, obj)
+        if copy is not None:
+            return version_copy.handle(self, req, copy) or req.get_response(self.app)
+        location, enabled = self.location(req, account, container)
         version = req.GET.get("version-id")
         if version:
             return self.version_request(req, account, container, obj, location, version)
@@ -350,7 +353,7 @@ class ObjectVersioningMiddleware:
 
     def copy_current(self, req: Request, account: str, container: str, obj: str, loc: str) -> None:
         """Copy an unversioned current object (version ``null``) into the versions container."""
-        source = self._sub(req, "GET", api_path(account, container, obj), {"X-Newest": "true"})
+        source = self.sub(req, "GET", api_path(account, container, obj), {"X-Newest": "true"})
         if source.status_int == 404:
             drain(source)
             return
@@ -359,7 +362,7 @@ class ObjectVersioningMiddleware:
             close(source)
             return
         stamp = source.headers.get("X-Timestamp") or Timestamp.now().internal
-        put = self._sub(
+        put = self.sub(
             req,
             "PUT",
             api_path(account, loc, vl.version_object(obj, stamp)),
@@ -385,7 +388,7 @@ class ObjectVersioningMiddleware:
         if not headers.get("Content-Type"):
             headers["Content-Type"] = guess_content_type(obj)
         reader = CountingReader(req.environ["wsgi.input"])
-        stored = self._sub(
+        stored = self.sub(
             req,
             "PUT",
             api_path(account, loc, name),
@@ -437,7 +440,7 @@ class ObjectVersioningMiddleware:
                 symlink.BACKEND_OVERRIDE_ETAG: override,
             }
         )
-        resp = self._sub(req, "PUT", api_path(account, container, obj), headers, body=b"")
+        resp = self.sub(req, "PUT", api_path(account, container, obj), headers, body=b"")
         if 200 <= resp.status_int < 300:
             resp.headers["ETag"] = etag
             _obj, version = vl.split_version(name)
@@ -452,7 +455,7 @@ class ObjectVersioningMiddleware:
         self.authorize(req, account, container)
         self.copy_current(req, account, container, obj, loc)
         ts = _timestamp(req)
-        marker = self._sub(
+        marker = self.sub(
             req,
             "PUT",
             api_path(account, loc, vl.version_object(obj, ts)),
@@ -472,7 +475,7 @@ class ObjectVersioningMiddleware:
         resp = req.get_response(self.app)
         if not 200 <= resp.status_int < 300:
             return resp
-        head = self._sub(req, "HEAD", req.environ["PATH_INFO"])
+        head = self.sub(req, "HEAD", req.environ["PATH_INFO"])
         drain(head)
         if not config.config_true(head.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
             return resp
@@ -483,7 +486,7 @@ class ObjectVersioningMiddleware:
             return resp
         headers = {k: v for k, v in req.headers.items() if k.lower() not in NOT_FOR_VERSION}
         drain(resp)
-        return self._sub(req, "POST", api_path(account, tcont, tobj), headers)
+        return self.sub(req, "POST", api_path(account, tcont, tobj), headers)
 
     # -- ?version-id ---------------------------------------------------------------------------
     def version_request(
@@ -514,7 +517,7 @@ class ObjectVersioningMiddleware:
         skip = {"host", "content-length", "transfer-encoding"}
         headers = {k: v for k, v in req.headers.items() if k.lower() not in skip}
         path = api_path(account, loc, vl.version_object(obj, version))
-        resp = self._sub(req, req.method, path, headers)
+        resp = self.sub(req, req.method, path, headers)
         if 200 <= resp.status_int < 300:
             resp.headers[VERSION_ID] = version
             if resp.headers.get("Content-Type") == vl.DELETE_MARKER_CONTENT_TYPE:
@@ -531,7 +534,7 @@ class ObjectVersioningMiddleware:
         if version == "null":
             return req.get_response(self.app)  # the current object, whatever it is
         self.authorize(req, account, container)
-        head = self._sub(req, "HEAD", api_path(account, container, obj), {"X-Newest": "true"})
+        head = self.sub(req, "HEAD", api_path(account, container, obj), {"X-Newest": "true"})
         drain(head)
         linked = None
         if head.status_int != 404:
@@ -541,13 +544,13 @@ class ObjectVersioningMiddleware:
         name = vl.version_object(obj, version)
         current = "null"
         if linked == f"{loc}/{name}":  # the current version: the link goes first, then the data
-            gone = self._sub(req, "DELETE", api_path(account, container, obj))
+            gone = self.sub(req, "DELETE", api_path(account, container, obj))
             drain(gone)
             _check(gone)
         elif linked:
             ts = vl.split_version(linked.partition("/")[2])[1]
             current = ts.internal if ts else "null"
-        resp = self._sub(req, "DELETE", api_path(account, loc, name))
+        resp = self.sub(req, "DELETE", api_path(account, loc, name))
         resp.headers[VERSION_ID] = version
         resp.headers[CURRENT_VERSION_ID] = current
         return resp
@@ -564,7 +567,7 @@ class ObjectVersioningMiddleware:
             return text(400, "PUT version-id requests require a zero byte body")
         self.authorize(req, account, container)
         name = vl.version_object(obj, version)
-        head = self._sub(req, "HEAD", api_path(account, loc, name))
+        head = self.sub(req, "HEAD", api_path(account, loc, name))
         drain(head)
         if head.status_int == 404:
             return text(404, "The specified version does not exist")

@@ -285,3 +285,49 @@ def test_legacy_container_cannot_enable_object_versioning(cluster: Cluster, test
 def test_info_lists_object_versioning(cluster: Cluster) -> None:
     info = json.loads(cluster.request("GET", "/info")[2])
     assert "object_versioning" in info
+
+
+def test_copy_into_versioned_container_is_a_new_version(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    plain = f"{tester.path}/{_name('src')}"
+    cluster.request("PUT", plain, _h(tester))
+    cluster.request("PUT", f"{plain}/s", _h(tester, X_Object_Meta_Kind="src"), b"copied body")
+    _put(cluster, tester, f"{versioned}/c", b"before")
+    status, headers, _ = cluster.request(
+        "PUT", f"{versioned}/c", _h(tester, X_Copy_From=f"{plain.rsplit('/', 1)[1]}/s"), b""
+    )
+    assert status == 201
+    assert headers["x-copied-from"].endswith("/s")
+    status, headers, body = cluster.request("GET", f"{versioned}/c", _h(tester))
+    assert (status, body, headers["x-object-meta-kind"]) == (200, b"copied body", "src")
+    rows = _versions(cluster, tester, versioned)
+    assert [r["bytes"] for r in rows] == [11, 6]
+
+
+def test_copy_of_a_version_restores_it(cluster: Cluster, tester: Auth, versioned: str) -> None:
+    obj = f"{versioned}/cv"
+    ids = [_put(cluster, tester, obj, body) for body in (b"first", b"second")]
+    container = versioned.rsplit("/", 1)[1]
+    status, _, _ = cluster.request(
+        "COPY", f"{obj}?version-id={ids[0]}", _h(tester, Destination=f"{container}/cv")
+    )
+    assert status == 201
+    assert cluster.request("GET", obj, _h(tester))[2] == b"first"
+    assert len(_versions(cluster, tester, versioned)) == 3
+
+
+def test_copy_out_of_versioned_container_copies_data_not_link(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    _put(cluster, tester, f"{versioned}/out", b"the data")
+    plain = f"{tester.path}/{_name('dst')}"
+    cluster.request("PUT", plain, _h(tester))
+    container = versioned.rsplit("/", 1)[1]
+    status = cluster.request(
+        "PUT", f"{plain}/copy", _h(tester, X_Copy_From=f"{container}/out"), b""
+    )[0]
+    assert status == 201
+    status, headers, body = cluster.request("GET", f"{plain}/copy?symlink=get", _h(tester))
+    assert (status, body) == (200, b"the data")
+    assert "x-symlink-target" not in headers
