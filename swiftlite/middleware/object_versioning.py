@@ -20,7 +20,6 @@ container's ACLs here (``authorize``), as the proxy would have.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
 from swiftlite.common.storage_app import error_response
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.middleware import json_listing, symlink, version_copy
+from swiftlite.middleware import symlink, version_copy, versioned_containers
 from swiftlite.middleware import versions_listing as vl
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
@@ -49,13 +48,11 @@ from swiftlite.middleware.subrequest import (
     get_container_info,
     make_subrequest,
 )
+from swiftlite.middleware.versioned_containers import check_step
 from swiftlite.middleware.versioned_writes import Refused, copy_headers, lower_keys, text
 from swiftlite.proxy.controllers.obj import guess_content_type
 
 SOURCE = "OV"
-CLIENT_ENABLED = "X-Versions-Enabled"
-SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
-SYSMETA_CONTAINER = "X-Container-Sysmeta-Versions-Container"
 VERSION_ID = "X-Object-Version-Id"
 CURRENT_VERSION_ID = "X-Object-Current-Version-Id"
 ALLOW = {reserved.ALLOW_HEADER: "true"}
@@ -110,18 +107,6 @@ def _timestamp(req: Request) -> Timestamp:
         raise Refused(text(400, "X-Timestamp should be a UNIX timestamp float value")) from None
 
 
-def _check(resp: Response, missing: str | None = None) -> None:
-    """Refused for a failed internal step: 404 -> 412 (or 500 ``missing``), 4xx as is, else 503."""
-    if 200 <= resp.status_int < 300:
-        return
-    body = drain(resp)
-    if resp.status_int == 404:
-        raise Refused(text(500, missing) if missing else text(412, "Precondition Failed"))
-    if 400 <= resp.status_int < 500:
-        raise Refused(Response(status=resp.status, body=body, content_type="text/plain"))
-    raise Refused(text(503, "Service Unavailable"))
-
-
 class ObjectVersioningMiddleware:
     def __init__(self, app: Callable[..., Any], options: ObjectVersioningOptions) -> None:
         self.app = app
@@ -134,15 +119,23 @@ class ObjectVersioningMiddleware:
             path = split_api_path(environ.get("PATH_INFO", ""), reserved.allowed(req.headers))
         except (BadInput, BadName):
             return self.app(environ, start_response)
-        if not self.options.allow_object_versioning or path.container is None:
+        if not self.options.allow_object_versioning:
             return self.app(environ, start_response)
+        if path.container is None:
+            if req.method != "GET":
+                return self.app(environ, start_response)
+            return versioned_containers.list_account(self, req, path.account)(
+                environ, start_response
+            )
         try:
             if reserved.is_reserved(path.container):
                 resp = self.internal_request(
                     req, path.version, path.account, path.container, path.obj
                 )
             elif path.obj is None:
-                resp = self.container_request(req, path.version, path.account, path.container)
+                resp = versioned_containers.handle(
+                    self, req, path.version, path.account, path.container
+                )
             else:
                 resp = self.object_request(req, path.account, path.container, path.obj)
         except Refused as exc:
@@ -206,113 +199,6 @@ class ObjectVersioningMiddleware:
                 resp.headers["Content-Location"] = f"{where}?version-id={ts.internal}"
         return resp
 
-    # -- containers --------------------------------------------------------------------------
-    def container_request(
-        self, req: Request, version: str, account: str, container: str
-    ) -> Response:
-        if req.method in ("PUT", "POST") and CLIENT_ENABLED in req.headers:
-            return self.enable(req, account, container)
-        if req.method == "DELETE":
-            return self.delete_container(req, account, container)
-        if req.method in ("GET", "HEAD"):
-            return self.read_container(req, version, account, container)
-        return req.get_response(self.app)
-
-    def enable(self, req: Request, account: str, container: str) -> Response:
-        info = get_container_info(req.environ, self.app, account, container, SOURCE)
-        if lower_keys(info.get("sysmeta") or {}).get("versions-location"):
-            return text(
-                400,
-                "Cannot enable object versioning on a container that is already using the "
-                "legacy versioned writes feature.",
-            )
-        enabled = config.config_true(req.headers.pop(CLIENT_ENABLED))
-        req.headers[SYSMETA_ENABLED] = str(enabled)
-        vcont = vl.versions_container(container)
-        created = False
-        if enabled:
-            headers = {}
-            if req.method == "PUT" and "X-Storage-Policy" in req.headers:
-                headers["X-Storage-Policy"] = req.headers["X-Storage-Policy"]
-            made = self.sub(req, "PUT", api_path(account, vcont), headers)
-            drain(made)
-            if not (200 <= made.status_int < 300 or made.status_int == 409):
-                return text(500, "Error enabling object versioning")
-            req.headers[SYSMETA_CONTAINER] = urllib.parse.quote(vcont)
-            created = True
-        resp = req.get_response(self.app)
-        if created and not 200 <= resp.status_int < 300:
-            drain(self.sub(req, "DELETE", api_path(account, vcont)))
-        return resp
-
-    def delete_container(self, req: Request, account: str, container: str) -> Response:
-        location, _enabled = self.location(req, account, container)
-        if location:
-            head = self.sub(req, "HEAD", api_path(account, location))
-            drain(head)
-            count = int(head.headers.get("X-Container-Object-Count", "0") or 0)
-            if 200 <= head.status_int < 300 and count > 0:
-                return text(409, "Delete all versions before deleting container.")
-            if not 200 <= head.status_int < 300 and head.status_int != 404:
-                return text(500, "Error deleting versioned container")
-            gone = self.sub(req, "DELETE", api_path(account, location))
-            drain(gone)
-            if not 200 <= gone.status_int < 300 and gone.status_int != 404:
-                return text(500, "Error deleting versioned container")
-        return req.get_response(self.app)
-
-    def read_container(self, req: Request, version: str, account: str, container: str) -> Response:
-        content_type = json_listing.wanted_type(req) if req.method == "GET" else None
-        if req.method == "GET" and content_type is None:
-            return req.get_response(self.app)
-        if req.method == "GET":
-            resp, rows = json_listing.fetch(req, self.app)
-        else:
-            resp, rows = req.get_response(self.app), None
-        if SYSMETA_ENABLED in resp.headers:
-            resp.headers[CLIENT_ENABLED] = resp.headers[SYSMETA_ENABLED]
-        location = urllib.parse.unquote(resp.headers.get(SYSMETA_CONTAINER, ""))
-        if location and "X-Container-Bytes-Used" in resp.headers:
-            head = self.sub(req, "HEAD", api_path(account, location))
-            drain(head)
-            if 200 <= head.status_int < 300:
-                used = int(resp.headers["X-Container-Bytes-Used"])
-                more = int(head.headers.get("X-Container-Bytes-Used", "0") or 0)
-                resp.headers["X-Container-Bytes-Used"] = str(used + more)
-        if rows is None or content_type is None:
-            return resp
-        location = location or vl.versions_container(container)
-        listing_versions = "versions" in req.GET
-        rows = [
-            vl.primary_row(r, version, account, container, location, listing_versions) for r in rows
-        ]
-        if listing_versions:
-            rows = self.list_versions(req, account, location, rows)
-        return json_listing.respond(
-            resp, "container", container, vl.client_rows(rows), content_type
-        )
-
-    def list_versions(
-        self, req: Request, account: str, location: str, primary: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        params = {k: v for k, v in req.GET.items()}
-        query = {**vl.versions_query(params), "format": "json"}
-        listing = self.sub(
-            req, "GET", api_path(account, location), query=urllib.parse.urlencode(query)
-        )
-        versions: list[dict[str, Any]] | None = None
-        if listing.status_int != 404:
-            _check(listing)
-            versions = json.loads(drain(listing) or b"[]")
-        else:
-            drain(listing)
-        limit = self.limits.container_listing_limit
-        given = params.get("limit", "")
-        if given.isdigit():
-            limit = min(int(given), limit)
-        reverse = config.config_true(params.get("reverse", ""))
-        return vl.merge(primary, versions, account, location, limit, reverse)
-
     # -- objects -----------------------------------------------------------------------------
     def object_request(self, req: Request, account: str, container: str, obj: str) -> Response:
         copy = version_copy.plan(req, account, container, obj)
@@ -357,7 +243,7 @@ class ObjectVersioningMiddleware:
         if source.status_int == 404:
             drain(source)
             return
-        _check(source)
+        check_step(source)
         if config.config_true(source.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
             close(source)
             return
@@ -372,7 +258,7 @@ class ObjectVersioningMiddleware:
         )
         close(source)
         drain(put)
-        _check(put, NO_VERSIONS_CONTAINER)
+        check_step(put, NO_VERSIONS_CONTAINER)
 
     def put(
         self, req: Request, account: str, container: str, obj: str, loc: str, enabled: bool
@@ -397,7 +283,7 @@ class ObjectVersioningMiddleware:
             content_length=req.content_length,
         )
         drain(stored)
-        _check(stored, NO_VERSIONS_CONTAINER)
+        check_step(stored, NO_VERSIONS_CONTAINER)
         etag = normalize_etag(stored.headers.get("ETag")) or ""
         size = req.headers.get(symlink.SLO_SIZE) or str(reader.count)
         return self.put_link(req, account, container, obj, loc, name, etag, size, ts)
@@ -463,7 +349,7 @@ class ObjectVersioningMiddleware:
             body=b"",
         )
         drain(marker)
-        _check(marker, NO_VERSIONS_CONTAINER)
+        check_step(marker, NO_VERSIONS_CONTAINER)
         req.headers["X-Timestamp"] = ts.internal
         resp = req.get_response(self.app)
         if 200 <= resp.status_int < 300 or resp.status_int == 404:
@@ -538,7 +424,7 @@ class ObjectVersioningMiddleware:
         drain(head)
         linked = None
         if head.status_int != 404:
-            _check(head)
+            check_step(head)
             if config.config_true(head.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
                 linked = urllib.parse.unquote(head.headers.get(symlink.SYSMETA_TARGET, ""))
         name = vl.version_object(obj, version)
@@ -546,7 +432,7 @@ class ObjectVersioningMiddleware:
         if linked == f"{loc}/{name}":  # the current version: the link goes first, then the data
             gone = self.sub(req, "DELETE", api_path(account, container, obj))
             drain(gone)
-            _check(gone)
+            check_step(gone)
         elif linked:
             ts = vl.split_version(linked.partition("/")[2])[1]
             current = ts.internal if ts else "null"
@@ -571,7 +457,7 @@ class ObjectVersioningMiddleware:
         drain(head)
         if head.status_int == 404:
             return text(404, "The specified version does not exist")
-        _check(head)
+        check_step(head)
         etag = normalize_etag(head.headers.get("ETag")) or ""
         size = head.headers.get("Content-Length") or "0"
         content_type = head.headers.get("Content-Type") or "application/octet-stream"

@@ -281,8 +281,10 @@ class SymlinkMiddleware:
     @staticmethod
     def _final(resp: Response, target_etag: str | None, last_path: str | None) -> Response:
         if target_etag and 200 <= resp.status_int < 300:
-            final = resp.headers.get(SLO_ETAG) or normalize_etag(resp.headers.get("ETag"))
-            if final and final != target_etag:
+            final = normalize_etag(resp.headers.get("ETag"))
+            # a manifest matches by its stored ETag (what object versioning links to) or by
+            # the large object's ETag (what a client sees and links to)
+            if final and target_etag not in (final, resp.headers.get(SLO_ETAG)):
                 close(resp)
                 raise LinkError(
                     _text(

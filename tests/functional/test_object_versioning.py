@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.support.cluster import Auth, Cluster
+from tests.support.wait import wait_until
 
 MARKER = "application/x-deleted;swift_versions_deleted=1"
 
@@ -331,3 +332,25 @@ def test_copy_out_of_versioned_container_copies_data_not_link(
     status, headers, body = cluster.request("GET", f"{plain}/copy?symlink=get", _h(tester))
     assert (status, body) == (200, b"the data")
     assert "x-symlink-target" not in headers
+
+
+def test_account_listing_counts_versions_bytes(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    _put(cluster, tester, f"{versioned}/b", b"12345")
+    _put(cluster, tester, f"{versioned}/b", b"123")
+    name = versioned.rsplit("/", 1)[1]
+
+    def row() -> dict | None:
+        rows = cluster.json(f"{tester.path}", tester.token)
+        assert isinstance(rows, list)
+        found = next(r for r in rows if r["name"] == name)
+        # containers report their totals to the account in the background
+        return found if (found["count"], found["bytes"]) == (1, 8) else None
+
+    assert wait_until(row, timeout=30, what="account totals with the versions' bytes")
+    rows = cluster.json(f"{tester.path}", tester.token)
+    assert isinstance(rows, list)
+    assert not any(r["name"].startswith("\x00") for r in rows)
+    _, _, plain = cluster.request("GET", f"{tester.path}?prefix={name}", _h(tester))
+    assert plain.split() == [name.encode()]
