@@ -354,3 +354,19 @@ def test_account_listing_counts_versions_bytes(
     assert not any(r["name"].startswith("\x00") for r in rows)
     _, _, plain = cluster.request("GET", f"{tester.path}?prefix={name}", _h(tester))
     assert plain.split() == [name.encode()]
+
+
+def test_versions_listing_with_delimiter_rolls_up_subdirs(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    for name in ("d/a", "d/a", "d/b", "e"):
+        _put(cluster, tester, f"{versioned}/{name}", name.encode())
+    rows = _versions(cluster, tester, versioned, "&delimiter=/")
+    assert [r.get("subdir") or r["name"] for r in rows] == ["d/", "e"]
+    inside = _versions(cluster, tester, versioned, "&prefix=d/")
+    assert [(r["name"], r["is_latest"]) for r in inside] == [
+        ("d/a", True),
+        ("d/a", False),
+        ("d/b", True),
+    ]
+    assert cluster.request("GET", f"{versioned}?versions&delimiter=1", _h(tester))[0] == 400

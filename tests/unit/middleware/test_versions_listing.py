@@ -97,3 +97,53 @@ def test_merge_marks_latest_and_orders_versions_newest_first() -> None:
         ("p", "null", True),
     ]
     assert vl.merge([link, plain], versions, "AUTH_a", loc, 1, reverse=True)[0]["name"] == "p"
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c/d", "\u00e9"]),
+        st.tuples(
+            st.sets(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=5),
+            st.booleans(),  # is there a current link (to the newest version)?
+            st.booleans(),  # is the newest version a delete marker?
+        ),
+        min_size=1,
+    )
+)
+def test_merge_orders_names_then_newest_first_with_one_latest(spec: dict) -> None:
+    loc = "\x00versions\x00c"
+    primary, versions, current_ids = [], [], {}
+    for name, (stamps, linked, marker) in spec.items():
+        ordered = sorted(stamps, reverse=True)
+        for i, stamp in enumerate(ordered):
+            ts = Timestamp(1700000000 + stamp / 1000)
+            vname = vl.version_object(name, ts)
+            ctype = vl.DELETE_MARKER_CONTENT_TYPE if marker and i == 0 else "t/p"
+            versions.append(
+                {
+                    "name": vname,
+                    "hash": "h",
+                    "bytes": 1,
+                    "content_type": ctype,
+                    "last_modified": "x",
+                }
+            )
+        newest = vl.version_object(name, Timestamp(1700000000 + ordered[0] / 1000))
+        if linked and not marker:
+            target = f"%00versions%00c/{newest.replace(chr(0), '%00')}"
+            primary.append(
+                vl.primary_row(_link_row(name, target, "h", 1), "v1", "A", "c", loc, raw=True)
+            )
+            current_ids[name] = vl.split_version(newest)[1].internal  # type: ignore[union-attr]
+    versions.sort(key=lambda r: r["name"])
+    primary.sort(key=lambda r: r["name"])
+    rows = vl.merge(primary, versions, "A", loc, 10000, reverse=False)
+    assert [r["name"] for r in rows] == sorted(r["name"] for r in rows)
+    for name in spec:
+        mine = [r for r in rows if r["name"] == name]
+        ids = [Timestamp(r["version_id"]) for r in mine]
+        assert ids == sorted(ids, reverse=True)
+        latest = [r["version_id"] for r in mine if r["is_latest"]]
+        assert len(latest) <= 1
+        if name in current_ids:
+            assert latest == [current_ids[name]]
