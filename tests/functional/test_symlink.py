@@ -220,3 +220,15 @@ def test_link_cannot_widen_access_within_an_account(
 def test_info_lists_symlink_with_symloop_max(cluster: Cluster) -> None:
     info = json.loads(cluster.request("GET", "/info")[2])
     assert info["symlink"] == {"symloop_max": 2}
+
+
+def test_range_and_conditionals_apply_to_the_target(
+    cluster: Cluster, tester: Auth, box: str
+) -> None:
+    container = box.rsplit("/", 1)[1]
+    _link(cluster, tester, f"{box}/link", f"{container}/target")
+    status, _, body = cluster.request("GET", f"{box}/link", _h(tester, Range="bytes=0-5"))
+    assert (status, body) == (206, b"target")
+    etag = hashlib.md5(b"target body").hexdigest()
+    assert cluster.request("GET", f"{box}/link", _h(tester, If_None_Match=etag))[0] == 304
+    assert cluster.request("GET", f"{box}/link", _h(tester, If_Match=etag))[0] == 200
