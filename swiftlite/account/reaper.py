@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import daemon, direct_client, errors, fs, green
+from swiftlite.common import daemon, direct_client, errors, fs, green, reserved
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.db.replicator import is_local
@@ -299,7 +299,12 @@ class AccountReaper(daemon.Daemon):
         headers: dict[str, str],
         query: str = "",
     ) -> direct_client.DirectResponse | None:
-        headers = {**headers, "User-Agent": f"account-reaper {os.getpid()}"}
+        # the reaper deletes everything, object versioning's reserved containers included
+        headers = {
+            **headers,
+            "User-Agent": f"account-reaper {os.getpid()}",
+            reserved.ALLOW_HEADER: "true",
+        }
         full = f"/{node['device']}/{part}{path}"
         try:
             return direct_client.direct_request(

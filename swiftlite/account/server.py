@@ -18,7 +18,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import config, constraints, errors, intparse, logs
+from swiftlite.common import config, constraints, errors, intparse, logs, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path
@@ -88,7 +88,9 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         self.rpc = ReplicationRpc(layout.ACCOUNT, AccountBroker, options.db_lock_timeout, logger)
 
     def _path(self, req: Request, allow_container: bool) -> BackendPath:
-        path = split_backend_path(req.environ["PATH_INFO"], 3, 4)
+        path = split_backend_path(
+            req.environ["PATH_INFO"], 3, 4, allow_reserved=reserved.allowed(req.headers)
+        )
         if path.container is not None and not allow_container:
             raise errors.BadInput("Invalid path: no container expected")
         constraints.check_account_name(path.account, self.limits)
@@ -191,8 +193,9 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
 
     def _get_or_head(self, req: Request, listing: bool) -> Response:
         path = self._path(req, allow_container=False)
-        params = query_params(req.query_string)
-        listing_params = parse_params(params, self.limits.account_listing_limit)
+        allow = reserved.allowed(req.headers)
+        params = query_params(req.query_string, allow)
+        listing_params = parse_params(params, self.limits.account_listing_limit, allow)
         content_type = negotiate(params.get("format"), req.headers.get("Accept"))
         if content_type is None:
             return Response(status=406)

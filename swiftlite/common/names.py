@@ -41,9 +41,13 @@ def quote_text(text: str) -> str:
     return urllib.parse.quote(text, safe="/")
 
 
-def check_name(name: str) -> str:
-    """A real str name must hold no NUL and encode to UTF-8 (no lone surrogates)."""
-    if "\x00" in name:
+def check_name(name: str, allow_reserved: bool = False) -> str:
+    """A real str name must hold no NUL and encode to UTF-8 (no lone surrogates).
+
+    ``allow_reserved`` (set only for ``X-Backend-Allow-Reserved-Names: true``, which only
+    filters send) admits the NUL of reserved names (``common/reserved.py``).
+    """
+    if "\x00" in name and not allow_reserved:
         raise BadName("Invalid UTF8 or contains NULL")
     try:
         name.encode("utf-8")
@@ -77,13 +81,15 @@ class BackendPath:
     obj: str | None
 
 
-def split_backend_path(path_info: str, min_segs: int = 3, max_segs: int = 5) -> BackendPath:
+def split_backend_path(
+    path_info: str, min_segs: int = 3, max_segs: int = 5, allow_reserved: bool = False
+) -> BackendPath:
     """``/device/partition/account[/container[/object]]`` from a WSGI PATH_INFO."""
     segs = [*_segments(wsgi_to_str(path_info), min_segs, max_segs), None, None, None]
     device, part_text = segs[0] or "", segs[1] or ""
     if not intparse.is_digits(part_text):  # ASCII: "²".isdigit() is True, int() refuses it
         raise BadInput("Invalid partition")
-    names = [check_name(s) if s is not None else None for s in segs[2:5]]
+    names = [check_name(s, allow_reserved) if s is not None else None for s in segs[2:5]]
     if names[0] is None:
         raise BadInput(f"Invalid path: {path_info}")
     return BackendPath(device, int(part_text), names[0], names[1], names[2])
@@ -97,7 +103,7 @@ class ApiPath:
     obj: str | None
 
 
-def split_api_path(path_info: str) -> ApiPath:
+def split_api_path(path_info: str, allow_reserved: bool = False) -> ApiPath:
     """``/v1/account[/container[/object]]``.
 
     BadName (412) for a name that is not UTF-8 or holds NUL (checked first, as Swift does),
@@ -105,7 +111,7 @@ def split_api_path(path_info: str) -> ApiPath:
     version.
     """
     text = wsgi_to_str(path_info)
-    if "\x00" in text:
+    if "\x00" in text and not allow_reserved:
         raise BadName("Invalid UTF8 or contains NULL")
     try:
         segs = _segments(text, 2, 4)
@@ -114,5 +120,7 @@ def split_api_path(path_info: str) -> ApiPath:
     version = segs[0] or ""
     if version not in VALID_API_VERSIONS:
         raise BadInput(f"Invalid API version: {version}")
-    account, container, obj = (check_name(s) if s is not None else None for s in segs[1:4])
+    account, container, obj = (
+        check_name(s, allow_reserved) if s is not None else None for s in segs[1:4]
+    )
     return ApiPath(version, account or "", container, obj)

@@ -22,7 +22,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, green, intparse, logs
+from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
@@ -171,7 +171,9 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
     # -- plumbing ---------------------------------------------------------------------------
 
     def _path(self, req: Request) -> BackendPath:
-        path = split_backend_path(req.environ["PATH_INFO"], 4, 5)
+        path = split_backend_path(
+            req.environ["PATH_INFO"], 4, 5, allow_reserved=reserved.allowed(req.headers)
+        )
         if path.container is None:
             raise errors.BadInput("Invalid path: no container")
         constraints.check_account_name(path.account, self.limits)
@@ -359,8 +361,9 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         path = self._path(req)
         if path.obj is not None:
             raise errors.BadInput("Invalid path: listings have no object")
-        params = query_params(req.query_string)
-        listing_params = parse_params(params, self.limits.container_listing_limit)
+        allow = reserved.allowed(req.headers)
+        params = query_params(req.query_string, allow)
+        listing_params = parse_params(params, self.limits.container_listing_limit, allow)
         content_type = negotiate(params.get("format"), req.headers.get("Accept"))
         if content_type is None:
             return Response(status=406)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, daemon, direct_client, errors, fs, green, intparse
+from swiftlite.common import config, daemon, direct_client, errors, fs, green, intparse, reserved
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -156,6 +156,8 @@ class AccountReporter:
             "X-Timestamp": Timestamp.now().internal,
             "X-Trans-Id": trans_id,
             "User-Agent": f"container-server {os.getpid()}",
+            # the database may be a reserved-namespace container (object versioning's)
+            reserved.ALLOW_HEADER: "true",
         }
         if ContainerBroker.info_is_deleted(info):
             # A deleted account still takes the news that one of its containers is gone

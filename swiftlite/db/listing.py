@@ -53,6 +53,9 @@ class ListingParams:
     delimiter: str = ""
     path: str | None = None
     reverse: bool = False
+    # False hides names in the reserved namespace (first byte NUL) unless the request carried
+    # X-Backend-Allow-Reserved-Names (common/reserved.py), as Swift's listings do.
+    allow_reserved: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,12 @@ class RangeQuery:
 Fetch = Callable[[RangeQuery], Iterable[Sequence[Any]]]
 
 
-def query_params(query_string: str) -> dict[str, str]:
+def query_params(query_string: str, allow_reserved: bool = False) -> dict[str, str]:
     """Decode the listing parameters of a WSGI query string (last value wins).
 
     Values must be valid UTF-8 (BadInput, 400, as Swift answers); NUL is refused except in
-    the parameters that are names or name bounds.
+    the parameters that are names or name bounds, or everywhere with ``allow_reserved`` (a
+    filter listing the reserved namespace).
     """
     out: dict[str, str] = {}
     pairs = urllib.parse.parse_qsl(query_string, keep_blank_values=True, encoding="latin-1")
@@ -98,13 +102,15 @@ def query_params(query_string: str) -> dict[str, str]:
             value = raw.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             raise BadInput(f'"{key}" parameter not valid UTF-8') from None
-        if "\x00" in value and key not in NUL_ALLOWED:
+        if "\x00" in value and key not in NUL_ALLOWED and not allow_reserved:
             raise BadInput(f'"{key}" parameter not valid')
         out[key] = value
     return out
 
 
-def parse_params(params: dict[str, str], max_limit: int) -> ListingParams:
+def parse_params(
+    params: dict[str, str], max_limit: int, allow_reserved: bool = True
+) -> ListingParams:
     """ListingParams from decoded query values; 412 for a limit above ``max_limit``."""
     limit = max_limit
     given = params.get("limit", "")
@@ -122,6 +128,7 @@ def parse_params(params: dict[str, str], max_limit: int) -> ListingParams:
         delimiter=delimiter,
         path=params.get("path"),
         reverse=config_true(params.get("reverse", "")),
+        allow_reserved=allow_reserved,
     )
 
 
@@ -191,6 +198,8 @@ def _start(params: ListingParams) -> tuple[str, str, Bound | None, Bound | None]
     # Reversed, the marker is the upper bound and end_marker the lower one.
     lower, upper = (end, marker) if params.reverse else (marker, end)
     lower = _tighter_lower(lower, Bound(prefix, True) if prefix else None)
+    if not params.allow_reserved:  # every reserved name sorts below "\x01"
+        lower = _tighter_lower(lower, Bound("\x01", True))
     upper = _tighter_upper(upper, Bound(prefix_end, False) if prefix_end is not None else None)
     return prefix, delimiter, lower, upper
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, recon_cache
+from swiftlite.common import daemon, errors, green, recon_cache, reserved
 from swiftlite.common.direct_client import DirectResponse, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import devices, expiry_queue
@@ -190,6 +190,8 @@ class ObjectExpirer(daemon.Daemon):
             "X-Timestamp": Timestamp(entry.delete_at).internal,
             "X-If-Delete-At": str(entry.delete_at),
             "X-Trans-Id": f"tx-expirer-{entry.delete_at}-{os.urandom(4).hex()}",
+            # an object server queued this name, so it may be a reserved (versioned) one
+            reserved.ALLOW_HEADER: "true",
         }
         path = f"/{part}/{entry.account}/{entry.container}/{entry.obj}"
         pile = green.GreenPile(max(1, len(primaries)))

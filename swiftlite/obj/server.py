@@ -20,7 +20,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, green, intparse, logs
+from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.http import conditional, ranges
 from swiftlite.common.http.client import BackendPool
@@ -198,7 +198,9 @@ class ObjectServer(StorageServer):
     # -- request checks --------------------------------------------------------------------
 
     def _diskfile(self, req: Request) -> DiskFile:
-        path = split_backend_path(req.environ["PATH_INFO"], 5, 5)
+        path = split_backend_path(
+            req.environ["PATH_INFO"], 5, 5, allow_reserved=reserved.allowed(req.headers)
+        )
         constraints.check_object_name(path.obj or "", self.limits)
         dev_path = self.device_path(path.device)
         container, obj = path.container or "", path.obj or ""  # both present: 5 segments

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import fs, green, intparse
+from swiftlite.common import fs, green, intparse, reserved
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
@@ -138,8 +138,11 @@ def send_to(
 ) -> bool:
     """One update request to one container replica; True for a 2xx (failures are logged)."""
     ip, port = target.ip_port
+    # Object servers hold reserved names only for filters that were allowed them; the
+    # container row keeps that name, so the update may name it too.
+    headers = {**headers, reserved.ALLOW_HEADER: "true"}
     try:
-        resp = request(ip, port, method, full_path, dict(headers), body, conn_timeout, node_timeout)
+        resp = request(ip, port, method, full_path, headers, body, conn_timeout, node_timeout)
     except (OSError, PeerTimeout, green.Timeout) as exc:
         if logger:
             logger.warning(

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from swiftlite.common.http.headers import title
+from swiftlite.common.reserved import ALLOW_HEADER as ALLOW_RESERVED
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.putter import fan_out
@@ -123,7 +124,9 @@ def remember(app: Any, environ: dict[str, Any], key: str, info: dict[str, Any], 
 def _head(
     app: Any, environ: dict[str, Any], ring: Any, part: int, path: str, kind: str
 ) -> tuple[int, list[tuple[str, str]]]:
-    headers = {"X-Trans-Id": environ.get("swiftlite.trans_id", "")}
+    # A reserved (NUL) name got this far only on a request that was allowed it, and the
+    # lookup must see that container as the request's own backend requests will.
+    headers = {"X-Trans-Id": environ.get("swiftlite.trans_id", ""), ALLOW_RESERVED: "true"}
     fetched = fetch(app, ring, part, "HEAD", path, headers, "", good_db_status, kind)
     if fetched.source is not None:
         source = fetched.source

@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, logs
+from swiftlite.common import config, constraints, errors, logs, reserved
 from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import quote_text, split_api_path, wsgi_to_str
@@ -192,7 +192,7 @@ class ProxyApp:
             if "//" in path_info:
                 raise errors.NotFound("Invalid path")  # /v1// or //v1: an empty segment
             return None
-        path = split_api_path(path_info)
+        path = split_api_path(path_info, allow_reserved=reserved.allowed(req.headers))
         if path.obj is not None:
             return ObjectController(self, path.account, path.container, path.obj)  # type: ignore[arg-type]
         if path.container is not None:

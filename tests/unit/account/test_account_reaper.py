@@ -141,3 +141,22 @@ def test_reap_with_an_object_server_down_keeps_the_container_for_next_pass(
     for container in CONTAINERS:
         got = statuses(cluster, "container", "HEAD", ACCOUNT, container)
         assert got == [404] * 3, container
+
+
+def test_reap_deletes_reserved_namespace_containers_too(cluster, tmp_path):
+    # object versioning keeps versions in \x00versions\x00<c>, hidden from client listings
+    allow = {"X-Backend-Allow-Reserved-Names": "true"}
+    hidden, obj = "\x00versions\x00c", "\x00o\x001"
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}").status in (201, 202)
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/{hidden}", allow).status == 201
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/{hidden}/{obj}", allow, b"v").status == 201
+    assert cluster.request("DELETE", f"/v1/{ACCOUNT}").status == 204
+    totals = [reaper(cluster, b, tmp_path).run_pass() for b in cluster.backends["account"]]
+    assert sum(t["containers_deleted"] for t in totals) == 1
+    assert sum(t["objects_deleted"] for t in totals) == 1
+    part, nodes = cluster.ring("object").get_nodes(ACCOUNT, hidden, obj)
+    for n in nodes:
+        resp = direct_client.direct_request(
+            n["ip"], n["port"], "HEAD", f"/{n['device']}/{part}/{ACCOUNT}/{hidden}/{obj}", allow
+        )
+        assert resp.status == 404

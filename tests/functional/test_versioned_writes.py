@@ -1,0 +1,159 @@
+"""Legacy versioning (X-Versions-Location / X-History-Location) over HTTP on a real cluster."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import uuid
+
+import pytest
+
+from tests.support.cluster import Auth, Cluster
+
+MARKER = "application/x-deleted;swift_versions_deleted=1"
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _h(auth: Auth, **extra: str) -> dict[str, str]:
+    return {"X-Auth-Token": auth.token, **{k.replace("_", "-"): v for k, v in extra.items()}}
+
+
+def _pair(cluster: Cluster, auth: Auth, header: str) -> tuple[str, str]:
+    """(versioned container path, archive container path), the first versioned by ``header``."""
+    archive = _name("archive")
+    base = f"{auth.path}/{_name('vw')}"
+    assert cluster.request("PUT", f"{auth.path}/{archive}", _h(auth))[0] == 201
+    assert cluster.request("PUT", base, {**_h(auth), header: archive})[0] == 201
+    return base, f"{auth.path}/{archive}"
+
+
+def _archive(cluster: Cluster, auth: Auth, archive: str) -> list[dict]:
+    return cluster.json(archive, auth.token)  # type: ignore[return-value]
+
+
+def _get(cluster: Cluster, auth: Auth, path: str) -> tuple[int, bytes]:
+    status, _, body = cluster.request("GET", path, _h(auth))
+    return status, body
+
+
+def test_container_answers_versions_location(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    _, headers, _ = cluster.request("HEAD", base, _h(tester))
+    assert headers["x-versions-location"] == archive.rsplit("/", 1)[1]
+    assert "x-history-location" not in headers
+    assert not any(k.startswith("x-container-sysmeta") for k in headers)
+
+
+def test_stack_mode_three_overwrites_then_deletes_pop_each(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    for body in (b"v1", b"v2", b"v3"):
+        assert cluster.request("PUT", f"{base}/obj", _h(tester), body)[0] == 201
+    rows = _archive(cluster, tester, archive)
+    assert [r["name"].split("/")[0] for r in rows] == ["003obj", "003obj"]
+    assert [r["bytes"] for r in rows] == [2, 2]
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v3")
+    assert cluster.request("DELETE", f"{base}/obj", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v2")
+    assert cluster.request("DELETE", f"{base}/obj", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v1")
+    assert _archive(cluster, tester, archive) == []
+    assert cluster.request("DELETE", f"{base}/obj", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/obj")[0] == 404
+
+
+def test_history_mode_keeps_every_version_and_delete_markers(
+    cluster: Cluster, tester: Auth
+) -> None:
+    base, archive = _pair(cluster, tester, "X-History-Location")
+    _, headers, _ = cluster.request("HEAD", base, _h(tester))
+    assert headers["x-history-location"] == archive.rsplit("/", 1)[1]
+    for body in (b"v1", b"v2", b"v3"):
+        assert cluster.request("PUT", f"{base}/obj", _h(tester), body)[0] == 201
+    assert cluster.request("DELETE", f"{base}/obj", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/obj")[0] == 404
+    rows = _archive(cluster, tester, archive)
+    types = [r["content_type"] for r in rows]
+    assert len(rows) == 4
+    assert types[-1] == MARKER
+    bodies = [_get(cluster, tester, f"{archive}/{r['name']}")[1] for r in rows[:3]]
+    assert bodies == [b"v1", b"v2", b"v3"]
+    # a second DELETE of nothing archives nothing more but still writes a marker
+    cluster.request("DELETE", f"{base}/obj", _h(tester))
+    assert _get(cluster, tester, f"{base}/obj")[0] == 404
+
+
+def test_both_locations_at_once_is_400(cluster: Cluster, tester: Auth) -> None:
+    headers = {**_h(tester), "X-Versions-Location": "a", "X-History-Location": "b"}
+    assert cluster.request("PUT", f"{tester.path}/{_name('both')}", headers)[0] == 400
+
+
+def test_remove_versions_location_stops_versioning(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    cluster.request("POST", base, _h(tester, X_Remove_Versions_Location="x"))
+    _, headers, _ = cluster.request("HEAD", base, _h(tester))
+    assert "x-versions-location" not in headers
+    cluster.request("PUT", f"{base}/obj", _h(tester), b"v1")
+    cluster.request("PUT", f"{base}/obj", _h(tester), b"v2")
+    assert _archive(cluster, tester, archive) == []
+
+
+def test_missing_archive_is_412_and_object_unchanged(cluster: Cluster, tester: Auth) -> None:
+    base = f"{tester.path}/{_name('vw')}"
+    cluster.request("PUT", base, _h(tester, X_Versions_Location=_name("nowhere")))
+    assert cluster.request("PUT", f"{base}/obj", _h(tester), b"v1")[0] == 201
+    assert cluster.request("PUT", f"{base}/obj", _h(tester), b"v2")[0] == 412
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v1")
+
+
+def test_writer_without_archive_access_is_403_and_nothing_written(
+    cluster: Cluster, tester: Auth
+) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    cluster.request("POST", base, _h(tester, X_Container_Write="test:tester3"))
+    cluster.request("POST", base, _h(tester, X_Container_Read="test:tester3"))
+    assert cluster.request("PUT", f"{base}/obj", _h(tester), b"v1")[0] == 201
+    tester3 = cluster.auth("test:tester3", "testing3")
+    assert cluster.request("PUT", f"{base}/obj", _h(tester3), b"v2")[0] == 403
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v1")
+    assert _archive(cluster, tester, archive) == []
+    cluster.request("POST", archive, _h(tester, X_Container_Write="test:tester3"))
+    assert cluster.request("PUT", f"{base}/obj", _h(tester3), b"v2")[0] == 201
+    assert len(_archive(cluster, tester, archive)) == 1
+    cluster.request("POST", archive, _h(tester, X_Remove_Container_Write="x"))
+    assert cluster.request("DELETE", f"{base}/obj", _h(tester3))[0] == 403
+    assert _get(cluster, tester, f"{base}/obj") == (200, b"v2")
+
+
+@pytest.mark.parametrize("obj", ["dir/sub obj", "caf\u00e9%25x"])
+def test_url_encoded_names_are_versioned(cluster: Cluster, tester: Auth, obj: str) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    cluster.request("PUT", f"{base}/{obj}", _h(tester), b"one")
+    cluster.request("PUT", f"{base}/{obj}", _h(tester), b"two")
+    rows = _archive(cluster, tester, archive)
+    name = urllib.parse.unquote(obj)
+    assert len(rows) == 1
+    assert rows[0]["name"].startswith(f"{len(name.encode()):03x}{name}/")
+    assert cluster.request("DELETE", f"{base}/{obj}", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/{obj}") == (200, b"one")
+
+
+def test_link_is_versioned_as_a_link(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    container = base.rsplit("/", 1)[1]
+    cluster.request("PUT", f"{base}/target", _h(tester), b"target")
+    cluster.request("PUT", f"{base}/link", _h(tester, X_Symlink_Target=f"{container}/target"), b"")
+    cluster.request("PUT", f"{base}/link", _h(tester), b"plain now")
+    rows = _archive(cluster, tester, archive)
+    assert rows[0]["bytes"] == 0
+    assert cluster.request("DELETE", f"{base}/link", _h(tester))[0] == 204
+    _, headers, _ = cluster.request("GET", f"{base}/link?symlink=get", _h(tester))
+    assert headers.get("x-symlink-target") == f"{container}/target"
+    assert _get(cluster, tester, f"{base}/link") == (200, b"target")
+
+
+def test_info_lists_versioned_writes(cluster: Cluster) -> None:
+    info = json.loads(cluster.request("GET", "/info")[2])
+    assert "versioned_writes" in info
