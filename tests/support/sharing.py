@@ -1,0 +1,54 @@
+"""Helpers shared by the sharing functional tests (tempurl, formpost, staticweb, CORS)."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import uuid
+
+from tests.support.cluster import Auth, Cluster
+
+SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
+BIN = pathlib.Path(sys.executable).parent
+USER, KEY = "test5:tester5", "testing5"
+
+
+def swift(cluster: Cluster, *args: str) -> str:
+    """Run the real ``swift`` CLI as test5:tester5; its stdout."""
+    cmd = [SWIFT, "-A", cluster.auth_url, "-U", USER, "-K", KEY, *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"swift {args}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def curl(cluster: Cluster, method: str, path: str, *extra: str) -> tuple[int, bytes]:
+    """curl ``method`` on the proxy; (status, body)."""
+    host, port = cluster.proxy
+    cmd = [
+        "curl",
+        "-sS",
+        "-g",
+        "-X",
+        method,
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        *extra,
+        f"http://{host}:{port}{path}",
+    ]
+    if method == "HEAD":
+        cmd[cmd.index("-X") : cmd.index("-X") + 2] = ["-I"]
+    done = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    body, _, code = done.stdout.rpartition(b"\n")
+    return int(code), body
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def login(cluster: Cluster) -> Auth:
+    return cluster.auth(USER, KEY)
