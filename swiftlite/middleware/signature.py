@@ -37,7 +37,11 @@ def tempurl_message(method: str, expires: int, path: str, ip_range: str | None =
 
 
 def formpost_message(
-    path: str, redirect: str, max_file_size: int, max_file_count: int, expires: int
+    path: str,
+    redirect: str,
+    max_file_size: int | str,
+    max_file_count: int | str,
+    expires: int | str,
 ) -> str:
     """The text a form POST signs."""
     return f"{path}\n{redirect}\n{max_file_size}\n{max_file_count}\n{expires}"

@@ -52,3 +52,49 @@ def unique(prefix: str) -> str:
 
 def login(cluster: Cluster) -> Auth:
     return cluster.auth(USER, KEY)
+
+
+def form_signature_cli(*args: str) -> str:
+    """The output of the real ``swiftlite-form-signature`` CLI."""
+    done = subprocess.run(
+        [str(BIN / "swiftlite-form-signature"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def form_fields(html_text: str) -> tuple[str, dict[str, str]]:
+    """(action, hidden inputs) of the sample form a CLI printed."""
+    import html.parser
+
+    found: dict[str, str] = {}
+    action = [""]
+
+    class Parser(html.parser.HTMLParser):
+        def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+            a = dict(attrs)
+            if tag == "form":
+                action[0] = a.get("action") or ""
+            if tag == "input" and a.get("type") == "hidden":
+                found[a["name"] or ""] = a.get("value") or ""
+
+    Parser().feed(html_text)
+    return action[0], found
+
+
+def multipart(fields: dict[str, str], files: list[tuple[str, bytes]], boundary: str) -> bytes:
+    out = b""
+    for name, value in fields.items():
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    for i, (filename, data) in enumerate(files):
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file{i}"; '
+            f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+        out += data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
