@@ -24,6 +24,7 @@ from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import split_api_path
 from swiftlite.common.storage_app import error_response
+from swiftlite.proxy import cors
 from swiftlite.proxy.controllers.account import AccountController
 from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.controllers.container import ContainerController
@@ -69,6 +70,10 @@ class ProxyOptions:
     backend_keepalive: bool = True
     backend_pool_size: int = 32
     expose_info: bool = True
+    # CORS (proxy/cors.py): origins allowed for every container, headers always exposed
+    cors_allow_origin: tuple[str, ...] = ()
+    cors_expose_headers: tuple[str, ...] = ()
+    strict_cors_mode: bool = True
     disallowed_sections: tuple[str, ...] = ()
     log_handoffs: bool = True
     log_name: str = "proxy-server"
@@ -157,7 +162,10 @@ class ProxyApp:
             if method not in controller.allowed_methods:
                 allow = ", ".join(sorted(controller.allowed_methods))
                 return Response(status=405, headers={"Allow": allow})
-            return getattr(controller, method)(req)
+            resp = getattr(controller, method)(req)
+            if isinstance(controller, ContainerController | ObjectController):
+                resp = cors.actual(controller, req, resp)
+            return resp
         except errors.Invalid as exc:
             return error_response(exc)
         except Exception:
