@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 
 from tests.support.cluster import Auth, Cluster
 
@@ -98,3 +99,64 @@ def multipart(fields: dict[str, str], files: list[tuple[str, bytes]], boundary: 
         ).encode()
         out += data + b"\r\n"
     return out + f"--{boundary}--\r\n".encode()
+
+
+class ExtraProxy:
+    """A second proxy process on the cluster's rings, from an edited copy of its config."""
+
+    def __init__(self, cluster: Cluster, conf_dir: pathlib.Path, edit: Callable[..., None]):
+        import configparser
+        import http.client
+
+        from swiftlite.aio import cluster as aio_cluster
+        from swiftlite.aio.plan import free_proxy_port
+        from tests.support.wait import wait_until
+
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read(cluster.plan.proxy_conf)
+        self.port = free_proxy_port()
+        parser["DEFAULT"]["bind_port"] = str(self.port)
+        parser["DEFAULT"]["workers"] = "1"
+        parser["DEFAULT"]["log_file"] = str(conf_dir / "extra-proxy.log")
+        edit(parser)
+        conf = conf_dir / "extra-proxy.conf"
+        with conf.open("w") as fh:
+            parser.write(fh)
+        self.host = cluster.proxy[0]
+        self.proc = subprocess.Popen(
+            [str(BIN / "swiftlite-proxy-server"), str(conf)],
+            env=aio_cluster.process_env(cluster.plan),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+        def healthy() -> bool:
+            try:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=2)
+                conn.request("GET", "/healthcheck")
+                return conn.getresponse().status == 200
+            except OSError:
+                return False
+
+        wait_until(healthy, timeout=30, what="the extra proxy to answer /healthcheck")
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None):
+        import http.client
+
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            conn.request(method, path, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
