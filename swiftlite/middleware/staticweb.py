@@ -140,15 +140,12 @@ class Site:
         status = resp.status_int
         if not self.web.error or status not in ERROR_PAGES:
             return resp
-        page = self.sub("GET", f"{status}{self.web.error}")
+        page = self.sub(self.req.method, f"{status}{self.web.error}")
         if page.status_int // 100 != 2:
-            close(page)
+            drain(page)
             return resp
         close(resp)
         page.status = resp.status
-        if self.req.method == "HEAD":
-            close(page)
-            page.app_iter = []
         return page
 
     def not_found(self) -> Response:
@@ -166,7 +163,7 @@ class Site:
             page = self.sub(self.req.method, prefix + self.web.index)
             if page.status_int // 100 in (2, 3):
                 return page
-            close(page)
+            drain(page)  # a short error body; reading it keeps the access log honest
             if page.status_int != 404:
                 return self.error(Response(status=page.status_int))
         if self.web.listings:
@@ -181,7 +178,7 @@ class Site:
             return resp
         if status // 100 not in (2, 3) and status != 404:
             return resp
-        close(resp)
+        drain(resp)  # a 404 or a directory marker: a few bytes at most
         if not self.web.index and not self.web.listings:
             return self.not_found()
         if obj.endswith("/"):

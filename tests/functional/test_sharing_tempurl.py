@@ -181,3 +181,30 @@ def test_temp_url_to_an_slo_manifest_serves_the_segments(cluster, site):
     status, body = curl(cluster, "GET", url)
     assert status == 200
     assert body == b"x" * 1024 * 1024 + b"tail"
+
+
+def test_non_owner_with_write_access_cannot_set_a_temp_url_key(cluster):
+    owner = login(cluster)
+    container = unique("tu-acl")
+    where = f"{owner.path}/{container}"
+    swift(cluster, "post", container)
+    acl = json.dumps({"read-write": ["test2:tester2"]})
+    status, _, _ = cluster.request(
+        "POST", owner.path, {"X-Auth-Token": owner.token, "X-Account-Access-Control": acl}
+    )
+    assert status == 204
+    try:
+        writer = cluster.auth("test2:tester2", "testing2")
+        headers = {
+            "X-Auth-Token": writer.token,
+            "X-Container-Meta-Temp-URL-Key": "stolen",
+            "X-Container-Meta-Note": "allowed",
+        }
+        assert cluster.request("POST", where, headers)[0] == 204
+        _, got, _ = cluster.request("HEAD", where, {"X-Auth-Token": owner.token})
+        assert got["x-container-meta-note"] == "allowed"
+        assert "x-container-meta-temp-url-key" not in got
+    finally:
+        cluster.request(
+            "POST", owner.path, {"X-Auth-Token": owner.token, "X-Account-Access-Control": "{}"}
+        )
