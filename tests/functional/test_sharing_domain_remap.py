@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cluster import Cluster
+from tests.support.fakedns import FakeDns
 from tests.support.sharing import ExtraProxy, login, swift, unique
 
 DOMAIN = "storage.test"
@@ -77,3 +78,28 @@ def test_info_lists_domain_remap_only_where_it_is_on(cluster, remapped):
 
     assert "domain_remap" in json.loads(remapped.request("GET", "/info")[2])
     assert "domain_remap" not in json.loads(cluster.request("GET", "/info")[2])
+
+
+def test_own_host_name_serves_the_site_through_its_cname(cluster, website, tmp_path):
+    container, account = website
+    target = f"{container}.{account.lower()}.{DOMAIN}"
+    dns_server = FakeDns({"www.customer.test": target})
+
+    def edit(parser) -> None:  # type: ignore[no-untyped-def]
+        line = parser["pipeline:main"]["pipeline"]
+        parser["pipeline:main"]["pipeline"] = line.replace(
+            " cache ", " cache cname_lookup domain_remap "
+        )
+        parser["filter:domain_remap"]["storage_domain"] = DOMAIN
+        parser["filter:cname_lookup"]["storage_domain"] = DOMAIN
+        parser["filter:cname_lookup"]["nameservers"] = f"127.0.0.1:{dns_server.port}"
+
+    proxy = ExtraProxy(cluster, tmp_path, edit)
+    try:
+        status, _, body = proxy.request("GET", "/", {"Host": "www.customer.test"})
+        assert (status, body) == (200, b"<p>own host</p>")
+        status, _, body = proxy.request("GET", "/", {"Host": "nothing.customer.test"})
+        assert (status, body) == (400, b"CNAME lookup failed to resolve to a valid domain")
+    finally:
+        proxy.stop()
+        dns_server.stop()
