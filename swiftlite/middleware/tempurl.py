@@ -58,6 +58,7 @@ ACCOUNT_SCOPE = "account"
 CONTAINER_SCOPE = "container"
 INVALID_BODY = b"401 Unauthorized: Temp URL invalid\n"
 HEAD_WITH = ("HEAD", "GET", "POST", "PUT")
+MAX_HTTP_TIME = 253402300799  # 9999-12-31T23:59:59Z
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,18 @@ def invalid(environ: dict[str, Any]) -> Response:
     """Swift's 401 for any temp URL failure (no body for HEAD)."""
     body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else INVALID_BODY
     resp = Response(status=401, body=body, content_type="text/plain", charset="utf-8")
-    resp.headers["Www-Authenticate"] = 'Swift realm="unknown"'
+    try:
+        realm = split_api_path(environ.get("PATH_INFO", "")).account
+    except (BadInput, BadName):
+        realm = "unknown"
+    resp.headers["Www-Authenticate"] = f'Swift realm="{urllib.parse.quote(realm)}"'
     return resp
+
+
+def http_date(stamp: int) -> str:
+    """``Expires`` text for a Unix time; far-future times are capped at the year 9999."""
+    capped = min(stamp, MAX_HTTP_TIME)
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(capped))
 
 
 def keys_from_meta(meta: dict[str, str]) -> list[str]:
@@ -361,8 +372,7 @@ class TempUrlMiddleware:
                 else:
                     value = disposition("attachment", name)
                 headers.append(("Content-Disposition", value.replace("\n", "%0A")))
-                stamp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(expires))
-                headers.append(("Expires", stamp))
+                headers.append(("Expires", http_date(expires)))
             return start_response(status, headers, exc_info)
 
         return hooked

@@ -244,3 +244,33 @@ def test_filter_factory_registers_swifts_info():
     assert info["allowed_digests"] == ["sha256", "sha512"]
     assert info["methods"] == ["GET", "HEAD", "PUT", "POST", "DELETE"]
     assert info["outgoing_allow_headers"] == ["x-object-meta-public-*"]
+
+
+def test_far_future_expiry_does_not_break_the_expires_header():
+    app, _down = make()
+    url = generate_temp_url("/v1/AUTH_t/c/o", 10**15, ACCT_KEY, "GET", absolute=True)
+    resp = call(app, url)
+    assert resp.status_int == 200
+    assert resp.headers["Expires"] == "Fri, 31 Dec 9999 23:59:59 GMT"
+
+
+def test_invalid_answer_names_the_account_realm():
+    app, _down = make()
+    resp = call(app, signed("GET", key="nope"))
+    assert resp.headers["Www-Authenticate"] == 'Swift realm="AUTH_t"'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "temp_url_sig=%E2%82%AC&temp_url_expires=9999999999",
+        "temp_url_sig=sha256:%E2%82%AC&temp_url_expires=9999999999",
+        "temp_url_sig=" + "a" * 40 + "&temp_url_expires=99999999999999999999999",
+        "temp_url_sig=" + "a" * 40 + "&temp_url_expires=9999999999&temp_url_ip_range=%00",
+        "temp_url_sig=&temp_url_expires=",
+        "temp_url_expires=9999999999",
+    ],
+)
+def test_garbage_query_is_401_not_an_error(query):
+    app, _down = make()
+    assert call(app, "/v1/AUTH_t/c/o?" + query).status_int == 401
