@@ -58,3 +58,14 @@ def test_file_over_the_signed_size_is_400_and_not_stored(cluster):
 def test_info_lists_formpost(cluster):
     info = json.loads(cluster.request("GET", "/info")[2])
     assert info["formpost"]["allowed_digests"] == ["sha1", "sha256", "sha512"]
+
+
+def test_x_delete_after_field_sets_the_objects_expiry(cluster):
+    token, path = _container(cluster)
+    action, fields = form_fields(form_signature_cli(f"{path}/", "", "100", "1", "60", FORM_KEY))
+    fields["x_delete_after"] = "3600"
+    body = multipart(fields, [("short-lived.txt", b"bye soon")], "b")
+    status, _, text = _post(cluster, action, body, "b")
+    assert (status, text) == (201, b"201 Created")
+    _, headers, _ = cluster.request("HEAD", f"{path}/short-lived.txt", {"X-Auth-Token": token})
+    assert int(headers["x-delete-at"]) > 0

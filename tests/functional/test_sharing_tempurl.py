@@ -94,6 +94,22 @@ def test_each_tampered_field_is_401(cluster, site, field):
     assert body == b"401 Unauthorized: Temp URL invalid\n"
 
 
+def test_iso8601_expiry_from_the_cli_works_and_content_disposition_is_set(cluster, site):
+    _auth, path = site
+    url = tempurl("--iso8601", "GET", "60", f"{path}/o", TEMP_KEY)
+    assert "temp_url_expires=20" in url
+    host, port = cluster.proxy
+    done = subprocess.run(
+        ["curl", "-sS", "-D", "-", "-o", "/dev/null", f"http://{host}:{port}{url}&inline"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.startswith("HTTP/1.1 200")
+    assert "content-disposition: inline" in done.stdout.lower()
+
+
 def test_expired_url_is_401(cluster, site):
     _auth, path = site
     url = tempurl("--absolute", "GET", str(int(time.time()) - 1), f"{path}/o", TEMP_KEY)
