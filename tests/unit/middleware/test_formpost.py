@@ -12,6 +12,7 @@ from webob import Request, Response
 from swiftlite.middleware import formpost, signature
 from swiftlite.middleware.subrequest import AUTHORIZE, OVERRIDE
 from swiftlite.proxy.info import INFOCACHE, account_key, container_key
+from tests.support.sharing import multipart
 
 KEY = "form-key"
 BOUNDARY = "----formBOUNDARY"
@@ -39,20 +40,6 @@ class Store:
         resp = Response(status=201)
         resp.headers["Access-Control-Allow-Origin"] = "*"
         return resp(environ, start_response)
-
-
-def form(fields: dict[str, str], files: list[tuple[str, bytes]]) -> bytes:
-    out = b""
-    for name, value in fields.items():
-        out += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-        out += value.encode() + b"\r\n"
-    for i, (filename, data) in enumerate(files):
-        out += (
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file{i}"; '
-            f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'
-        ).encode()
-        out += data + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
 
 
 def signed_fields(
@@ -87,7 +74,7 @@ def post(fields: dict[str, str], files: list[tuple[str, bytes]], path: str = "/v
     }
     req = Request.blank(path, method="POST", environ={INFOCACHE: infocache})
     req.content_type = f"multipart/form-data; boundary={BOUNDARY}"
-    req.body = form(fields, files)
+    req.body = multipart(fields, files, BOUNDARY)
     return req.get_response(app), store
 
 
