@@ -57,6 +57,24 @@ def test_cli_get_and_put_urls_work_with_curl_for_every_digest(cluster, site, tmp
     assert curl(cluster, "HEAD", put_url)[0] == 200
 
 
+@pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512"])
+def test_prefix_and_ip_range_urls_put_and_get_for_every_digest(cluster, site, tmp_path, digest):
+    _auth, path = site
+    upload = tmp_path / "up.bin"
+    upload.write_bytes(b"prefixed " + digest.encode())
+    for variant in (["--prefix-based"], ["--ip-range", "127.0.0.0/8"]):
+        target = f"{path}/pre-{digest}-{variant[0].strip('-')}"
+        signed_path = f"{path}/pre-" if variant == ["--prefix-based"] else target
+        put_url = tempurl("--digest", digest, *variant, "PUT", "60", signed_path, TEMP_KEY)
+        get_url = tempurl("--digest", digest, *variant, "GET", "60", signed_path, TEMP_KEY)
+        if variant == ["--prefix-based"]:
+            name = target.rsplit("/", 1)[1]
+            put_url = put_url.replace("/pre-?", f"/{name}?")
+            get_url = get_url.replace("/pre-?", f"/{name}?")
+        assert curl(cluster, "PUT", put_url, "-T", str(upload))[0] == 201
+        assert curl(cluster, "GET", get_url) == (200, b"prefixed " + digest.encode())
+
+
 def test_prefix_url_reaches_objects_under_the_prefix_only(cluster, site):
     _auth, path = site
     url = tempurl("--prefix-based", "GET", "60", f"{path}/pre-", TEMP_KEY)
