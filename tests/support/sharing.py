@@ -140,7 +140,11 @@ class ExtraProxy:
             except OSError:
                 return False
 
-        wait_until(healthy, timeout=30, what="the extra proxy to answer /healthcheck")
+        try:
+            wait_until(healthy, timeout=30, what="the extra proxy to answer /healthcheck")
+        except BaseException:
+            self.stop()
+            raise
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None):
         import http.client
