@@ -20,8 +20,13 @@ from swiftlite.common.http import listing
 
 
 def wanted_type(req: Request) -> str | None:
-    """The listing content type the client negotiated; None for a 406."""
-    return listing.negotiate(req.GET.get("format"), req.headers.get("Accept"))
+    """The listing content type the client negotiated; None for a 406, or for a query that
+    is not UTF-8 (the proxy below answers that one with its 400)."""
+    try:
+        wanted = req.GET.get("format")
+    except UnicodeDecodeError:
+        return None
+    return listing.negotiate(wanted, req.headers.get("Accept"))
 
 
 def as_json_request(req: Request) -> None:

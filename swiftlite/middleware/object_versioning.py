@@ -119,6 +119,10 @@ class ObjectVersioningMiddleware:
             path = split_api_path(environ.get("PATH_INFO", ""), reserved.allowed(req.headers))
         except (BadInput, BadName):
             return self.app(environ, start_response)
+        try:
+            req.GET  # noqa: B018  (a query that is not UTF-8: the proxy below answers 400)
+        except UnicodeDecodeError:
+            return self.app(environ, start_response)
         if not self.options.allow_object_versioning:
             return self.app(environ, start_response)
         if path.container is None:

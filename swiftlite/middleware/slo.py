@@ -125,6 +125,10 @@ class SloMiddleware:
         if path.container is None:
             return self.app(environ, start_response)
         req = Request(environ)
+        try:
+            req.GET  # noqa: B018  (a query that is not UTF-8: the proxy below answers 400)
+        except UnicodeDecodeError:
+            return self.app(environ, start_response)
         method = req.method
         if path.obj is None:
             if method == "GET":

@@ -151,7 +151,7 @@ def list_versions(
         drain(listing)
     limit = mw.limits.container_listing_limit
     given = params.get("limit", "")
-    if given.isdigit():
+    if given.isascii() and given.isdigit() and len(given) <= 20:  # "²".isdigit() is True
         limit = min(int(given), limit)
     reverse = config.config_true(params.get("reverse", ""))
     return vl.merge(primary, versions, account, location, limit, reverse)
@@ -184,8 +184,9 @@ def list_account(mw: ObjectVersioningMiddleware, req: Request, account: str) -> 
             rows.append({**item, "name": parent, "count": 0})
     rows.sort(key=lambda r: r.get("subdir") or r["name"], reverse=_true(params.get("reverse")))
     limit = mw.limits.account_listing_limit
-    if params.get("limit", "").isdigit():
-        limit = min(limit, int(params["limit"]))
+    given = params.get("limit", "")
+    if given.isascii() and given.isdigit() and len(given) <= 20:  # "²".isdigit() is True
+        limit = min(limit, int(given))
     return json_listing.respond(resp, "account", account, rows[:limit], content_type)
 
 
