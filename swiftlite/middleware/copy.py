@@ -259,6 +259,11 @@ class CopyMiddleware:
             if low == "range" or (low.startswith("if-") and low != "if-none-match"):
                 headers[key] = value  # If-None-Match is about the destination
         query = "multipart-manifest=get&format=raw" if manifest_get else ""
+        version = req.GET.get("version-id")  # a COPY of one version reads that version
+        if version:
+            query = "&".join(
+                q for q in (query, urllib.parse.urlencode({"version-id": version})) if q
+            )
         sub = subrequest.make_subrequest(
             req.environ,
             "GET",
