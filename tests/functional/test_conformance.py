@@ -126,12 +126,7 @@ def test_empty_path_segment_is_404_before_auth(
     assert reply.header("content-type") == HTML
 
 
-H2_METHODS = pytest.mark.xfail(
-    strict=False, reason="the HTTP server passing every method token through is h2-hostile's"
-)
-
-
-@pytest.mark.parametrize("method", ["LICK", pytest.param("GETorHEAD_base", marks=H2_METHODS)])
+@pytest.mark.parametrize("method", ["LICK", "GETorHEAD_base"])
 @pytest.mark.parametrize("path", ["/v1/AUTH_test", "/v1/AUTH_test/c", "/v1/AUTH_test/c/o"])
 def test_unimplemented_method_is_405_with_allow_before_auth(
     cluster: Cluster, method: str, path: str
@@ -270,10 +265,6 @@ def test_object_post_changing_content_type_updates_the_listing_row(
 U5605 = "x\u5605".encode()  # ends in the byte 0x85, which str.strip() removes
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs h2-hostile's byte-exact header parsing in common/http (server and client)",
-)
 def test_metadata_value_ending_in_u5605_comes_back_whole(cluster: Cluster, tester: Auth) -> None:
     base = _container(cluster, tester, "u5605")
     meta = _tok(tester, **{"X-Object-Meta-A": U5605})
@@ -390,11 +381,7 @@ def test_zz_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
     assert watch.problems() == []
 
 
-# Runs after the log check: until the request line is split on SP only, raw names can
-# still give 5xx answers, which the log check above must not see.
-@pytest.mark.xfail(
-    strict=False, reason="the request line split on the space byte only is h2-hostile's fix"
-)
+# Runs after the log check, so a regression shows there as well as here.
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(name="\u1801\u5605")
 @given(name=names)

@@ -21,8 +21,9 @@ _FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z\x80-\xff]+")
 _CODING = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 # A target is visible bytes; raw bytes >= 0x80 pass (UTF-8 names sent unencoded, as Swift's
-# clients do); any control byte, SP or DEL does not.
-_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+# clients do); any other control byte, SP or DEL does not. A raw NUL passes to the app, which
+# judges the name (the proxy's 412 "contains NULL", the same as for an encoded %00).
+_BAD_TARGET = re.compile(rb"[\x01-\x20\x7f]")
 
 
 class BadRequest(Exception):
@@ -34,19 +35,27 @@ class BadRequest(Exception):
         self.reason = reason
 
 
+def _nul_in_fields(head: bytes | bytearray) -> bool:
+    """True when a NUL sits past the request line (in a header line)."""
+    first = head.find(b"\n")
+    return first >= 0 and head.find(b"\x00", first) >= 0
+
+
 def split_head(buf: bytearray, end: int) -> list[bytes]:
-    """Take the head ending at ``end`` off ``buf`` as lines; 400 for a bare CR or LF or a NUL."""
+    """Take the head ending at ``end`` off ``buf`` as lines; 400 for a bare CR or LF, or a NUL
+    in a header line (the request target's NUL is the app's to judge)."""
     head = bytes(buf[:end])
     del buf[: end + 4]
     crlf = head.count(b"\r\n")
-    if head.count(b"\n") != crlf or head.count(b"\r") != crlf or b"\x00" in head:
+    if head.count(b"\n") != crlf or head.count(b"\r") != crlf or _nul_in_fields(head):
         raise BadRequest(400, "Bad Request")
     return head.split(b"\r\n")
 
 
 def check_partial_head(buf: bytearray, max_request_line: int, max_header_line: int) -> None:
-    """Refuse an unfinished head early: a bare-LF end or NUL (400), or one past the limits."""
-    if b"\n\n" in buf or b"\x00" in buf:
+    """Refuse an unfinished head early: a bare-LF end or a field's NUL (400), or one past the
+    limits."""
+    if b"\n\n" in buf or _nul_in_fields(buf):
         raise BadRequest(400, "Bad Request")
     first = buf.find(b"\n")
     if first > 0 and buf[first - 1] == 13:  # CR: not part of the line's length

@@ -15,6 +15,7 @@ from typing import Any
 from webob import Request, Response
 from webob.util import status_reasons
 
+from swiftlite.common import errors, reserved
 from swiftlite.common.http.headers import is_backend
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db.listing import parse_params, query_params
@@ -142,6 +143,12 @@ class Controller:
         the bad bytes themselves.
         """
         params = query_params(req.environ.get("QUERY_STRING", ""))
+        if not reserved.allowed(req.headers):
+            # a client cannot list into the reserved namespace (a value starting with NUL):
+            # 400; a NUL later on is fine ("name%00" means just after the name)
+            for key, value in params.items():
+                if value.startswith("\x00"):
+                    raise errors.BadInput(f'"{key}" parameter not valid')
         parse_params(params, maximum)
         return params
 

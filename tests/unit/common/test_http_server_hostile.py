@@ -65,8 +65,13 @@ def test_bare_lf_head_is_400_at_once_not_left_to_time_out(server) -> None:
     assert time.monotonic() - started < SOCKET_TIMEOUT / 2
 
 
-def test_nul_in_request_target_is_400(server) -> None:
-    assert _refused(server, _head(b"GET /a\x00b HTTP/1.1", b"Host: x")).status == 400
+def test_nul_in_request_target_reaches_the_app_which_judges_the_name(server) -> None:
+    # Swift's 412 for a raw NUL in a name comes from the proxy, so the server must not answer
+    # 400 first; a NUL in a header line is still refused (above).
+    with Client(server.port) as c:
+        c.send(_head(b"GET /echo\x00b HTTP/1.1", b"Host: x"))
+        resp = c.response()
+    assert resp.status != 400
 
 
 def test_buggy_app_header_with_crlf_is_dropped_not_sent(server) -> None:
