@@ -222,13 +222,13 @@ def test_non_owner_with_write_access_cannot_set_a_temp_url_key(cluster):
     container = unique("tu-acl")
     where = f"{owner.path}/{container}"
     swift(cluster, "post", container)
-    acl = json.dumps({"read-write": ["test2:tester2"]})
+    acl = json.dumps({"read-write": ["test:tester3"]})
     status, _, _ = cluster.request(
         "POST", owner.path, {"X-Auth-Token": owner.token, "X-Account-Access-Control": acl}
     )
     assert status == 204
     try:
-        writer = cluster.auth("test2:tester2", "testing2")
+        writer = cluster.auth("test:tester3", "testing3")
         headers = {
             "X-Auth-Token": writer.token,
             "X-Container-Meta-Temp-URL-Key": "stolen",

@@ -12,11 +12,12 @@ from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
 BIN = pathlib.Path(sys.executable).parent
-USER, KEY = "test5:tester5", "testing5"
+# AUTH_test2's admin (test5:tester5 is a service user, not an owner, as in Swift's setup)
+USER, KEY = "test2:tester2", "testing2"
 
 
 def swift(cluster: Cluster, *args: str) -> str:
-    """Run the real ``swift`` CLI as test5:tester5; its stdout."""
+    """Run the real ``swift`` CLI as the sharing tests' account owner; its stdout."""
     cmd = [SWIFT, "-A", cluster.auth_url, "-U", USER, "-K", KEY, *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, f"swift {args}: {done.stdout}\n{done.stderr}"
