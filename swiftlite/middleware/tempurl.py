@@ -12,11 +12,14 @@ A valid temp URL plugs into the auth contract of ``tempauth``: this filter sets
 ``swiftlite.authorize_override`` (tempauth then steps aside) and installs, as
 ``swiftlite.authorize``, a ``Grant`` that the proxy asks for every request it serves:
 
-* the client's request itself (and anything the proxy does for it in its name, such as the
-  source read of ``X-Copy-From``) is allowed only on the signed object and method;
-* subrequests made by filters below (``swiftlite.source`` set: the segments of an SLO or
-  DLO manifest) are allowed to read (or use the signed method) within the key's scope: the
-  container for a container key, the account for an account key, as Swift.
+* the client's request itself, and what the copy filter does in its name (the source read
+  and the destination write of ``X-Copy-From``: the client chose the source), is allowed only
+  on the signed object and method, so a PUT URL cannot copy another object in (Swift's
+  same-container rule would allow that; a temp URL here grants exactly one object);
+* other subrequests made by filters below (``swiftlite.source`` set: the segments of an SLO
+  or DLO manifest, a symlink's target) are allowed to read (or use the signed method) within
+  the key's scope: the container for a container key, the account for an account key, as
+  Swift.
 
 A temp URL cannot set ``X-Object-Manifest`` or ``X-Symlink-Target`` (400): such pointers
 would let the holder read what the URL does not grant. ``incoming_remove_headers`` and
@@ -42,6 +45,7 @@ from swiftlite.common.errors import BadInput, BadName
 from swiftlite.common.names import ApiPath, split_api_path, wsgi_to_str
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import signature
+from swiftlite.middleware.copy import SOURCE as COPY_SOURCE
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
     OVERRIDE,
@@ -59,6 +63,9 @@ CONTAINER_SCOPE = "container"
 INVALID_BODY = b"401 Unauthorized: Temp URL invalid\n"
 HEAD_WITH = ("HEAD", "GET", "POST", "PUT")
 MAX_HTTP_TIME = 253402300799  # 9999-12-31T23:59:59Z
+# swiftlite.source values of requests made in the client's name: its own (None) and the copy
+# filter's, whose source object the client named
+CLIENT_NAMED = frozenset({None, COPY_SOURCE})
 
 
 @dataclass(frozen=True)
@@ -175,8 +182,9 @@ class Grant:
             path = split_api_path(req.environ.get("PATH_INFO", ""))
         except (BadInput, BadName):
             return invalid(req.environ)
-        if req.environ.get(SOURCE) is None:
-            # the client's own request: exactly the signed object and method
+        if req.environ.get(SOURCE) in CLIENT_NAMED:
+            # the client's own request (or a copy it asked for): exactly the signed object
+            # and method
             if self.covers_object(path) and req.method == self.method:
                 return None
             return invalid(req.environ)

@@ -209,7 +209,12 @@ def test_grant_allows_exactly_the_signed_object_and_method():
         return None if denied is None else denied.status_int
 
     assert ask("PUT", "/v1/AUTH_t/c/o") is None
-    assert ask("GET", "/v1/AUTH_t/c/o") == 401  # e.g. the source read of X-Copy-From
+    assert ask("GET", "/v1/AUTH_t/c/o") == 401
+    # the copy filter acts in the client's name: its source read is not the signed method
+    # on the signed object, and only the signed PUT goes through
+    assert ask("GET", "/v1/AUTH_t/c/other", source="SSC") == 401
+    assert ask("GET", "/v1/AUTH_t/c/o", source="SSC") == 401
+    assert ask("PUT", "/v1/AUTH_t/c/o", source="SSC") is None
     assert ask("PUT", "/v1/AUTH_t/c/o2") == 401
     assert ask("GET", "/v1/AUTH_t/c") == 401
     # a filter's subrequest (an SLO segment) reads within the account key's scope
