@@ -7,6 +7,10 @@ bytes out by wrapping the response iterator, and the line is written when that i
 closed, so the duration covers the whole transfer. A body closed before it was read to the end
 (the client went away) is logged as 499; an exception from below is logged as 500 and re-raised.
 
+The values of query parameters a filter declared secret (``register_sensitive_param`` in
+``common/registry.py``: tempurl's ``temp_url_sig``) are cut to their first
+``reveal_sensitive_prefix`` characters (16 by default, as Swift) followed by ``...``.
+
 The proxy pipeline holds this filter twice, as Swift's does: the outer copy logs client
 requests; the inner one (just above the proxy app) logs subrequests that filters in between
 make with fresh environs (tempauth's account HEAD, for one). The first copy to see a request
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import config, green, logs
+from swiftlite.common.registry import sensitive_params
 
 LOGGED = "swiftlite.access_logged"
 TRANS_ID = "swiftlite.trans_id"
@@ -37,6 +42,7 @@ class ProxyLoggingOptions:
     access_log_file: str | None = None  # default: log_file, else stderr
     access_log_level: str = "INFO"
     log_file: str | None = None
+    reveal_sensitive_prefix: int = 16
 
 
 def client_address(environ: dict[str, Any]) -> str | None:
@@ -47,14 +53,36 @@ def client_address(environ: dict[str, Any]) -> str | None:
     return forwarded or environ.get("REMOTE_ADDR")
 
 
-def request_path(environ: dict[str, Any]) -> str:
+def obscure(value: str, reveal: int) -> str:
+    """``value`` cut to its first ``reveal`` characters plus ``...`` when longer."""
+    return value[:reveal] + "..." if len(value) > reveal else value
+
+
+def loggable_query(query: str, reveal: int) -> str:
+    """The query as text for the log, secret parameters' values obscured.
+
+    Unquoted here because the log line quotes every field once. A name is compared decoded
+    (``temp%5Furl%5Fsig`` is the same parameter to the filter that reads it).
+    """
+    secret = sensitive_params()
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, value = piece.partition("=")
+        if eq and urllib.parse.unquote_plus(name, errors="replace") in secret:
+            shown = obscure(urllib.parse.unquote(value, errors="replace"), reveal)
+            pieces.append(urllib.parse.unquote(name, errors="replace") + "=" + shown)
+        else:
+            pieces.append(urllib.parse.unquote(piece, errors="replace"))
+    return "&".join(pieces)
+
+
+def request_path(environ: dict[str, Any], reveal: int = 16) -> str:
     """The path and query as the client sent them, as real text for quoting."""
     raw = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
     text = raw.encode("latin-1", "replace").decode("utf-8", "replace")
     query = environ.get("QUERY_STRING")
     if query:
-        # unquoted here because the log line quotes every field once
-        text += "?" + urllib.parse.unquote(str(query), errors="replace")
+        text += "?" + loggable_query(str(query), reveal)
     return text
 
 
@@ -101,7 +129,8 @@ class ProxyLoggingMiddleware:
         if environ.get(LOGGED):
             return self.app(environ, start_response)
         environ[LOGGED] = True
-        record = _Record(self.logger, environ, time.monotonic())
+        reveal = self.options.reveal_sensitive_prefix
+        record = _Record(self.logger, environ, time.monotonic(), reveal)
         environ["wsgi.input"] = record.input = _CountingInput(environ.get("wsgi.input"))
 
         def counted(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -120,8 +149,11 @@ class ProxyLoggingMiddleware:
 class _Record:
     """What one log line needs, gathered while the request runs."""
 
-    def __init__(self, logger: logging.Logger, environ: dict[str, Any], start: float) -> None:
+    def __init__(
+        self, logger: logging.Logger, environ: dict[str, Any], start: float, reveal: int
+    ) -> None:
         self.logger = logger
+        self.reveal = reveal
         self.environ = environ
         self.start = start
         self.input: _CountingInput | None = None
@@ -137,7 +169,7 @@ class _Record:
         line = logs.format_access_line(
             client_address(env),
             str(env.get("REQUEST_METHOD", "-")),
-            request_path(env),
+            request_path(env, self.reveal),
             self.status or 500,
             self.input.bytes_read if self.input is not None else 0,
             self.bytes_out,

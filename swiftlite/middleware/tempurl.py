@@ -43,7 +43,7 @@ from webob import Request, Response
 from swiftlite.common import config
 from swiftlite.common.errors import BadInput, BadName
 from swiftlite.common.names import ApiPath, split_api_path, wsgi_to_str
-from swiftlite.common.registry import register_info
+from swiftlite.common.registry import register_info, register_sensitive_param
 from swiftlite.middleware import signature
 from swiftlite.middleware.copy import SOURCE as COPY_SOURCE
 from swiftlite.middleware.subrequest import (
@@ -392,6 +392,7 @@ def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[
         TempUrlOptions, local_conf, global_conf, where="[filter:tempurl]"
     )
     register_info("tempurl", **options.info())
+    register_sensitive_param("temp_url_sig")  # the access log shows only its start
 
     def make(app: Any) -> TempUrlMiddleware:
         return TempUrlMiddleware(app, options)

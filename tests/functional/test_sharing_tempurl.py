@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import pathlib
+import socket
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -242,3 +245,33 @@ def test_non_owner_with_write_access_cannot_set_a_temp_url_key(cluster):
         cluster.request(
             "POST", owner.path, {"X-Auth-Token": owner.token, "X-Account-Access-Control": "{}"}
         )
+
+
+def _get_to_eof(cluster: Cluster, target: str) -> tuple[bytes, str]:
+    """GET with ``Connection: close`` and read to EOF: (response, trans id). The server writes
+    the access line when the body ends and closes the socket after, so it is in the log now."""
+    host, port = cluster.proxy
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    trans = [line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]]
+    names = [line.split(":", 1)[0].lower() for line in head.split("\r\n")[1:]]
+    return data, trans[names.index("x-trans-id")]
+
+
+def test_access_log_shows_only_the_start_of_the_signature(cluster, site):
+    _auth, path = site
+    url = tempurl("--digest", "sha256", "GET", "60", f"{path}/o", TEMP_KEY)
+    sig = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["temp_url_sig"][0]
+    data, trans_id = _get_to_eof(cluster, url)
+    assert data.startswith(b"HTTP/1.1 200")
+    assert data.endswith(b"hello temp url")
+    log = pathlib.Path(cluster.plan.log_dir, "proxy-server.log").read_text(errors="replace")
+    lines = [line for line in log.splitlines() if trans_id in line and " GET " in line]
+    client_line = [line for line in lines if line.endswith(" -")]
+    assert len(client_line) == 1, lines
+    assert f"temp_url_sig={sig[:16]}..." in client_line[0]
+    assert sig not in log
