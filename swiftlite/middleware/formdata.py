@@ -1,7 +1,10 @@
 """formdata: a streaming ``multipart/form-data`` reader (RFC 7578), for formpost.
 
 ``iter_parts(stream, boundary)`` yields one ``Part`` per form field, in order: its headers
-(lower-cased names) and a ``read(n)`` over its body that stops at the next boundary. A part
+(lower-cased names; values are WSGI strings, the raw bytes as latin-1, so a value that is not
+UTF-8 can go on in a request header as it came) and a ``read(n)`` over its body that stops at
+the next boundary. The ``Content-Disposition`` parameters (``name``, ``filename``) are real
+text, decoded as UTF-8 (what browsers send), undecodable bytes replaced. A part
 the caller does not read to the end is skipped when the next one is asked for, so a file of
 any size passes through in bounded memory. Malformed input raises ``FormDataError``.
 """
@@ -58,7 +61,8 @@ class Part:
         self._marker = marker  # b"\r\n--boundary"
         self.headers = headers
         self.done = False
-        self.disposition, self.params = parse_header_params(headers.get("content-disposition", ""))
+        raw = headers.get("content-disposition", "").encode("latin-1")
+        self.disposition, self.params = parse_header_params(raw.decode("utf-8", "replace"))
 
     @property
     def name(self) -> str | None:
@@ -103,7 +107,7 @@ def _read_headers(buf: _Buffer) -> dict[str, str]:
             raise FormDataError("unexpected end of the form body")
     head, _, buf.data = buf.data.partition(b"\r\n\r\n")
     headers: dict[str, str] = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
+    for line in head.decode("latin-1").split("\r\n"):
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()

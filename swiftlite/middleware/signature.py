@@ -96,11 +96,15 @@ def matches(given_hex: str, expected: Iterable[str]) -> bool:
 
 
 def parse_expires(text: str) -> int | None:
-    """Unix seconds from ``temp_url_expires`` (an integer or ``%Y-%m-%dT%H:%M:%SZ``)."""
+    """Unix seconds from ``temp_url_expires`` (an integer or ``%Y-%m-%dT%H:%M:%SZ``).
+
+    None for anything else, as Swift's ``int()`` then ``strptime`` refuse it: digits ``int``
+    does not read (``²``) or more of them than it converts (over 4300).
+    """
     text = text.strip()
-    if text.isdigit():
-        return int(text)
     try:
+        if text.isdigit():
+            return int(text)
         return calendar.timegm(time.strptime(text, ISO8601))
     except ValueError:
         return None

@@ -85,3 +85,17 @@ def test_header_params_with_quotes_and_tokens():
         "multipart/form-data",
         {"boundary": "abc"},
     )
+
+
+def test_header_values_keep_their_bytes_and_the_filename_is_utf8_text():
+    body = (
+        f"--{BOUNDARY}\r\n".encode()
+        + 'Content-Disposition: form-data; name="f"; filename="caf\u00e9\xff"\r\n'.encode(
+            "utf-8", "surrogateescape"
+        )
+        + b"Content-Type: text/\xffplain\r\n\r\ndata\r\n"
+        + f"--{BOUNDARY}--\r\n".encode()
+    )
+    (part,) = list(iter_parts(io.BytesIO(body), BOUNDARY))
+    assert part.headers["content-type"].encode("latin-1") == b"text/\xffplain"
+    assert part.filename == "caf\u00e9\u00ff"

@@ -167,3 +167,36 @@ def test_bad_boundary_is_400():
     req.content_type = "multipart/form-data; boundary=zzz"
     resp = req.get_response(app)
     assert (resp.status_int, resp.body) == (400, b"FormPost: invalid starting boundary")
+
+
+def test_part_content_type_that_is_not_utf8_goes_on_as_its_bytes():
+    store = Store()
+    app = formpost.FormPostMiddleware(store, formpost.FormPostOptions())
+    infocache = {
+        account_key("AUTH_t"): {"status": 204, "meta": {}, "sysmeta": {}},
+        container_key("AUTH_t", "c"): {"status": 204, "meta": {"Temp-Url-Key": KEY}, "sysmeta": {}},
+    }
+    body = multipart(signed_fields(), [("a", b"1")], BOUNDARY)
+    body = body.replace(b"Content-Type: text/plain", b"Content-Type: text/\xffplain")
+    req = Request.blank("/v1/AUTH_t/c/up_", method="POST", environ={INFOCACHE: infocache})
+    req.content_type = f"multipart/form-data; boundary={BOUNDARY}"
+    req.body = body
+    assert req.get_response(app).status_int == 201
+    stored = store.objects["/v1/AUTH_t/c/up_a"][1]["Content-Type"]
+    assert stored.encode("latin-1") == b"text/\xffplain"  # a WSGI string: the raw byte
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("expires", "\u00b2"),
+        ("expires", "1e9"),
+        ("max_file_size", "\ufffd"),
+        ("max_file_count", "9" * 5000),
+        ("x_delete_at", "12\u00b2"),
+    ],
+)
+def test_numbers_int_cannot_read_are_4xx_not_an_error(field, value):
+    resp, store = post({**signed_fields(), field: value}, [("a", b"1")])
+    assert 400 <= resp.status_int < 500
+    assert store.objects == {}

@@ -67,6 +67,13 @@ def test_expires_as_unix_or_iso8601_and_garbage_is_none():
     assert signature.parse_expires("-5") is None
 
 
+def test_expires_int_cannot_read_is_none_not_an_error():
+    assert signature.parse_expires("\u00b2") is None  # isdigit() says yes, int() says no
+    assert signature.parse_expires("9" * 5000) is None  # over int()'s 4300-digit limit
+    assert signature.parse_expires("9" * 40) == int("9" * 40)
+    assert signature.parse_expires("2023-11-14T22:13:20Z\r\nX: y") is None
+
+
 def test_no_supported_digest_is_an_error():
     with pytest.raises(ValueError, match="no supported digest"):
         signature.normalize_digests(["md5"])

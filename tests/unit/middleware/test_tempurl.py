@@ -273,6 +273,11 @@ def test_invalid_answer_names_the_account_realm():
         "temp_url_sig=" + "a" * 40 + "&temp_url_expires=99999999999999999999999",
         "temp_url_sig=" + "a" * 40 + "&temp_url_expires=9999999999&temp_url_ip_range=%00",
         "temp_url_sig=&temp_url_expires=",
+        "temp_url_sig=" + "a" * 64 + "&temp_url_expires=%C2%B2",
+        "temp_url_sig=" + "a" * 64 + "&temp_url_expires=" + "9" * 5000,
+        "temp_url_sig=" + "a" * 64 + "&temp_url_expires=%FF%FE",
+        "temp_url_sig=" + "a" * 64 + "&temp_url_expires=1%0D%0AX-Evil:%201",
+        "temp_url_sig=" + "a" * 64 + "&temp_url_expires=9999999999&temp_url_prefix=%FF%0A",
         "temp_url_expires=9999999999",
     ],
 )
