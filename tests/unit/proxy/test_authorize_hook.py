@@ -39,3 +39,17 @@ def test_owner_keeps_owner_only_headers():
     )
     assert Controller.authorize(req, None) is None
     assert req.headers["X-Container-Read"] == ".r:*"
+
+
+def test_a_temp_url_grant_carries_into_subrequests_but_bypass_ones_are_the_filters_own():
+    from swiftlite.middleware.subrequest import BYPASS, CARRY, make_subrequest
+
+    grant_denies = Response(status=401)
+    parent = {OVERRIDE: True, AUTHORIZE: lambda r: grant_denies}
+    carried = make_subrequest(parent, "GET", "/v1/a/c/seg", source="SLO", auth=CARRY)
+    assert Controller.authorize(carried, None) is grant_denies  # the grant still decides
+    assert not Controller.is_owner(carried)
+    bypassed = make_subrequest(parent, "HEAD", "/v1/a/c", source="TU", auth=BYPASS)
+    assert AUTHORIZE not in bypassed.environ
+    assert Controller.authorize(bypassed, None) is None
+    assert Controller.is_owner(bypassed)  # a filter's bookkeeping sees what the proxy stores
