@@ -55,7 +55,8 @@ class BulkAbort(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """One line of the list: the name as given (real str), its quoted form, or its error."""
+    """One line of the list: the name as given (real str; bytes that are not UTF-8 held as
+    surrogates), its quoted form, and the error it earns before any request, if any."""
 
     name: str
     shown: str
@@ -100,10 +101,11 @@ def body_reader(environ: Mapping[str, Any]) -> Callable[[int], bytes]:
 def _target(line: bytes) -> Target:
     raw = urllib.parse.unquote_to_bytes(line.strip())
     shown = urllib.parse.quote(raw)
+    name = raw.decode("utf-8", "surrogateescape")
     try:
-        name = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return Target("", shown, 412)
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return Target(name, shown, 412)
     if "\x00" in name:
         return Target(name, shown, 412)
     return Target(name, shown)

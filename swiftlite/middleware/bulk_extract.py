@@ -30,9 +30,9 @@ import tarfile
 import time
 import urllib.parse
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from webob import Request
 
@@ -94,7 +94,7 @@ def place(name: str, base: str, max_path: int) -> Member:
     return Member(joined, shown)
 
 
-def pax_headers(records: dict[str, str]) -> dict[str, str] | None:
+def pax_headers(records: Mapping[str, str]) -> dict[str, str] | None:
     """Headers (WSGI strings) from a member's pax records as Swift maps them; None when a
     record cannot be a header (a name or value with control characters, say)."""
     out: dict[str, str] = {}
@@ -200,7 +200,9 @@ class Extract:
         read = body_reader(self.req.environ)
         prefix, base = self._base()
         stream = _Stream(read)
-        with tarfile.open(mode="r|" + kind, fileobj=stream, encoding="utf-8") as tar:
+        with tarfile.open(
+            mode=cast(Any, "r|" + kind), fileobj=cast(Any, stream), encoding="utf-8"
+        ) as tar:
             while len(self.failed) < self.options.max_failed_extractions:
                 chunk = beat.beat()
                 if chunk is not None:
@@ -234,8 +236,12 @@ class Extract:
         container = member.path.split("/", 1)[0]
         container_failure = self._ensure_container(prefix, container, max_path)
         reader = MemberReader(tar.extractfile(info))
-        status, line = self._put(prefix, member.path, info.size, headers or {}, reader)
-        if reader.error is not None:
+        try:
+            status, line = self._put(prefix, member.path, info.size, headers or {}, reader)
+        except ValueError:
+            if reader.error is None:
+                raise
+        if reader.error is not None:  # the archive broke inside this file: the job ends
             raise reader.error
         if 200 <= status < 300:
             self.created += 1
