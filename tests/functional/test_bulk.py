@@ -120,9 +120,15 @@ def test_swift_delete_of_2000_objects_is_one_bulk_request_and_leaves_nothing(
     _put_many(cluster, tester, "bulk-2k", names)
     log = _access_log(cluster)
     start = log.stat().st_size
-    cmd = [SWIFT, "-A", cluster.auth_url, "-U", "test:tester", "-K", "testing"]
+    cmd = [SWIFT, "-A", cluster.auth_url, "-U", "test:tester", "-K", "testing", "delete"]
+    # swiftclient splits each page of max_deletes_per_request names among its object
+    # threads, one bulk request each; with one thread, a page is one request
     done = subprocess.run(
-        [*cmd, "delete", "bulk-2k"], capture_output=True, text=True, timeout=300, check=False
+        [*cmd, "--object-threads", "1", "bulk-2k"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert cluster.request("HEAD", f"{tester.path}/bulk-2k", _token(tester))[0] == 404
@@ -130,6 +136,7 @@ def test_swift_delete_of_2000_objects_is_one_bulk_request_and_leaves_nothing(
     bulk_posts = [r for r in rows if r[0] == "POST" and "bulk-delete" in r[1]]
     assert len(bulk_posts) == 1, bulk_posts
     assert bulk_posts[0][2] == "200"
+    assert int(bulk_posts[0][3]) == sum(len(f"/bulk-2k/{n}\n") for n in names)  # bytes in
     item_deletes = [r for r in rows if r[0] == "DELETE" and r[7] == "BD"]
     assert len(item_deletes) == 2000
     assert {r[2] for r in item_deletes} == {"204"}
