@@ -324,6 +324,25 @@ def test_hostile_archives_are_400_invalid_tar_file_never_5xx(
     assert b"Traceback" not in _access_log(cluster).read_bytes()
 
 
+def test_hostile_member_names_are_items_and_the_good_file_is_created(
+    cluster: Cluster, tester: Auth
+) -> None:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in ("ea-names/\udcff\udcfe.txt", "ea-names/" + "n" * 2000, "ea-names/ok"):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"hi"))
+    status, report = _bulk(
+        cluster, "PUT", f"{tester.path}?extract-archive=tar", _token(tester), out.getvalue()
+    )
+    assert status == 200
+    assert report["Number Files Created"] == 1
+    assert sorted(e[1] for e in report["Errors"]) == ["400 Bad Request", "412 Precondition Failed"]
+    assert report["Errors"][0][0] == "ea-names/%FF%FE.txt"
+    assert [r["name"] for r in _listing(cluster, tester, "ea-names")] == ["ok"]
+
+
 def test_extract_without_a_token_is_401_and_creates_nothing(cluster: Cluster, tester: Auth) -> None:
     body = _tar([("ea-anon/a", b"a", {})], "w")
     status, report = _bulk(cluster, "PUT", f"{tester.path}?extract-archive=tar", {}, body)
@@ -361,6 +380,11 @@ def test_rclone_purge_of_a_chunked_file_leaves_no_segments(
 
     rclone("copy", str(src), "sl:rc-purge")
     assert len(_listing(cluster, tester, "rc-purge_segments")) == 3
+    log = _access_log(cluster)
+    start = log.stat().st_size
     rclone("purge", "sl:rc-purge")
+    bulk = [r for r in _access_lines(log, start) if "bulk-delete" in r[1]]
+    assert bulk, "rclone did not use bulk delete"
+    assert {r[2] for r in bulk} == {"200"}
     assert "rc-purge" not in _containers(cluster, tester)
     assert _listing(cluster, tester, "rc-purge_segments") == []
