@@ -79,7 +79,8 @@ def body_reader(environ: Mapping[str, Any]) -> Callable[[int], bytes]:
     chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
     stream = environ["wsgi.input"]
     if chunked:
-        return stream.read  # type: ignore[no-any-return]
+        read_raw: Callable[[int], bytes] = stream.read
+        return read_raw
     if not length_text:
         raise BulkAbort(411)
     if not length_text.isdigit() or not length_text.isascii():

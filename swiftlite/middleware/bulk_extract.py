@@ -18,8 +18,8 @@ header is a 400 item. The request's ``X-Object-Meta-*``, ``X-Delete-At`` and
 
 The answer is the bulk body (``bulk_response.py``) with ``Number Files Created``; a 401 on
 any item stops the job, ``max_failed_extractions`` failed items stop it, and an archive that
-cannot be read (garbage, truncated, a bad gzip/bzip2 stream) is ``400 Bad Request`` with
-``Invalid Tar File: ...``, the items before it kept.
+cannot be read (garbage, truncated, a bad gzip/bzip2 stream, a pax or long-name header over
+1 MiB) is ``400 Bad Request`` with ``Invalid Tar File: ...``, the items before it kept.
 """
 
 from __future__ import annotations
@@ -121,6 +121,27 @@ def _control(byte: int) -> bool:
     return (byte < 0x20 and byte != 0x09) or byte == 0x7F
 
 
+MAX_HEADER_DATA = 1 << 20  # bytes of one pax or GNU long-name header (tarfile buffers them)
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """TarInfo that refuses a pax or GNU long-name header over ``MAX_HEADER_DATA`` before
+    tarfile reads it into memory (a header may claim any size)."""
+
+    _BUFFERED = (
+        tarfile.XHDTYPE,
+        tarfile.XGLTYPE,
+        tarfile.SOLARIS_XHDTYPE,
+        tarfile.GNUTYPE_LONGNAME,
+        tarfile.GNUTYPE_LONGLINK,
+    )
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in self._BUFFERED and self.size > MAX_HEADER_DATA:
+            raise tarfile.HeaderError("archive header too large")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+
 class MemberReader:
     """A member's bytes for a PUT subrequest; an archive error is kept and shown to the proxy
     as a ValueError (its short-body 499), so the job can answer ``Invalid Tar File``."""
@@ -201,7 +222,10 @@ class Extract:
         prefix, base = self._base()
         stream = _Stream(read)
         with tarfile.open(
-            mode=cast(Any, "r|" + kind), fileobj=cast(Any, stream), encoding="utf-8"
+            mode=cast(Any, "r|" + kind),
+            fileobj=cast(Any, stream),
+            encoding="utf-8",
+            tarinfo=BoundedTarInfo,
         ) as tar:
             while len(self.failed) < self.options.max_failed_extractions:
                 chunk = beat.beat()

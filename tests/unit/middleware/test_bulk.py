@@ -377,6 +377,14 @@ def test_a_truncated_archive_keeps_what_came_before_and_is_400() -> None:
     assert result["Response Body"] == "Invalid Tar File: unexpected end of data"
 
 
+def test_a_huge_pax_header_is_refused_before_it_is_buffered() -> None:
+    stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
+    tar = _tar([("c/a", b"a", {}), ("c/b", b"b", {"comment": "x" * (2 << 20)})])
+    result = json.loads(_run(_filter(stub), _extract("/v1/AUTH_t", tar))[1])
+    assert result["Number Files Created"] == 1
+    assert result["Response Body"] == "Invalid Tar File: archive header too large"
+
+
 def test_unsupported_archive_format_is_a_400() -> None:
     resp = _extract("/v1/AUTH_t", b"", "zip").get_response(_filter(Stub()))
     assert (resp.status_int, resp.body) == (400, b"Unsupported archive format")
