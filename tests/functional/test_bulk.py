@@ -202,6 +202,13 @@ def test_hostile_delete_lists_are_reported_never_5xx(cluster: Cluster, tester: A
     assert too_many["Response Body"] == "Maximum Bulk Deletes: 10000 per request"
     empty = report(b"")
     assert empty["Response Body"] == "Invalid bulk delete."
+    # a dot-dot item names a container ".." of the same account, never another account
+    other = cluster.auth("test2:tester2", "testing2")
+    assert cluster.request("PUT", f"{other.path}/bd-other", _token(other))[0] == 201
+    assert cluster.request("PUT", f"{other.path}/bd-other/o", _token(other), b"k")[0] == 201
+    escape = report(f"/../{other.path.split('/')[2]}/bd-other/o\n".encode())
+    assert escape["Number Deleted"] == 0
+    assert cluster.request("HEAD", f"{other.path}/bd-other/o", _token(other))[0] == 200
     assert b"Traceback" not in _access_log(cluster).read_bytes()
 
 
