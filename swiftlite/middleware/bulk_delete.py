@@ -21,8 +21,8 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from webob import Request, Response
 from webob.util import status_reasons
@@ -31,6 +31,9 @@ from swiftlite.common import green
 from swiftlite.common.names import str_to_wsgi
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.bulk_response import Heartbeat, response_body
+
+if TYPE_CHECKING:
+    from swiftlite.middleware.bulk import BulkOptions
 
 SOURCE = "BD"
 TOKEN_HEADERS = ("X-Auth-Token", "X-Storage-Token", "X-Service-Token")
@@ -139,6 +142,7 @@ def parse_names(read: Callable[[int], bytes], max_deletes: int, max_path: int) -
 
 
 def is_object(name: str) -> bool:
+    """``/c/o`` names an object, ``/c`` (or ``c/``) a container."""
     return "/" in name.strip("/")
 
 
@@ -149,9 +153,7 @@ class Tally:
     deleted: int = 0
     not_found: int = 0
     failed_code: int = 400
-
-    def __post_init__(self) -> None:
-        self.failed: list[list[str]] = []
+    failed: list[list[str]] = field(default_factory=list)
 
     def record(self, target: Target, status: int, line: str) -> None:
         if 200 <= status < 300:
@@ -171,7 +173,7 @@ class BulkDelete:
         self,
         app: Callable[..., Any],
         req: Request,
-        options: Any,
+        options: BulkOptions,
         logger: logging.Logger,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -32,7 +32,7 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from webob import Request
 
@@ -45,6 +45,9 @@ from swiftlite.middleware.bulk_delete import (
     token_headers,
 )
 from swiftlite.middleware.bulk_response import Heartbeat, response_body
+
+if TYPE_CHECKING:
+    from swiftlite.middleware.bulk import BulkOptions
 
 SOURCE = "EA"
 COMPRESSION = {"tar": "", "tar.gz": "gz", "tar.bz2": "bz2"}
@@ -166,7 +169,7 @@ class Extract:
         self,
         app: Callable[..., Any],
         req: Request,
-        options: Any,
+        options: BulkOptions,
         logger: logging.Logger,
         clock: Callable[[], float] = time.time,
     ) -> None:
