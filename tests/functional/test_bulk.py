@@ -175,6 +175,25 @@ def test_bulk_delete_removes_containers_after_their_objects(cluster: Cluster, te
     assert "bd-both" not in _containers(cluster, tester)
 
 
+def test_bulk_answers_in_plain_text_and_xml_as_accept_asks(cluster: Cluster, tester: Auth) -> None:
+    path = f"{tester.path}?bulk-delete"
+    plain = {**_token(tester), "Accept": "text/plain"}
+    status, headers, body = cluster.request("POST", path, plain, b"/bd-none/o\n")
+    assert (status, headers["content-type"]) == (200, "text/plain")
+    assert body.strip().split(b"\n") == [
+        b"Number Deleted: 0",
+        b"Number Not Found: 1",
+        b"Response Body: ",
+        b"Response Status: 200 OK",
+        b"Errors:",
+    ]
+    xml = {**_token(tester), "Accept": "application/xml"}
+    status, headers, body = cluster.request("DELETE", path, xml, b"/bd-none/o\n")
+    assert (status, headers["content-type"]) == (200, "application/xml")
+    assert body.startswith(b"<delete>\n")
+    assert b"<number_not_found>1</number_not_found>" in body
+
+
 def test_hostile_delete_lists_are_reported_never_5xx(cluster: Cluster, tester: Auth) -> None:
     path = f"{tester.path}?bulk-delete"
 

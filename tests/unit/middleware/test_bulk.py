@@ -412,6 +412,16 @@ def test_files_over_the_size_limit_and_bad_metadata_are_items() -> None:
     ]
 
 
+def test_max_failed_extractions_stops_reading_the_archive() -> None:
+    stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
+    tar = _tar([("../1", b"1", {}), ("/2", b"2", {}), ("c/3", b"3", {}), ("c/4", b"4", {})])
+    app = _filter(stub, max_failed_extractions="2")
+    result = json.loads(_run(app, _extract("/v1/AUTH_t", tar))[1])
+    assert len(result["Errors"]) == 2
+    assert result["Number Files Created"] == 0
+    assert stub.calls == []
+
+
 def test_max_containers_per_extraction() -> None:
     stub = Stub(lambda m, p: 404 if m == "HEAD" else 201)
     tar = _tar([("a/1", b"1", {}), ("b/1", b"1", {}), ("c/1", b"1", {})])
