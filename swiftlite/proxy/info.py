@@ -57,6 +57,25 @@ def _prefixed(headers: Iterable[tuple[str, str]], prefix: str) -> dict[str, str]
     return out
 
 
+_POLICY_PREFIX = "x-account-storage-policy-"
+_POLICY_STATS = {"-bytes-used": "bytes", "-object-count": "object_count"}
+
+
+def policy_stats(headers: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Per-policy usage from ``X-Account-Storage-Policy-<Name>-Bytes-Used`` / ``-Object-Count``,
+    keyed by the lower-cased policy name (pure)."""
+    out: dict[str, dict[str, int]] = {}
+    for key, value in headers:
+        low = key.lower()
+        if not low.startswith(_POLICY_PREFIX):
+            continue
+        for suffix, stat in _POLICY_STATS.items():
+            if low.endswith(suffix) and len(low) > len(_POLICY_PREFIX) + len(suffix):
+                name = low[len(_POLICY_PREFIX) : -len(suffix)]
+                out.setdefault(name, {})[stat] = _int(value)
+    return out
+
+
 def account_info_from(status: int, headers: list[tuple[str, str]]) -> dict[str, Any]:
     """Info from an account HEAD/GET answer (pure)."""
     lookup = {k.lower(): v for k, v in headers}
@@ -68,6 +87,7 @@ def account_info_from(status: int, headers: list[tuple[str, str]]) -> dict[str, 
         "deleted": lookup.get("x-account-status", "").lower() == "deleted",
         "meta": _prefixed(headers, "x-account-meta-"),
         "sysmeta": _prefixed(headers, "x-account-sysmeta-"),
+        "storage_policies": policy_stats(headers),
     }
 
 
