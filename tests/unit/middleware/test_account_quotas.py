@@ -1,4 +1,4 @@
-"""account_quotas: reseller-only quota headers, 413 at exactly the byte and the count, per policy."""
+"""account_quotas: reseller-only quota headers; 413 at exactly the byte, the count, per policy."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def test_owner_may_not_set_quotas(header):
 
 
 def test_owner_may_post_other_account_metadata():
-    app, backend = _filter()
+    app, _backend = _filter()
     assert _account_post(app, {"X-Account-Meta-Color": "red"}).status_int == 201
 
 
@@ -191,7 +191,7 @@ def test_reseller_quota_not_a_number_is_400(header, value):
 
 
 def test_account_head_shows_quotas_under_client_names():
-    app, backend = _filter(
+    app, _backend = _filter(
         {
             "X-Account-Sysmeta-Quota-Bytes": "10",
             "X-Account-Sysmeta-Quota-Count": "3",
@@ -212,6 +212,6 @@ def test_stored_quota_not_a_number_is_ignored():
 
 
 def test_quota_headers_on_container_requests_are_meaningless():
-    app, backend = _filter()
+    app, _backend = _filter()
     req = Request.blank("/v1/AUTH_a/c", method="POST", headers={"X-Account-Quota-Bytes": "1"})
     assert req.get_response(app).status_int == 201

@@ -76,7 +76,7 @@ def test_over_quota_put_by_a_caller_not_allowed_to_write_gets_the_denial_first()
 
 
 def test_over_quota_refusal_spares_the_heads_of_lower_filters():
-    app, backend = _filter(bytes_used=100, Quota_Bytes="100")
+    app, _backend = _filter(bytes_used=100, Quota_Bytes="100")
     calls = []
 
     def allow(req):
@@ -93,7 +93,7 @@ def test_over_quota_refusal_spares_the_heads_of_lower_filters():
 
 
 def test_missing_container_passes_for_the_proxy_404():
-    app, backend = _filter(Quota_Bytes="0")
+    app, _backend = _filter(Quota_Bytes="0")
     req = Request.blank("/v1/AUTH_a/other/o", method="PUT", body=b"x")
     assert req.get_response(app).status_int == 201  # the fake answers; the proxy would 404
 
@@ -132,6 +132,6 @@ def test_put_with_bad_content_length_is_left_to_the_proxy(length):
 
 
 def test_object_post_and_get_are_not_checked():
-    app, backend = _filter(bytes_used=100, Quota_Bytes="1")
+    app, _backend = _filter(bytes_used=100, Quota_Bytes="1")
     for method in ("POST", "GET", "DELETE"):
         assert Request.blank("/v1/AUTH_a/c/o", method=method).get_response(app).status_int == 201
