@@ -191,8 +191,8 @@ class AccountQuotasMiddleware:
             raw = quotas.lookup(meta, "Quota-Bytes")
         byte_quota = quotas.stored_quota(raw)
         count_quota = quotas.stored_quota(quotas.lookup(sysmeta, "Quota-Count"))
-        if quotas.exceeds(int(info.get("bytes", 0)), length, byte_quota) or quotas.exceeds(
-            int(info.get("object_count", 0)), 1, count_quota
+        if quotas.over(
+            info.get("bytes"), info.get("object_count"), length, byte_quota, count_quota
         ):
             return quotas.OVER_QUOTA
         return None
@@ -213,8 +213,8 @@ class AccountQuotasMiddleware:
         stats = info.get("storage_policies", {}).get((name or "").lower(), {})
         byte_quota = quotas.stored_quota(quotas.lookup(sysmeta, f"Quota-Bytes-Policy-{index}"))
         count_quota = quotas.stored_quota(quotas.lookup(sysmeta, f"Quota-Count-Policy-{index}"))
-        if quotas.exceeds(int(stats.get("bytes", 0)), length, byte_quota) or quotas.exceeds(
-            int(stats.get("object_count", 0)), 1, count_quota
+        if quotas.over(
+            stats.get("bytes"), stats.get("object_count"), length, byte_quota, count_quota
         ):
             return quotas.OVER_POLICY_QUOTA
         return None

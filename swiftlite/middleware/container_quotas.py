@@ -77,13 +77,11 @@ class ContainerQuotasMiddleware:
         if not is_success(info.get("status", 0)):
             return None  # the proxy answers 404 (or 503)
         meta = info.get("meta", {})
-        over = quotas.exceeds(
-            int(info.get("bytes", 0)),
+        over = quotas.over(
+            info.get("bytes"),
+            info.get("object_count"),
             length,
             quotas.stored_quota(quotas.lookup(meta, "Quota-Bytes")),
-        ) or quotas.exceeds(
-            int(info.get("object_count", 0)),
-            1,
             quotas.stored_quota(quotas.lookup(meta, "Quota-Count")),
         )
         if not over:

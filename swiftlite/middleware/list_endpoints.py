@@ -60,9 +60,11 @@ def parse_path(rest: str) -> tuple[int, str, str | None, str | None]:
     account, _, tail = rest.partition("/")
     if not account:
         raise BadEndpointPath("No account specified")
+    if not tail:
+        return version, account, None, None
     container, _, obj = tail.partition("/")
     if not container:
-        return version, account, None, None
+        raise BadEndpointPath("Bad path: empty container name")
     return version, account, container, obj or None
 
 

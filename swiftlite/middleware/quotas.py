@@ -69,6 +69,19 @@ def exceeds(used: int, adding: int, quota: int | None) -> bool:
     return quota is not None and used + adding > quota
 
 
+def over(
+    used_bytes: Any,
+    used_count: Any,
+    length: int,
+    byte_quota: int | None,
+    count_quota: int | None,
+) -> bool:
+    """True when one more object of ``length`` bytes passes either quota."""
+    return exceeds(int(used_bytes or 0), length, byte_quota) or exceeds(
+        int(used_count or 0), 1, count_quota
+    )
+
+
 def too_large(body: str) -> Response:
     return responses.response(413, body)
 

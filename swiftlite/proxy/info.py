@@ -11,7 +11,8 @@ show up when the entry expires, which is Swift's consistency model too.
 
 Info is a plain JSON-able dict, so it survives memcached: ``status`` (the backend status the
 info came from: 2xx means it exists), counts, ``meta``/``sysmeta`` (title-cased names without
-their prefix), and for containers ``read_acl``, ``write_acl`` and ``storage_policy``.
+their prefix), for accounts ``storage_policies`` (per-policy usage keyed by lower-cased
+policy name), and for containers ``read_acl``, ``write_acl`` and ``storage_policy``.
 
 ``autocreate_account`` creates an account on the account replicas (a PUT with a fresh
 timestamp), used by the container PUT when ``account_autocreate`` is on.

@@ -67,7 +67,9 @@ def test_v1_is_a_bare_list(swift_dir, path, kind, names):
     assert body == [f"http://{n['ip']}:{n['port']}/sdb/{part}/{'/'.join(names)}" for n in nodes]
 
 
-@pytest.mark.parametrize("path", ["/endpoints/", "/endpoints/v2/", "/endpoints/v3/AUTH_a"])
+@pytest.mark.parametrize(
+    "path", ["/endpoints/", "/endpoints/v2/", "/endpoints/v3/AUTH_a", "/endpoints/v2/AUTH_a//o"]
+)
 def test_bad_paths_are_400(swift_dir, path):
     app, _ = _app(swift_dir)
     assert Request.blank(path).get_response(app).status_int == 400
