@@ -211,3 +211,11 @@ def test_read_only_info_only_when_on():
     assert "read_only" not in registered()
     read_only.filter_factory({}, read_only="true")
     assert registered()["read_only"] == {}
+
+
+def test_read_only_copy_with_destination_account_not_utf8_goes_to_the_copy_filter():
+    app, backend = _read_only(False, "true")
+    req = Request.blank("/v1/AUTH_b/c/o", method="COPY")
+    req.environ["HTTP_DESTINATION_ACCOUNT"] = "\xff\xfe"
+    assert req.get_response(app).status_int == 201  # passed on; copy answers 412 itself
+    assert backend.writes[-1][0] == "COPY"
