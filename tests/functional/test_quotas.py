@@ -1,9 +1,10 @@
 """Container and account quotas on a real cluster: 413 at exactly the byte and the count.
 
 Usage comes from the proxy's cached info, so each boundary is probed from one known usage:
-setting a quota (a container or account POST) clears this cluster's cached info, then an
-upload that exactly fills the quota passes and one a byte (or an object) more is 413. Account
-usage reaches the account through the container updater, which the tests run once.
+the test waits until the container or account reports the usage it expects (running the
+updaters, which carry object and container totals upward), setting a quota (a container or
+account POST) clears this cluster's cached info, then an upload that exactly fills the quota
+passes and one a byte (or an object) more is 413.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 import pytest
 
 from tests.support.cluster import Auth, Cluster
+from tests.support.wait import wait_until
 
 OVER = b"Upload exceeds quota."
 # hostile quota values: UTF-8 Arabic-Indic three (as wire bytes), signs, inner space, huge, hex
@@ -34,6 +36,21 @@ def reseller(cluster: Cluster) -> Auth:
     return cluster.auth("admin:admin", "admin")
 
 
+def _settled(cluster: Cluster, auth: Auth, path: str, kind: str, usage: tuple[int, int]) -> None:
+    """Wait until ``path`` (an account or container) reports ``usage`` (bytes, objects)."""
+
+    def reported() -> bool:
+        _, headers, _ = cluster.request("HEAD", path, _h(auth))
+        got = (int(headers[f"x-{kind}-bytes-used"]), int(headers[f"x-{kind}-object-count"]))
+        if got == usage:
+            return True
+        cluster.run_once("object", "updater")  # a container update that went async
+        cluster.run_once("container", "updater")  # container totals to the account
+        return False
+
+    wait_until(reported, timeout=90, what=f"{path} to report {usage}")
+
+
 def _put(cluster: Cluster, auth: Auth, path: str, size: int, **extra: str) -> tuple[int, bytes]:
     status, _, body = cluster.request("PUT", path, _h(auth, **extra), b"x" * size)
     return status, body
@@ -44,9 +61,11 @@ def test_container_bytes_quota_is_413_one_byte_past(cluster: Cluster, tester: Au
     c = f"{tester.path}/{_name('cqb')}"
     assert cluster.request("PUT", c, _h(tester))[0] == 201
     assert _put(cluster, tester, f"{c}/a", 10)[0] == 201
+    _settled(cluster, tester, c, "container", (10, 1))
     assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Bytes="15"))[0] == 204
     assert _put(cluster, tester, f"{c}/big", 6) == (413, OVER)  # 10 + 6 > 15
     assert _put(cluster, tester, f"{c}/b", 5)[0] == 201  # 10 + 5 == 15: allowed
+    _settled(cluster, tester, c, "container", (15, 2))
     assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Bytes="15"))[0] == 204
     assert _put(cluster, tester, f"{c}/c", 1) == (413, OVER)  # now full
     assert _put(cluster, tester, f"{c}/empty", 0)[0] == 201  # 15 + 0 == 15
@@ -58,8 +77,10 @@ def test_container_count_quota_is_413_one_object_past(cluster: Cluster, tester: 
     c = f"{tester.path}/{_name('cqc')}"
     assert cluster.request("PUT", c, _h(tester, X_Container_Meta_Quota_Count="2"))[0] == 201
     assert _put(cluster, tester, f"{c}/a", 1)[0] == 201
+    _settled(cluster, tester, c, "container", (1, 1))
     assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Count="2"))[0] == 204
     assert _put(cluster, tester, f"{c}/b", 1)[0] == 201  # 1 + 1 == 2
+    _settled(cluster, tester, c, "container", (2, 2))
     assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Count="2"))[0] == 204
     assert _put(cluster, tester, f"{c}/c", 1) == (413, OVER)  # 2 + 1 > 2
 
@@ -108,22 +129,16 @@ def _shared_container(cluster: Cluster, reseller: Auth) -> tuple[str, str]:
     return account, c
 
 
-def _usage(cluster: Cluster, reseller: Auth, account: str) -> tuple[int, int]:
-    cluster.run_once("container", "updater")
-    _, headers, _ = cluster.request("HEAD", account, _h(reseller))
-    return int(headers["x-account-bytes-used"]), int(headers["x-account-object-count"])
-
-
 def test_account_bytes_quota_is_413_one_byte_past(
     cluster: Cluster, tester: Auth, reseller: Auth
 ) -> None:
     account, c = _shared_container(cluster, reseller)
     assert _put(cluster, reseller, f"{c}/seed", 10)[0] == 201  # resellers are not limited
-    assert _usage(cluster, reseller, account) == (10, 1)
+    _settled(cluster, reseller, account, "account", (10, 1))
     assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Bytes="15"))[0] == 204
     assert _put(cluster, tester, f"{c}/big", 6) == (413, OVER)
     assert _put(cluster, tester, f"{c}/fits", 5)[0] == 201
-    assert _usage(cluster, reseller, account) == (15, 2)
+    _settled(cluster, reseller, account, "account", (15, 2))
     assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Bytes="15"))[0] == 204
     assert _put(cluster, tester, f"{c}/one", 1) == (413, OVER)
     assert _put(cluster, tester, f"{c}/zero", 0)[0] == 201
@@ -138,10 +153,10 @@ def test_account_count_quota_is_413_one_object_past(
 ) -> None:
     account, c = _shared_container(cluster, reseller)
     assert _put(cluster, reseller, f"{c}/seed", 1)[0] == 201
-    assert _usage(cluster, reseller, account) == (1, 1)
+    _settled(cluster, reseller, account, "account", (1, 1))
     assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Count="2"))[0] == 204
     assert _put(cluster, tester, f"{c}/second", 1)[0] == 201  # 1 + 1 == 2
-    assert _usage(cluster, reseller, account) == (2, 2)
+    _settled(cluster, reseller, account, "account", (2, 2))
     assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Count="2"))[0] == 204
     assert _put(cluster, tester, f"{c}/third", 0) == (413, OVER)
     assert cluster.request("DELETE", f"{c}/second", _h(tester))[0] == 204  # deletes still work
