@@ -6,11 +6,29 @@ import configparser
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
-SWIFT_ORDER = (
-    "catch_errors gatekeeper healthcheck proxy_logging cache listing_formats bulk tempurl "
-    "ratelimit formpost s3api tempauth staticweb copy container_quotas account_quotas slo dlo "
-    "versioned_writes symlink object_versioning"
-).split()
+SWIFT_ORDER = [
+    "catch_errors",
+    "gatekeeper",
+    "healthcheck",
+    "proxy_logging",
+    "cache",
+    "listing_formats",
+    "bulk",
+    "tempurl",
+    "ratelimit",
+    "formpost",
+    "s3api",
+    "tempauth",
+    "staticweb",
+    "copy",
+    "container_quotas",
+    "account_quotas",
+    "slo",
+    "dlo",
+    "versioned_writes",
+    "symlink",
+    "object_versioning",
+]
 
 
 def _conf() -> configparser.ConfigParser:
