@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from swiftlite.common import config, green, logs, recon_cache
+from swiftlite.common import config, green, logs, recon_cache, telemetry
 from swiftlite.common.errors import ConfigError
 
 T = TypeVar("T")
@@ -131,6 +131,7 @@ def main(
     args = parser.parse_args(argv)
     try:
         options = config.load_section(args.conf, section, options_cls)
+        telemetry.configure_from_file(args.conf)
     except ConfigError as exc:
         sys.stderr.write(f"{prog}: {exc}\n")
         return 2

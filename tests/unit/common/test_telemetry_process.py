@@ -1,0 +1,68 @@
+"""A server started as operators start it sends its log lines to the syslog target in [DEFAULT]."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_server_with_log_udp_host_logs_to_that_syslog(tmp_path) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(20)
+    conf = tmp_path / "demo.conf"
+    conf.write_text(
+        f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {_free_port()}\nworkers = 1\n"
+        f"log_udp_host = 127.0.0.1\nlog_udp_port = {listener.getsockname()[1]}\n"
+        "log_facility = LOG_LOCAL2\n"
+        "[app:main]\nuse = call:tests.support.demo_app:app_factory\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from swiftlite.cli.servers import object_server;"
+            f" sys.exit(object_server([{str(conf)!r}]))",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        start_new_session=True,
+    )
+    try:
+        data = listener.recv(4096)
+    finally:
+        listener.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # local2 (18) * 8 + info (6) = 150; the ident is the server's name
+    assert data.startswith(b"<150>swiftlite-object-server: swiftlite-object-server starting on")
+
+
+def test_bad_log_facility_fails_the_start_naming_the_key(tmp_path) -> None:
+    conf = tmp_path / "demo.conf"
+    conf.write_text(
+        f"[DEFAULT]\nbind_port = {_free_port()}\nlog_facility = LOG_BOGUS\n"
+        "[app:main]\nuse = call:tests.support.demo_app:app_factory\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "swiftlite.cli.servers", str(conf)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "log_facility" in done.stderr
