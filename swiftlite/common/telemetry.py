@@ -7,7 +7,25 @@ client of the process (and of the workers it forks) follows the file.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from swiftlite.common import config, logs, statsd
+
+
+@dataclass(frozen=True)
+class TelemetryOptions:
+    """The ``[DEFAULT]`` keys this module applies, with their defaults (for swiftlite-config;
+    ``logs.syslog_target`` and ``statsd.options_from_conf`` read them)."""
+
+    log_facility: str | None = None  # any of the three set: syslog (LOG_LOCAL0, /dev/log)
+    log_address: str | None = None
+    log_udp_host: str | None = None
+    log_udp_port: int = 514
+    log_statsd_host: str | None = None
+    log_statsd_port: int = 8125
+    log_statsd_metric_prefix: str = ""
+    log_statsd_default_sample_rate: float = 1.0
+    log_statsd_sample_rate_factor: float = 1.0
 
 
 def configure_from_file(conf_path: str) -> None:
