@@ -88,3 +88,44 @@ def test_no_host_is_the_null_client() -> None:
 def test_bad_port_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="log_statsd"):
         statsd.configure_process({"log_statsd_host": "h", "log_statsd_port": "eighty"})
+
+
+def test_daemon_pass_sends_swifts_counter_names(listener: Listener) -> None:
+    from swiftlite.common.daemon import Daemon
+
+    statsd.configure_process(
+        {"log_statsd_host": "127.0.0.1", "log_statsd_port": str(listener.port)}
+    )
+
+    class Updater(Daemon):
+        name = "object-updater"
+
+        def run_once(self) -> dict:
+            return {"successes": 3, "failures": 0, "unlinked": 2, "partial": 1}
+
+    Updater(object()).run_pass()
+    assert sorted(listener.packets(2)) == [
+        "object-updater.successes:3|c",
+        "object-updater.unlinks:2|c",
+    ]
+    assert listener.pending() is None  # zero counts and keys Swift has no name for: nothing
+
+
+def test_daemon_counter_table_names_keys_the_daemons_count() -> None:
+    import dataclasses
+
+    from swiftlite.account import reaper
+    from swiftlite.common.daemon_metrics import COUNTERS
+    from swiftlite.db import replicator
+    from swiftlite.obj.auditor import AuditStats
+    from swiftlite.obj.expirer import ExpiryStats
+    from swiftlite.obj.updater import UpdateStats
+
+    def fields(cls: type) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+
+    assert set(COUNTERS["container-replicator"]) <= set(replicator.STAT_KEYS)
+    assert set(COUNTERS["account-reaper"]) <= set(reaper.STAT_KEYS)
+    assert set(COUNTERS["object-updater"]) <= fields(UpdateStats)
+    assert set(COUNTERS["object-auditor"]) <= fields(AuditStats)
+    assert set(COUNTERS["object-expirer"]) <= fields(ExpiryStats)
