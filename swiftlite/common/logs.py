@@ -225,20 +225,37 @@ def escape(value: object) -> str:
     return urllib.parse.quote(_as_bytes(text), safe=_VISIBLE)
 
 
-def access_field(value: object) -> str:
-    """One access-line field: URL-quoted (bytes byte for byte), ``-`` when empty."""
-    return _field(value)
+_PLAIN_BYTES = re.compile(_PLAIN.pattern.encode("ascii"))
 
 
 def _field(value: object) -> str:
+    """One access-line field: URL-quoted (bytes byte for byte), ``-`` when empty."""
     if isinstance(value, bytes):
-        return urllib.parse.quote(value, safe=_SAFE) if value else "-"
+        if not value:
+            return "-"
+        if _PLAIN_BYTES.fullmatch(value):  # nothing to quote
+            return value.decode("ascii")
+        return urllib.parse.quote(value, safe=_SAFE)
     text = "" if value is None else str(value)
     if not text:
         return "-"
     if _PLAIN.fullmatch(text):  # most fields: nothing to quote
         return text
     return urllib.parse.quote(text, safe=_SAFE)
+
+
+access_field = _field
+
+
+def wsgi_field(value: object) -> str:
+    """An access-line field for a WSGI string from the client (a header value): its bytes
+    quoted byte for byte, ``-`` when absent or empty."""
+    if not value:
+        return "-"
+    text = str(value)
+    if _PLAIN.fullmatch(text):  # the common case: nothing to quote, no encoding
+        return text
+    return urllib.parse.quote(_as_bytes(text), safe=_SAFE)
 
 
 def format_access_line(

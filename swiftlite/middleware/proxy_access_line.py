@@ -69,17 +69,27 @@ def request_path(environ: Mapping[str, Any]) -> str:
     return text
 
 
-def _wsgi(value: object) -> bytes:
-    """A WSGI header value's bytes (``-`` when absent), for quoting byte for byte."""
-    return logs.wsgi_bytes(str(value)) if value else b""
-
-
-def _token(environ: Mapping[str, Any], reveal: int) -> bytes:
+def _token(environ: Mapping[str, Any], reveal: int) -> str:
     token = environ.get("HTTP_X_AUTH_TOKEN") or environ.get("HTTP_X_STORAGE_TOKEN")
     if not token:
-        return b""
-    raw = _wsgi(token)
-    return raw[:reveal] + b"..." if len(raw) > reveal else raw
+        return ""
+    text = str(token)
+    return text[:reveal] + "..." if len(text) > reveal else text
+
+
+class _Clock:
+    """``datetime`` for a second, formatted once per second (one line per request)."""
+
+    second = -1
+    text = ""
+
+    @classmethod
+    def stamp(cls, when: float) -> str:
+        sec = int(when)
+        if sec != cls.second:
+            cls.text = time.strftime("%d/%b/%Y/%H/%M/%S", time.gmtime(sec))
+            cls.second = sec
+        return cls.text
 
 
 def _headers(environ: Mapping[str, Any]) -> bytes:
@@ -91,7 +101,7 @@ def _headers(environ: Mapping[str, Any]) -> bytes:
             name = key.replace("_", "-").title()
         else:
             continue
-        lines.append(_wsgi(f"{name}: {value}"))
+        lines.append(logs.wsgi_bytes(f"{name}: {value}"))
     return b"\n".join(lines)
 
 
@@ -109,29 +119,30 @@ def format_line(
 ) -> str:
     """One access line for a finished request; ``start``/``end`` are ``time.time()`` values."""
     field = logs.access_field
+    client = logs.wsgi_field  # a WSGI string from the client: quoted byte for byte
     log_info = environ.get(LOG_INFO) or ()
     values = (
-        field(client_address(environ)),
-        field(environ.get("REMOTE_ADDR")),
-        time.strftime("%d/%b/%Y/%H/%M/%S", time.gmtime(end)),
-        field(environ.get("REQUEST_METHOD")),
+        client(client_address(environ)),
+        client(environ.get("REMOTE_ADDR")),
+        _Clock.stamp(end),
+        client(environ.get("REQUEST_METHOD")),
         field(request_path(environ)),
-        field(environ.get("SERVER_PROTOCOL")),
+        client(environ.get("SERVER_PROTOCOL")),
         str(status),
-        field(_wsgi(environ.get("HTTP_REFERER"))),
-        field(_wsgi(environ.get("HTTP_USER_AGENT"))),
-        field(_token(environ, reveal_sensitive_prefix)),
+        client(environ.get("HTTP_REFERER")),
+        client(environ.get("HTTP_USER_AGENT")),
+        client(_token(environ, reveal_sensitive_prefix)),
         str(bytes_in),
         str(bytes_out),
-        field(_wsgi(environ.get("HTTP_ETAG"))),
-        field(environ.get("swiftlite.trans_id")),
+        client(environ.get("HTTP_ETAG")),
+        client(environ.get("swiftlite.trans_id")),
         field(_headers(environ)) if log_headers else "-",
         f"{end - start:.4f}",
-        field(environ.get("swiftlite.source")),
-        field(",".join(str(item) for item in log_info)),
+        client(environ.get("swiftlite.source")),
+        client(",".join(str(item) for item in log_info)),
         f"{start:.9f}",
         f"{end:.9f}",
-        field(policy_index),
+        client(policy_index),
     )
     return " ".join(values)
 
