@@ -66,3 +66,75 @@ def test_bad_log_facility_fails_the_start_naming_the_key(tmp_path) -> None:
     )
     assert done.returncode == 2
     assert "log_facility" in done.stderr
+
+
+def test_two_workers_add_up_in_metrics(tmp_path) -> None:
+    import http.client
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support.wait import wait_until
+
+    port = _free_port()
+    conf = tmp_path / "demo.conf"
+    conf.write_text(
+        f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {port}\nworkers = 2\n"
+        "[pipeline:main]\npipeline = metrics demo\n"
+        "[filter:metrics]\nuse = egg:swiftlite#metrics\nenabled = true\n"
+        f"metrics_dir = {tmp_path / 'metrics'}\nflush_interval = 0\nserver_name = demo\n"
+        "[app:demo]\nuse = call:tests.support.demo_app:app_factory\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from swiftlite.cli.servers import object_server;"
+            f" sys.exit(object_server([{str(conf)!r}]))",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        start_new_session=True,
+    )
+
+    def get(path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    served: list[str] = []  # the pid that answered each GET
+
+    def answering() -> bool:
+        try:
+            status, body = get("/")
+        except OSError:
+            return False
+        served.append(body)
+        return status == 200
+
+    def both_workers_served() -> bool:
+        served.append(get("/")[1])  # a fresh connection each time
+        return len(set(served)) == 2
+
+    try:
+        wait_until(answering, timeout=30, what="server answering")
+        wait_until(both_workers_served, timeout=30, what="both workers serving")
+        scrapes = []
+        for _ in range(6):
+            status, text = get("/metrics")
+            assert status == 200
+            (requests,) = [
+                f for f in text_string_to_metric_families(text) if f.name == "swiftlite_requests"
+            ]
+            scrapes.append(sum(s.value for s in requests.samples))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # Each worker served fewer than all the GETs, yet every scrape counts all of them, and
+    # the scrapes before it: whichever worker answers, it adds up both.
+    assert max(served.count(pid) for pid in set(served)) < len(served)
+    assert scrapes[0] >= len(served)
+    assert scrapes == sorted(scrapes)  # a counter never goes down between scrapes
