@@ -138,3 +138,34 @@ def test_two_workers_add_up_in_metrics(tmp_path) -> None:
     assert max(served.count(pid) for pid in set(served)) < len(served)
     assert scrapes[0] >= len(served)
     assert scrapes == sorted(scrapes)  # a counter never goes down between scrapes
+
+
+def test_daemon_once_logs_its_pass_to_syslog(tmp_path) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(30)
+    (tmp_path / "node").mkdir()
+    conf = tmp_path / "object-server.conf"
+    conf.write_text(
+        f"[DEFAULT]\ndevices = {tmp_path / 'node'}\nmount_check = false\n"
+        f"log_udp_host = 127.0.0.1\nlog_udp_port = {listener.getsockname()[1]}\n"
+        "[object-auditor]\n"
+    )
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from swiftlite.cli.servers import object_auditor;"
+                f" sys.exit(object_auditor([{str(conf)!r}, 'once']))",
+            ],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        data = listener.recv(4096)
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr
+    assert data.startswith(b"<134>object-auditor: object-auditor pass: ")
