@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from swiftlite.common.errors import ConfigError
+
 _FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 # what Swift's servers send to syslog: the ident, a colon, the message
 _SYSLOG_FORMAT = "%(swiftlite_ident)s: %(message)s"
@@ -67,8 +69,6 @@ def configure_process(conf: Mapping[str, Any]) -> None:
     A bad ``log_facility`` or ``log_udp_port`` raises ``ConfigError`` naming the key.
     """
     global _process_syslog
-    from swiftlite.common.errors import ConfigError
-
     try:
         _process_syslog = syslog_target(conf)
     except ValueError as exc:

@@ -42,8 +42,10 @@ METHODS = frozenset(
 class MetricsOptions:
     enabled: bool = False
     metrics_path: str = "/metrics"
-    server_name: str | None = None  # the ``server`` label; default: log_name
-    log_name: str = "server"
+    # the ``server`` label; default: log_name, else the kind of app below (proxy-server,
+    # object-server...)
+    server_name: str | None = None
+    log_name: str | None = None
     metrics_dir: str | None = None
     flush_interval: float = 5.0
     # storage servers (for the gauges); the proxy leaves them unused
@@ -56,7 +58,7 @@ class MetricsMiddleware:
     def __init__(self, app: Callable[..., Any], options: MetricsOptions) -> None:
         self.app = app
         self.options = options
-        self.server = options.server_name or options.log_name
+        self.server = options.server_name or options.log_name or app_name(app)
         self.stats = RequestStats()
         self.last_flush = time.monotonic()
 
@@ -162,6 +164,16 @@ def _chain(app: Any) -> Iterator[Any]:
             return
         yield app
         app = getattr(app, "app", None)
+
+
+def app_name(app: Any) -> str:
+    """``proxy-server`` or ``<kind>-server`` for the app at the end of the chain."""
+    if find_error_limiter(app) is not None:
+        return "proxy-server"
+    server = find_storage_server(app)
+    if server is not None:
+        return f"{server.server_type}-server"
+    return "server"
 
 
 def find_error_limiter(app: Any) -> Any:

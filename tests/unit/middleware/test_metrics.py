@@ -126,3 +126,11 @@ def test_workers_add_up_through_metrics_dir(tmp_path) -> None:
     samples = scrape(mine)["swiftlite_requests"]
     assert [(s.labels["method"], s.value) for s in samples] == [("GET", 5)]
     assert (folder / f"object-server-{os.getpid()}.json").exists()
+
+
+def test_server_label_defaults_to_the_kind_of_app_below(tmp_path) -> None:
+    (tmp_path / "sda").mkdir()
+    storage = ObjectServer(ObjectServerOptions(devices=str(tmp_path), mount_check=False))
+    mw = MetricsMiddleware(storage, MetricsOptions(enabled=True))
+    Request.blank("/sda/1/a/c/o").get_response(mw)
+    assert {s.labels["server"] for s in scrape(mw)["swiftlite_requests"]} == {"object-server"}
