@@ -175,19 +175,16 @@ def info_line(logger: logging.Logger, line: str) -> None:
         return
     handler = handlers[0]
     reopen = getattr(handler, "reopenIfNeeded", None)
-    if reopen is not None:  # a watched file: logrotate may have moved it away
-        try:
-            reopen()
-        except OSError:
-            return  # the directory is gone: a log line must not fail the request
-    stream = handler.stream  # type: ignore[attr-defined]
     text = f"{_Stamp.now()} {logger.name} INFO {line}\n"
     with handler.lock:  # type: ignore[union-attr]
         try:
+            if reopen is not None:  # a watched file: logrotate may have moved it away
+                reopen()
+            stream = handler.stream  # type: ignore[attr-defined]
             stream.write(text)
             stream.flush()
         except (OSError, ValueError):
-            pass  # a full disk or closed stream must not fail the request
+            pass  # a full disk, a closed stream or a lost directory must not fail the request
 
 
 _SAFE = "/:=,@!$&'()*+;~?"
