@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 
 need_apt=()
 for tool in rsync:rsync memcached:memcached rclone:rclone mkfs.xfs:xfsprogs strace:strace \
-    chromium:chromium; do
+    logrotate:logrotate chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 if ((${#need_apt[@]})); then

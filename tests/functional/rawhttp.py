@@ -80,7 +80,9 @@ def send_to(
     return RawReply(resp.status, headers_out, payload, head, lower)
 
 
-_FIVE_XX = re.compile(r" INFO \S+ [A-Za-z_]+ \S+ 5\d\d ")
+# A 5xx access line: a storage server's (client method path status) or the proxy's, in Swift's
+# proxy-access order (client remote_addr datetime method path protocol status).
+_FIVE_XX = re.compile(r" INFO \S+ (?:\S+ \S+ )?[A-Za-z_]+ \S+ (?:HTTP/\S+ )?5\d\d ")
 
 
 class LogWatch:

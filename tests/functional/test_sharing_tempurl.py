@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from swiftlite.middleware import proxy_access_line
 from tests.support.cluster import Cluster
 from tests.support.sharing import SWIFT, curl, login, swift, unique
 
@@ -262,8 +263,12 @@ def test_access_log_shows_only_the_start_of_the_signature(cluster, site):
     assert data.startswith(b"HTTP/1.1 200")
     assert data.endswith(b"hello temp url")
     log = pathlib.Path(cluster.plan.log_dir, "proxy-server.log").read_text(errors="replace")
-    lines = [line for line in log.splitlines() if trans_id in line and " GET " in line]
-    client_line = [line for line in lines if line.endswith(" -")]
-    assert len(client_line) == 1, lines
-    assert f"temp_url_sig={sig[:16]}..." in client_line[0]
     assert sig not in log
+    access = [
+        proxy_access_line.parse_line(line.split(" INFO ", 1)[1])
+        for line in log.splitlines()
+        if trans_id in line and " swiftlite.proxy-access INFO " in line
+    ]
+    client_lines = [got for got in access if got["source"] == "-"]
+    assert len(client_lines) == 1, access
+    assert f"temp_url_sig={sig[:16]}...&" in client_lines[0]["request_path"]

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from swiftlite.middleware import proxy_access_line
 from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
@@ -76,18 +77,32 @@ def _access_log(cluster: Cluster) -> pathlib.Path:
 
 
 def _access_lines(log: pathlib.Path, start: int) -> list[list[str]]:
-    """Access-log lines written since byte ``start``, as unquoted fields (method first)."""
+    """Access-log lines written since byte ``start``, as unquoted fields: method, path,
+    status, bytes in, bytes out, request time, trans id, source (Swift's proxy-access
+    line, ``proxy_access_line.FIELDS``)."""
     with log.open("rb") as fh:
         fh.seek(start)
         text = fh.read().decode("utf-8", "replace")
     rows = []
     for line in text.splitlines():
-        fields = line.split()
-        for i, field in enumerate(fields):
-            if field in ("GET", "HEAD", "PUT", "POST", "DELETE") and len(fields) >= i + 8:
-                rows.append([urllib.parse.unquote(f) for f in fields[i : i + 8]])
-                break
+        try:
+            got = proxy_access_line.parse_line(line.split(" INFO ", 1)[1])
+        except (IndexError, ValueError):
+            continue  # not an access line
+        rows.append([got[name] for name in _ACCESS_FIELDS])
     return rows
+
+
+_ACCESS_FIELDS = (
+    "request_method",
+    "request_path",
+    "status_int",
+    "bytes_recvd",
+    "bytes_sent",
+    "request_time",
+    "transaction_id",
+    "source",
+)
 
 
 def _tar(members: list[tuple[str, bytes, dict[str, str]]], mode: str) -> bytes:
