@@ -6,7 +6,8 @@ cd "$ROOT"
 PY=${PYTHON:-python3}
 
 need_apt=()
-for tool in rsync:rsync memcached:memcached rclone:rclone mkfs.xfs:xfsprogs strace:strace logrotate:logrotate; do
+for tool in rsync:rsync memcached:memcached rclone:rclone mkfs.xfs:xfsprogs strace:strace \
+    logrotate:logrotate chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 if ((${#need_apt[@]})); then

@@ -4,6 +4,9 @@ A filter calls ``register_info("slo", max_manifest_segments=1000)`` from its
 ``filter_factory``; the proxy's ``InfoController`` merges every section into the ``/info``
 body (the ``swift`` section into Swift's own). The registry lives here, below both the
 middleware and the proxy, so neither imports the other for it.
+
+It also holds the query parameters a filter declares secret (``register_sensitive_param``,
+as Swift's registry): ``proxy_logging`` shows only the first characters of their values.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 _REGISTRY: dict[str, dict[str, Any]] = {}
+_SENSITIVE_PARAMS: set[str] = set()
 
 
 def register_info(section: str, **data: Any) -> None:
@@ -21,3 +25,14 @@ def register_info(section: str, **data: Any) -> None:
 def registered() -> dict[str, dict[str, Any]]:
     """A copy of every section registered so far."""
     return {name: dict(data) for name, data in _REGISTRY.items()}
+
+
+def register_sensitive_param(name: str) -> None:
+    """Declare query parameter ``name`` (ASCII, case-sensitive) secret, e.g. ``temp_url_sig``."""
+    name.encode("ascii")
+    _SENSITIVE_PARAMS.add(name)
+
+
+def sensitive_params() -> frozenset[str]:
+    """Every query parameter name declared secret so far."""
+    return frozenset(_SENSITIVE_PARAMS)

@@ -7,8 +7,10 @@ split on whitespace and take the first N fields) read it::
     user_agent auth_token bytes_recvd bytes_sent client_etag transaction_id headers
     request_time source log_info request_start_time request_end_time policy_index
 
-``datetime`` is the end time in UTC as ``day/month/year/hour/minute/second``; the auth token
-shows only its first ``reveal_sensitive_prefix`` characters; ``headers`` (all request
+``datetime`` is the end time in UTC as ``day/month/year/hour/minute/second``; the auth token,
+and the values of the query parameters a filter declared secret (``register_sensitive_param``
+in ``common/registry.py``: tempurl's ``temp_url_sig``), show only their first
+``reveal_sensitive_prefix`` characters, then ``...``, as Swift; ``headers`` (all request
 headers, one ``Name: value`` a line) is ``-`` unless ``access_log_headers`` is on. Every
 client-supplied value goes through ``logs`` quoting: no raw space, control byte or
 non-ASCII byte reaches the line.
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from swiftlite.common import logs
+from swiftlite.common.registry import sensitive_params
 
 FIELDS = (
     "client_ip",
@@ -58,23 +61,42 @@ def client_address(environ: Mapping[str, Any]) -> str | None:
     return forwarded or environ.get("REMOTE_ADDR")
 
 
-def request_path(environ: Mapping[str, Any]) -> str:
+def obscure(value: str, reveal: int) -> str:
+    """``value`` cut to its first ``reveal`` characters plus ``...`` when longer."""
+    return value[:reveal] + "..." if len(value) > reveal else value
+
+
+def loggable_query(query: str, reveal: int = 16) -> str:
+    """The query as text for the line, secret parameters' values obscured.
+
+    Unquoted here because the line quotes every field once. A name is compared decoded
+    (``temp%5Furl%5Fsig`` is the same parameter to the filter that reads it).
+    """
+    secret = sensitive_params()
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, value = piece.partition("=")
+        if eq and urllib.parse.unquote_plus(name, errors="replace") in secret:
+            shown = obscure(urllib.parse.unquote(value, errors="replace"), reveal)
+            pieces.append(urllib.parse.unquote(name, errors="replace") + "=" + shown)
+        else:
+            pieces.append(urllib.parse.unquote(piece, errors="replace"))
+    return "&".join(pieces)
+
+
+def request_path(environ: Mapping[str, Any], reveal: int = 16) -> str:
     """The path and query as the client sent them, as real text for quoting."""
     raw = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
     text = raw.encode("latin-1", "replace").decode("utf-8", "replace")
     query = environ.get("QUERY_STRING")
     if query:
-        # unquoted here because the log line quotes every field once
-        text += "?" + urllib.parse.unquote(str(query), errors="replace")
+        text += "?" + loggable_query(str(query), reveal)
     return text
 
 
 def _token(environ: Mapping[str, Any], reveal: int) -> str:
     token = environ.get("HTTP_X_AUTH_TOKEN") or environ.get("HTTP_X_STORAGE_TOKEN")
-    if not token:
-        return ""
-    text = str(token)
-    return text[:reveal] + "..." if len(text) > reveal else text
+    return obscure(str(token), reveal) if token else ""
 
 
 class _Clock:
@@ -126,7 +148,7 @@ def format_line(
         client(environ.get("REMOTE_ADDR")),
         _Clock.stamp(end),
         client(environ.get("REQUEST_METHOD")),
-        field(request_path(environ)),
+        field(request_path(environ, reveal_sensitive_prefix)),
         client(environ.get("SERVER_PROTOCOL")),
         str(status),
         client(environ.get("HTTP_REFERER")),

@@ -24,7 +24,7 @@ from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import quote_text, split_api_path, wsgi_to_str
 from swiftlite.common.storage_app import status_for
-from swiftlite.proxy import responses
+from swiftlite.proxy import cors, responses
 from swiftlite.proxy.controllers.account import AccountController
 from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.controllers.container import ContainerController
@@ -70,6 +70,10 @@ class ProxyOptions:
     backend_keepalive: bool = True
     backend_pool_size: int = 32
     expose_info: bool = True
+    # CORS (proxy/cors.py): origins allowed for every container, headers always exposed
+    cors_allow_origin: tuple[str, ...] = ()
+    cors_expose_headers: tuple[str, ...] = ()
+    strict_cors_mode: bool = True
     disallowed_sections: tuple[str, ...] = ()
     log_handoffs: bool = True
     log_name: str = "proxy-server"
@@ -163,7 +167,10 @@ class ProxyApp:
             if method not in controller.allowed_methods:
                 allow = ", ".join(sorted(controller.allowed_methods))
                 return responses.error(405, headers={"Allow": allow})
-            return getattr(controller, method)(req)
+            resp = getattr(controller, method)(req)
+            if isinstance(controller, ContainerController | ObjectController):
+                resp = cors.actual(controller, req, resp)
+            return resp
         except errors.NotFound:
             return responses.error(404)
         except errors.Invalid as exc:

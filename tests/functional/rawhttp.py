@@ -35,9 +35,15 @@ def send(
     target: bytes | str,
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
+    *,
+    until_closed: bool = False,
 ) -> RawReply:
-    """One request to the proxy on a fresh connection, closed after the answer."""
-    return send_to(cluster.proxy, method, target, headers, body)
+    """One request to the proxy on a fresh connection, closed after the answer.
+
+    ``until_closed`` waits for the server to close the connection: it writes the request's
+    access-log line before that, so the log holds it when this returns.
+    """
+    return send_to(cluster.proxy, method, target, headers, body, until_closed=until_closed)
 
 
 def send_to(
@@ -46,6 +52,8 @@ def send_to(
     target: bytes | str,
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
+    *,
+    until_closed: bool = False,
 ) -> RawReply:
     """One request to any server of the cluster (the proxy or a storage server)."""
     method_b = method.encode("latin-1") if isinstance(method, str) else method
@@ -65,12 +73,16 @@ def send_to(
         resp.begin()
         payload = resp.read()
         headers_out = resp.getheaders()
+        while until_closed and sock.recv(65536):
+            pass
     head = "".join(f"{k}: {v}\r\n" for k, v in headers_out).encode("latin-1")
     lower = {k.lower(): v for k, v in headers_out}
     return RawReply(resp.status, headers_out, payload, head, lower)
 
 
-_FIVE_XX = re.compile(r" INFO \S+ [A-Za-z_]+ \S+ 5\d\d ")
+# A 5xx access line: a storage server's (client method path status) or the proxy's, in Swift's
+# proxy-access order (client remote_addr datetime method path protocol status).
+_FIVE_XX = re.compile(r" INFO \S+ (?:\S+ \S+ )?[A-Za-z_]+ \S+ (?:HTTP/\S+ )?5\d\d ")
 
 
 class LogWatch:

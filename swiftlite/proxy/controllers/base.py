@@ -204,23 +204,35 @@ class Controller:
         return into
 
     # -- authorization -----------------------------------------------------------------------
-    @staticmethod
-    def authorize(req: Request, acl: str | None) -> Response | None:
-        """Record the ACL for the auth filter and ask it; a Response means denied."""
+    @classmethod
+    def authorize(cls, req: Request, acl: str | None) -> Response | None:
+        """Record the ACL for the auth filter and ask it; a Response means denied.
+
+        The hook is asked whenever one is installed, even with the override set: a filter
+        that vouches for a request (tempurl, formpost) sets the override so tempauth steps
+        aside, and installs a hook scoped to what it vouched for. The override alone (a
+        BYPASS subrequest) allows. Owner-only headers a non-owner sends past a hook are dropped,
+        as Swift does.
+        """
         environ = req.environ
         environ[ACL] = acl
-        if environ.get(OVERRIDE):
-            return None
         hook = environ.get(AUTHORIZE)
         if hook is None:
             return None
-        return hook(req)
+        denied = hook(req)
+        if denied is None and not cls.is_owner(req):
+            for key in [k for k in req.headers if k.lower() in OWNER_HEADERS]:
+                del req.headers[key]
+        return denied
 
     @staticmethod
     def is_owner(req: Request) -> bool:
-        """The auth filter said so, auth was bypassed, or no auth filter runs at all."""
+        """The auth filter said so, or no auth hook is installed (bypassed, or no auth filter).
+
+        An override with a hook installed (a temp URL's grant) is not ownership.
+        """
         environ = req.environ
-        return bool(environ.get(OWNER) or environ.get(OVERRIDE) or AUTHORIZE not in environ)
+        return bool(environ.get(OWNER) or AUTHORIZE not in environ)
 
     # -- responses ---------------------------------------------------------------------------
     def client_response(

@@ -17,7 +17,7 @@ from webob import Request, Response
 
 from swiftlite.common import constraints
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import info, responses
+from swiftlite.proxy import cors, info, responses
 from swiftlite.proxy.controllers.base import Controller, update_targets
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
@@ -99,7 +99,7 @@ class ContainerController(Controller):
         return self.GETorHEAD(req)
 
     def OPTIONS(self, req: Request) -> Response:
-        return Response(status=200, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
+        return cors.preflight(self, req)
 
     # -- writes ------------------------------------------------------------------------------
     def _backend_requests(self, req: Request, method: str) -> list[dict[str, str]]:

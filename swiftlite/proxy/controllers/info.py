@@ -36,7 +36,7 @@ class InfoController(Controller):
         swift.update(
             version=swift_version(),
             policies=[{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
-            strict_cors_mode=True,
+            strict_cors_mode=options.strict_cors_mode,
             allow_account_management=options.allow_account_management,
             account_autocreate=options.account_autocreate,
             max_containers_per_account=options.max_containers_per_account,

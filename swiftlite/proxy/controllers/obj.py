@@ -22,7 +22,7 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import info, responses
+from swiftlite.proxy import cors, info, responses
 from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
     Controller,
@@ -139,7 +139,7 @@ class ObjectController(Controller):
         return self.GETorHEAD(req)
 
     def OPTIONS(self, req: Request) -> Response:
-        return Response(status=200, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
+        return cors.preflight(self, req)
 
     # -- writes: shared steps ----------------------------------------------------------------
     def _writable_container(self, req: Request) -> dict[str, Any] | Response:

@@ -262,3 +262,47 @@ def test_statsd_gets_swifts_proxy_metric_names() -> None:
     ]
     assert got[0].endswith("|ms")
     assert got[1] == "cluster1.proxy-server.object.PUT.201.xfer:17|c"  # 5 in + 12 out
+
+
+def ok(environ: dict[str, Any], start_response: Any) -> Any:
+    return Response(status=200, body=b"x")(environ, start_response)
+
+
+def test_temp_url_signature_is_logged_cut_to_its_first_16_characters(lines: Lines) -> None:
+    from swiftlite.middleware import tempurl
+
+    tempurl.filter_factory({})  # declares temp_url_sig secret, as in a loaded pipeline
+    sig = "0123456789abcdef" + "f" * 48
+    query = f"temp_url_sig={sig}&temp_url_expires=1700000000&filename=a%20b"
+    Request.blank(f"/v1/AUTH_t/c/o?{query}").get_response(logged(ok)).body  # noqa: B018
+    (line,) = lines.lines
+    assert sig not in line
+    path = fields(line)["request_path"]
+    assert "temp_url_sig=0123456789abcdef...&" in path
+    assert "temp_url_expires=1700000000" in path
+    assert "filename=a%20b" in path  # quoted as written
+
+
+def test_secret_parameter_is_obscured_however_its_name_is_spelled(lines: Lines) -> None:
+    from swiftlite.common.registry import register_sensitive_param
+
+    register_sensitive_param("temp_url_sig")
+    sig = "s" * 16 + "SECRETTAIL"
+    query = f"temp%5Furl%5Fsig={sig}&temp_url_sig={sig}&x=1&temp_url_sig"
+    Request.blank(f"/v1/AUTH_t/c/o?{query}").get_response(logged(ok)).body  # noqa: B018
+    (line,) = lines.lines
+    assert "SECRETTAIL" not in line
+    assert fields(line)["request_path"].count("s" * 16 + "...") == 2
+
+
+def test_reveal_sensitive_prefix_option_sets_how_much_is_shown(lines: Lines) -> None:
+    from swiftlite.common.registry import register_sensitive_param
+
+    register_sensitive_param("temp_url_sig")
+    app = ProxyLoggingMiddleware(
+        ok,
+        ProxyLoggingOptions(reveal_sensitive_prefix=4),
+        logging.getLogger("swiftlite.test-access"),
+    )
+    Request.blank("/v1/a/c/o?temp_url_sig=abcdefgh").get_response(app).body  # noqa: B018
+    assert fields(lines.lines[0])["request_path"] == "/v1/a/c/o?temp_url_sig=abcd..."
