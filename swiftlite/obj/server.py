@@ -276,7 +276,7 @@ class ObjectServer(StorageServer):
     def _queue_expiry(self, df: DiskFile, delete_at: int) -> None:
         """Queue the object for the expirer before the write that sets X-Delete-At lands."""
         _, account, container, obj = df.name.split("/", 3)
-        entry = expiry_queue.Entry(account, container, obj, delete_at)
+        entry = expiry_queue.Entry(account, container, obj, delete_at, df.policy)
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
     def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:

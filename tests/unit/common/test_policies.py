@@ -8,7 +8,6 @@ from swiftlite.common import policies
 from swiftlite.common.errors import ConfigError
 from tests.support.policy_conf import parse_policies as _parse
 
-
 TWO = """
 [storage-policy:0]
 name = gold
