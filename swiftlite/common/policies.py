@@ -102,6 +102,18 @@ def parse_dir_name(base: str, name: str) -> int | None:
     return None
 
 
+def policy_dirs(root: str, base: str) -> list[tuple[int, str]]:
+    """(policy index, path) of each ``base`` / ``base-N`` directory in ``root``, by index."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    found = [
+        (i, os.path.join(root, n)) for n in names if (i := parse_dir_name(base, n)) is not None
+    ]
+    return sorted(found)
+
+
 class StoragePolicies:
     """The cluster's policies, by index and by any name (case-insensitive)."""
 

@@ -26,7 +26,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from swiftlite.common.policies import dir_name, parse_dir_name
+from swiftlite.common.policies import dir_name
+from swiftlite.common.policies import policy_dirs as _policy_dirs
 from swiftlite.common.timestamp import Timestamp
 
 OBJECTS = "objects"
@@ -54,16 +55,7 @@ def async_dir(dev_path: str, policy: int = 0) -> str:
 
 def policy_dirs(dev_path: str, base: str) -> list[tuple[int, str]]:
     """(policy index, path) of each ``base`` / ``base-N`` directory on a device, by index."""
-    try:
-        names = os.listdir(dev_path)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    found = [
-        (idx, os.path.join(dev_path, n))
-        for n in names
-        if (idx := parse_dir_name(base, n)) is not None
-    ]
-    return sorted(found)
+    return _policy_dirs(dev_path, base)
 
 
 def partition_dir(dev_path: str, partition: int | str, policy: int = 0) -> str:

@@ -130,3 +130,25 @@ def test_account_reports_stats_per_policy(policy_cluster: Cluster) -> None:
         "s1": "silver",
         "s2": "silver",
     }
+
+
+def test_storage_node_recon_covers_every_policy(policy_cluster: Cluster) -> None:
+    import http.client
+
+    node = policy_cluster.plan.nodes[0]
+
+    def recon(what: str) -> dict:
+        conn = http.client.HTTPConnection(node.ip, node.object_port, timeout=10)
+        try:
+            conn.request("GET", f"/recon/{what}")
+            resp = conn.getresponse()
+            assert resp.status == 200
+            return json.loads(resp.read())
+        finally:
+            conn.close()
+
+    rings = {path.rsplit("/", 1)[-1] for path in recon("ringmd5")}
+    assert {"object.ring.gz", "object-1.ring.gz", "object-2.ring.gz"} <= rings
+    pending = recon("async")
+    assert pending["async_pending"] == sum(pending["policies"].values())
+    assert "policies" in recon("quarantined")
