@@ -256,9 +256,4 @@ def _load(path: str, mtime: float) -> StoragePolicies:
 
 def load() -> StoragePolicies:
     """The cluster's policies (cached by the config file's mtime); one Policy-0 with no file."""
-    path = config.swiftlite_conf_path()
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return DEFAULT
-    return _load(path, mtime)
+    return config.load_by_mtime(_load, DEFAULT)
