@@ -282,10 +282,11 @@ class ContainerBroker(DatabaseBroker):
         if theirs_policy == int(ours["storage_policy_index"]):
             return
         winner = peer if misplaced.prefers(ours, peer) else ours
-        self._update_info(
-            "storage_policy_index = ?, status_changed_at = ?",
-            [int(winner["storage_policy_index"]), Timestamp(winner["status_changed_at"]).internal],
-        )
+        policy = int(winner["storage_policy_index"])
+        sets = "storage_policy_index = ?, status_changed_at = ?"
+        if policy != int(ours["storage_policy_index"]):
+            sets += f", reported_put_timestamp = '{ZERO_TIMESTAMP}'"  # the account learns it
+        self._update_info(sets, [policy, Timestamp(winner["status_changed_at"]).internal])
 
     @staticmethod
     def info_is_deleted(info: dict[str, Any]) -> bool:

@@ -7,7 +7,7 @@ import pytest
 
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
-from swiftlite.container.broker import ContainerBroker
+from swiftlite.container.broker import ContainerBroker, needs_report
 
 Z = Timestamp(0).internal
 
@@ -64,6 +64,10 @@ def test_replicas_exchanging_state_agree_on_the_oldest_policy(tmp_path):
     newer = _broker(tmp_path, "n2", 1, 200)
     newer.put_object("written-on-the-newer-side", Timestamp(250), 3, "text/plain", "e" * 32, 0, 1)
     older.put_object("written-on-the-older-side", Timestamp(260), 3, "text/plain", "e" * 32, 0, 0)
+    for broker in (older, newer):  # both told their account already
+        info = broker.get_info()
+        broker.reported(info["put_timestamp"], info["delete_timestamp"], 1, 3)
+        assert not needs_report(broker.get_info())
     # one sync exchange: the receiver merges the sender's state, the sender the answer
     newer.merge_peer_state(older.replication_info())
     older.merge_peer_state(newer.replication_info())
@@ -71,6 +75,7 @@ def test_replicas_exchanging_state_agree_on_the_oldest_policy(tmp_path):
         got = broker.get_info()
         assert got["storage_policy_index"] == 0
         assert got["status_changed_at"] == Timestamp(100).internal
+    assert needs_report(newer.get_info())  # its account must hear of the new policy
     assert [r[0] for r in newer.misplaced_rows()] == ["written-on-the-newer-side"]
     assert older.misplaced_rows() == []
     # a second exchange changes nothing
