@@ -114,3 +114,10 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
         assert len(c.object_dirs(account, CONTAINER, name, policy=0)) == 3, name
         left = c.object_dirs(account, CONTAINER, name, policy=1)
         assert all(f.endswith(".ts") for files in left.values() for f in files), (name, left)
+
+    c.run_once("container", "updater")  # the healed container tells its account its policy
+    status, headers, _ = c.request("HEAD", auth.path, {"X-Auth-Token": auth.token})
+    assert status == 204
+    assert headers["x-account-storage-policy-gold-container-count"] == "2"
+    assert headers["x-account-storage-policy-gold-object-count"] == str(len(gold + silver))
+    assert "x-account-storage-policy-silver-container-count" not in headers
