@@ -2,8 +2,9 @@
 
 Prints the file's metadata (path, timestamps, content type, ETag, length, user and system
 metadata, where the record is stored), the ring placement from ``<swift_dir>/object.ring.gz``
-(``object-N.ring.gz`` for a file under ``objects-N/``) when the ring library and file are there, and whether the content's MD5 matches the ETag.
-Exit status: 0 when readable (and intact, for .data files), 1 otherwise.
+(``object-N.ring.gz`` for a file under ``objects-N/``) when the ring library and file are
+there, and whether the content's MD5 matches the ETag. Exit status: 0 when readable (and
+intact, for .data files), 1 otherwise.
 """
 
 from __future__ import annotations
