@@ -136,9 +136,10 @@ class StoragePolicies:
         if idx is None or idx == "":
             return self._by_index.get(0)
         if isinstance(idx, str):
-            if not idx.strip().isdigit():
+            text = idx.strip()
+            if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True
                 return None
-            idx = int(idx.strip())
+            idx = int(text)
         return self._by_index.get(idx)
 
     def get_by_name(self, name: str) -> StoragePolicy | None:

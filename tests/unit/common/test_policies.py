@@ -36,6 +36,7 @@ def test_names_aliases_and_lookup_are_case_insensitive():
     assert pols.get_by_index("1").name == "silver"
     assert pols.get_by_index(None).idx == 0
     assert pols.get_by_index("x1") is None
+    assert pols.get_by_index("\u00b2") is None
     assert pols.get_by_index(7) is None
     assert [p.ring_name for p in pols] == ["object", "object-1"]
     assert pols.info()[0]["aliases"] == "gold, yellow, orange"
