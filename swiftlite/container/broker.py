@@ -257,11 +257,12 @@ class ContainerBroker(DatabaseBroker):
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     def misplaced_rows(self, limit: int = 1000) -> list[ObjectRecord]:
-        """Live rows whose policy is not the container's (objects to move), by name."""
+        """Rows (live or deleted) whose policy is not the container's, by name: objects to
+        move, or deletes to repeat, in the container's policy."""
         self.merge_pending()
         rows = self._read(
             lambda conn: conn.execute(
-                f"SELECT {_COLUMNS} FROM object WHERE deleted = 0 AND storage_policy_index != "
+                f"SELECT {_COLUMNS} FROM object WHERE storage_policy_index != "
                 "(SELECT storage_policy_index FROM container_info) ORDER BY name LIMIT ?",
                 [limit],
             ).fetchall()

@@ -11,7 +11,8 @@ Objects written meanwhile under the losing policy are *misplaced*: their rows na
 policy than the container's. The container replicator queues them in the hidden account
 ``.misplaced_objects``, one container per hour of the object's timestamp (``queue_container``),
 one row per object named ``<policy index>:/<account>/<container>/<object>`` (``queue_name``)
-at the object's timestamp, its content type ``application/x-put``. The container reconciler
+at the object's timestamp, its content type ``application/x-put`` (``application/x-delete``
+for a delete made under the losing policy). The container reconciler
 (``container/reconciler.py``) works through that queue and moves each object to the
 container's policy.
 """
@@ -26,6 +27,7 @@ from swiftlite.common.timestamp import Timestamp
 MISPLACED_ACCOUNT = ".misplaced_objects"
 QUEUE_BUCKET_SECONDS = 3600
 PUT_OP = "application/x-put"
+DELETE_OP = "application/x-delete"
 
 
 def _deleted(info: Mapping[str, Any]) -> bool:

@@ -15,6 +15,10 @@ account replicas and each container's rows from its replicas (the union), and fo
 4. then deletes the misplaced copy at offset 2, without a container update (the listing keeps
    the moved row), and finally drops the queue row.
 
+A queued delete (``application/x-delete``: an object deleted under the wrong policy) is made
+again in the container's policy at the tombstone's timestamp plus offset 1, with container
+updates, so an older copy there cannot outlive it.
+
 An object no longer in the row's policy (moved before, or deleted) just drops the row. A step
 that fails leaves the row for the next pass. Objects travel whole in memory (``direct_client``
 reads whole bodies), which suits the small objects misplacement leaves; the summary counts
@@ -63,14 +67,14 @@ def enqueue(
     """Queue misplaced container rows ``(name, created_at, size, type, etag, deleted,
     policy)`` on every replica of their queue container; how many every replica took."""
     queued = 0
-    for name, created_at, size, _ctype, etag, _deleted, policy in rows:
+    for name, created_at, size, _ctype, etag, deleted, policy in rows:
         qcont = misplaced.queue_container(created_at)
         qname = misplaced.queue_name(int(policy), account, container, name)
         part, nodes = ring.get_nodes(misplaced.MISPLACED_ACCOUNT, qcont)
         headers = {
             "X-Timestamp": Timestamp(created_at).internal,
             "X-Size": str(size),
-            "X-Content-Type": misplaced.PUT_OP,
+            "X-Content-Type": misplaced.DELETE_OP if deleted else misplaced.PUT_OP,
             "X-Etag": etag,
         }
         path = f"/{part}/{misplaced.MISPLACED_ACCOUNT}/{qcont}/{qname}"
@@ -148,7 +152,7 @@ class ContainerReconciler(daemon.Daemon):
     def _one_safely(self, qcont: str, cpart: int, cnodes: Sequence[Node], row: Any) -> None:
         self.stats["rows"] += 1
         try:
-            done = self.reconcile(row["name"])
+            done = self.reconcile(row["name"], row.get("content_type") == misplaced.DELETE_OP)
         except Exception:
             self.logger.exception("%s: cannot reconcile %r", self.name, row.get("name"))
             done = False
@@ -162,8 +166,8 @@ class ContainerReconciler(daemon.Daemon):
 
     # -- one row ----------------------------------------------------------------------------
 
-    def reconcile(self, qname: str) -> bool:
-        """Move one queued object; True when the row is done with."""
+    def reconcile(self, qname: str, deleted: bool = False) -> bool:
+        """Move one queued object (or repeat its delete); True when the row is done with."""
         parsed = misplaced.parse_queue_name(qname)
         if parsed is None:
             self.logger.warning("%s: dropping malformed queue row %r", self.name, qname)
@@ -179,6 +183,8 @@ class ContainerReconciler(daemon.Daemon):
         source = self._read(policy, account, container, obj)
         if source is None:
             return False
+        if deleted:
+            return self._repeat_delete(correct, account, container, obj, source)
         if source.status == 404:
             self.stats["dropped"] += 1  # moved already, or deleted meanwhile
             return True
@@ -188,6 +194,34 @@ class ContainerReconciler(daemon.Daemon):
         if not self._write(correct, account, container, obj, source, Timestamp(data_ts, 1)):
             return False
         if not self._delete(policy, account, container, obj, Timestamp(data_ts, 2)):
+            return False
+        self.stats["moved"] += 1
+        return True
+
+    def _repeat_delete(
+        self,
+        policy: int,
+        account: str,
+        container: str,
+        obj: str,
+        source: direct_client.DirectResponse,
+    ) -> bool:
+        """A delete made under the wrong policy, made again in ``policy`` (offset 1, so its
+        listing row outranks the misplaced one); an object there newer than it stays (409)."""
+        stamp = source.header("x-backend-timestamp")
+        if source.status != 404 or not stamp:
+            self.stats["dropped"] += 1  # recreated in the wrong policy since: its PUT row moves
+            return True
+        part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
+        cpart, cnodes = self.ring("container").get_nodes(account, container)
+        base = {"X-Timestamp": Timestamp(stamp, 1).internal, INDEX_HEADER: str(policy)}
+        path = f"/{part}/{account}/{container}/{obj}"
+        good = 0
+        for i, node in enumerate(nodes):
+            headers = {**base, **container_headers(cpart, list(cnodes), i)}
+            resp = self._call(node, "DELETE", path, headers)
+            good += resp is not None and resp.status in (204, 404, 409)
+        if good < len(nodes) // 2 + 1:
             return False
         self.stats["moved"] += 1
         return True
@@ -213,22 +247,26 @@ class ContainerReconciler(daemon.Daemon):
     def _read(
         self, policy: int, account: str, container: str, obj: str
     ) -> direct_client.DirectResponse | None:
-        """The newest copy in ``policy`` (a 404 when no primary has one; None: no answer)."""
+        """The newest copy in ``policy``; when no primary has one, a 404 carrying the newest
+        tombstone's ``X-Backend-Timestamp`` if any; None when some primary did not answer."""
         part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
         best = None
-        missing = 0
+        missing: list[direct_client.DirectResponse] = []
         for node in nodes:
             resp = self._call(
                 node, "GET", f"/{part}/{account}/{container}/{obj}", {INDEX_HEADER: str(policy)}
             )
             if resp is not None and resp.status == 404:
-                missing += 1
+                missing.append(resp)
             elif resp is not None and resp.status == 200:
                 stamp = Timestamp(resp.header("x-backend-timestamp") or 0)
                 if best is None or stamp > Timestamp(best.header("x-backend-timestamp") or 0):
                     best = resp
-        if best is None and missing == len(nodes):
-            return direct_client.DirectResponse(404)
+        if best is None and len(missing) == len(nodes):
+            stamps = [Timestamp(r.header("x-backend-timestamp") or 0) for r in missing]
+            newest = max(stamps, default=Timestamp(0))
+            headers = {"x-backend-timestamp": newest.internal} if newest > Timestamp(0) else {}
+            return direct_client.DirectResponse(404, headers)
         return best
 
     def _write(

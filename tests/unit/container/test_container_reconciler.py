@@ -92,3 +92,32 @@ def test_misplaced_object_moves_to_the_containers_policy(cluster):
     assert rec.reconcile(f"0:/{ACCOUNT}/c/o") is True  # already the right policy
     assert rec.reconcile("junk") is True
     assert rec.stats["dropped"] == 3
+
+
+def test_a_delete_made_under_the_wrong_policy_is_repeated_in_the_right_one(cluster):
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c").status == 201  # policy 0
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c/d", {}, b"old").status == 201
+    part, nodes = cluster.ring("object").get_nodes(ACCOUNT, "c", "d")
+    cpart, cnodes = cluster.ring("container").get_nodes(ACCOUNT, "c")
+    gone = Timestamp.now()
+    for i, node in enumerate(nodes):  # the other half deleted it, under policy 1
+        headers = {
+            "X-Timestamp": gone.internal,
+            policies.INDEX_HEADER: "1",
+            **container_headers(cpart, cnodes, i),
+        }
+        assert _direct(node, "DELETE", f"/{part}/{ACCOUNT}/c/d", headers).status == 404
+    broker = ContainerBroker.at(
+        str(cluster.backend_of(cnodes[0]).root / cnodes[0]["device"]), cpart, ACCOUNT, "c"
+    )
+    [row] = broker.misplaced_rows()
+    assert (row[0], row[5], row[6]) == ("d", 1, 1)  # a deleted row of policy 1
+    assert cluster.request("GET", f"/v1/{ACCOUNT}/c/d").status == 200  # the old copy shows
+
+    options = ContainerReconcilerOptions(swift_dir=str(cluster.swift_dir), node_timeout=5)
+    rec = ContainerReconciler(options, logging.getLogger("test.reconciler"))
+    assert rec.reconcile(f"1:/{ACCOUNT}/c/d", deleted=True) is True
+    assert cluster.request("GET", f"/v1/{ACCOUNT}/c/d").status == 404
+    assert _heads(cluster, "d", "0") == [404] * 3
+    assert broker.misplaced_rows() == []
+    broker.close()
