@@ -2,10 +2,11 @@
 
 The halves are made by hand, as Swift's probe test does: the container's first replica gets
 it with gold (policy 0) first, the other two with silver (policy 1) a little later, and each
-half stores objects under its own policy with container updates to its own replicas. After
-healing, the container replicators agree on gold (the oldest) and queue the silver rows; the
-container reconciler moves those objects to gold, so every object reads back through the proxy
-and no silver copy is left.
+half stores objects under its own policy with container updates to its own replicas (and the
+silver half deletes one gold object). After healing, the container replicators agree on gold
+(the oldest) and queue the silver rows; the container reconciler moves those objects to gold
+and repeats the delete there, so every live object reads back through the proxy, the deleted
+one stays deleted, and no silver copy is left.
 """
 
 from __future__ import annotations
@@ -40,6 +41,23 @@ def _call(node, method, path, headers, body=None, query=""):  # type: ignore[no-
     return direct_client.direct_request(
         node["ip"], node["port"], method, f"/{node['device']}{path}", headers, body, query=query
     )
+
+
+def _delete_object(c: Cluster, account: str, policy: int, cnodes, cpart, name) -> None:  # type: ignore[no-untyped-def]
+    ring = c.ring("object" if policy == 0 else f"object-{policy}")
+    part, nodes = ring.get_nodes(account, CONTAINER, name)
+    stamp = Timestamp.now().internal
+    for i, node in enumerate(nodes):
+        cnode = cnodes[i % len(cnodes)]
+        headers = {
+            "X-Timestamp": stamp,
+            INDEX: str(policy),
+            "X-Container-Host": f"{cnode['ip']}:{cnode['port']}",
+            "X-Container-Device": cnode["device"],
+            "X-Container-Partition": str(cpart),
+        }
+        resp = _call(node, "DELETE", f"/{part}/{account}/{CONTAINER}/{name}", headers)
+        assert resp.status in (204, 404), (node, resp.status)
 
 
 def _put_objects(c: Cluster, account: str, policy: int, cnodes, cpart, names) -> None:  # type: ignore[no-untyped-def]
@@ -79,6 +97,8 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
         silver = [f"silver-{i}" for i in range(4)]
         _put_objects(c, account, 0, gold_half, cpart, gold)
         _put_objects(c, account, 1, silver_half, cpart, silver)
+        # the silver half deletes an object the gold half wrote (later than that write)
+        _delete_object(c, account, 1, silver_half, cpart, gold[0])
 
         c.run_once("container", "replicator")
         for node in cnodes:
@@ -87,7 +107,7 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
         token = {"X-Auth-Token": auth.token}
         # gold won, and the silver objects are not (yet) in gold
         assert c.request("GET", f"{auth.path}/{CONTAINER}/{silver[0]}", token)[0] == 404
-        assert c.request("GET", f"{auth.path}/{CONTAINER}/{gold[0]}", token)[0] == 200
+        assert c.request("GET", f"{auth.path}/{CONTAINER}/{gold[1]}", token)[0] == 200
         c.run_once("container", "updater")  # the queue's containers reach its account
         c.run_once("container", "reconciler", nodes=[1])
         queue = c.ring("account").get_nodes(".misplaced_objects")
@@ -104,8 +124,9 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
     status, headers, _ = c.request("HEAD", f"{auth.path}/{CONTAINER}", {"X-Auth-Token": auth.token})
     assert (status, headers["x-storage-policy"]) == (204, "gold")
     listing = c.json(f"{auth.path}/{CONTAINER}", auth.token)
-    assert sorted(row["name"] for row in listing) == sorted(gold + silver)  # type: ignore[index]
-    for name in gold + silver:
+    assert sorted(row["name"] for row in listing) == sorted(gold[1:] + silver)  # type: ignore[index]
+    assert c.request("GET", f"{auth.path}/{CONTAINER}/{gold[0]}", token)[0] == 404
+    for name in gold[1:] + silver:
         status, _, body = c.request(
             "GET", f"{auth.path}/{CONTAINER}/{name}", {"X-Auth-Token": auth.token}
         )
@@ -119,5 +140,5 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
     status, headers, _ = c.request("HEAD", auth.path, {"X-Auth-Token": auth.token})
     assert status == 204
     assert headers["x-account-storage-policy-gold-container-count"] == "2"
-    assert headers["x-account-storage-policy-gold-object-count"] == str(len(gold + silver))
+    assert headers["x-account-storage-policy-gold-object-count"] == str(len(gold[1:] + silver))
     assert "x-account-storage-policy-silver-container-count" not in headers
