@@ -43,7 +43,7 @@ from typing import Any
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import daemon, direct_client, errors, fs, green, reserved
-from swiftlite.common.policies import INDEX_HEADER
+from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.db.replicator import is_local
@@ -281,7 +281,7 @@ class AccountReaper(daemon.Daemon):
 
     def object_ring(self, policy: int) -> Ring:
         """A policy's object ring (``object.ring.gz``, ``object-N.ring.gz``)."""
-        return self.ring("object" if policy == 0 else f"object-{policy}")
+        return self.ring(ring_name(policy))
 
     def reap_object(
         self,

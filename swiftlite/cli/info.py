@@ -16,7 +16,7 @@ import sys
 
 from swiftlite.common import errors
 from swiftlite.common.names import wsgi_to_str
-from swiftlite.common.policies import parse_dir_name
+from swiftlite.common.policies import parse_dir_name, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, metadata
 
@@ -82,8 +82,7 @@ def _print_groups(meta: dict[str, str]) -> None:
 def _print_placement(name: str, swift_dir: str, path: str) -> None:
     located = _location_of(path)
     policy = located[0] if located else 0
-    ring_name = "object" if policy == 0 else f"object-{policy}"
-    ring_path = os.path.join(swift_dir, f"{ring_name}.ring.gz")
+    ring_path = os.path.join(swift_dir, f"{ring_name(policy)}.ring.gz")
     try:
         from swiftlite.ring import Ring
     except ImportError:

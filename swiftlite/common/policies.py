@@ -58,7 +58,7 @@ class StoragePolicy:
     @property
     def ring_name(self) -> str:
         """``object`` for policy 0, ``object-N`` otherwise (the ring is ``<ring_name>.ring.gz``)."""
-        return "object" if self.idx == 0 else f"object-{self.idx}"
+        return ring_name(self.idx)
 
     def ring_path(self, swift_dir: str) -> str:
         return os.path.join(swift_dir, f"{self.ring_name}.ring.gz")
@@ -73,6 +73,11 @@ class StoragePolicy:
         if self.is_default:
             out["default"] = True
         return out
+
+
+def ring_name(idx: int) -> str:
+    """The object ring name of a policy index: ``object`` for 0, ``object-N`` for N."""
+    return dir_name("object", idx)
 
 
 def backend_policy(headers: Mapping[str, str]) -> int:

@@ -103,8 +103,7 @@ class ContainerReconciler(daemon.Daemon):
         return self._rings[name]
 
     def object_ring(self, policy: int) -> Ring:
-        pol = policies.load().get_by_index(policy)
-        return self.ring(pol.ring_name if pol is not None else f"object-{policy}")
+        return self.ring(policies.ring_name(policy))
 
     # -- the pass ---------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from swiftlite.common import daemon, errors, green, recon_cache, reserved
 from swiftlite.common.direct_client import DirectResponse, direct_request
-from swiftlite.common.policies import INDEX_HEADER
+from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import devices, expiry_queue
 from swiftlite.obj.ratelimit import RateLimiter
@@ -186,7 +186,7 @@ class ObjectExpirer(daemon.Daemon):
 
     def delete_everywhere(self, entry: expiry_queue.Entry) -> list[int | None]:
         """The status from each primary, in ring order (None: no answer)."""
-        ring = self.ring("object" if entry.policy == 0 else f"object-{entry.policy}")
+        ring = self.ring(ring_name(entry.policy))
         part, primaries = ring.get_nodes(entry.account, entry.container, entry.obj)
         cpart, cnodes = self._container_nodes(entry)
         headers = {

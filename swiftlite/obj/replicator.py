@@ -161,8 +161,7 @@ class ObjectReplicator(daemon.Daemon):
     def ring_for(self, policy: int) -> Ring:
         """A policy's object ring, loaded once (it reloads itself when its file changes)."""
         if policy not in self._rings:
-            pol = policies.load().get_by_index(policy)
-            name = pol.ring_name if pol is not None else f"object-{policy}"
+            name = policies.ring_name(policy)
             self._rings[policy] = Ring(os.path.join(self.options.swift_dir, f"{name}.ring.gz"))
         return self._rings[policy]
 

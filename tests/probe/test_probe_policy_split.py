@@ -17,6 +17,7 @@ import shutil
 import pytest
 
 from swiftlite.common import direct_client
+from swiftlite.common.policies import ring_name
 from swiftlite.common.timestamp import Timestamp
 from tests.functional.conftest import POLICIES_CONF
 from tests.support.cluster import Cluster
@@ -44,7 +45,7 @@ def _call(node, method, path, headers, body=None, query=""):  # type: ignore[no-
 
 
 def _delete_object(c: Cluster, account: str, policy: int, cnodes, cpart, name) -> None:  # type: ignore[no-untyped-def]
-    ring = c.ring("object" if policy == 0 else f"object-{policy}")
+    ring = c.ring(ring_name(policy))
     part, nodes = ring.get_nodes(account, CONTAINER, name)
     stamp = Timestamp.now().internal
     for i, node in enumerate(nodes):
@@ -61,7 +62,7 @@ def _delete_object(c: Cluster, account: str, policy: int, cnodes, cpart, name) -
 
 
 def _put_objects(c: Cluster, account: str, policy: int, cnodes, cpart, names) -> None:  # type: ignore[no-untyped-def]
-    ring = c.ring("object" if policy == 0 else f"object-{policy}")
+    ring = c.ring(ring_name(policy))
     for name in names:
         part, nodes = ring.get_nodes(account, CONTAINER, name)
         stamp = Timestamp.now().internal

@@ -163,12 +163,11 @@ class Cluster:
         """Every device's files for one object of one storage policy (``objects-N/``, placed
         by ``object-N.ring.gz``): {(ip, device): sorted file names} (present only)."""
         from swiftlite.common.hashing import hash_path, suffix_of
-        from swiftlite.common.policies import dir_name
+        from swiftlite.common.policies import dir_name, ring_name
 
-        ring_name = "object" if policy == 0 else f"object-{policy}"
         with self.own_conf():
             name_hash = hash_path(account, container, obj)
-            part = self.ring(ring_name).get_part(account, container, obj)
+            part = self.ring(ring_name(policy)).get_part(account, container, obj)
         found = {}
         for ip, device in self.all_devices():
             path = os.path.join(
