@@ -6,7 +6,7 @@ cd "$ROOT"
 PY=${PYTHON:-python3}
 
 need_apt=()
-for tool in rsync:rsync memcached:memcached rclone:rclone mkfs.xfs:xfsprogs strace:strace; do
+for tool in rsync:rsync memcached:memcached rclone:rclone mkfs.xfs:xfsprogs strace:strace logrotate:logrotate; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need_apt+=("${tool##*:}")
 done
 if ((${#need_apt[@]})); then

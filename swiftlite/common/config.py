@@ -26,7 +26,7 @@ DEFAULT_CONF_PATH = "/etc/swiftlite/swiftlite.conf"
 CONF_ENV = "SWIFTLITE_CONF"
 
 # Keys paste.deploy or our own runner put into every section; never warned about.
-_ALWAYS_ALLOWED = frozenset(
+ALWAYS_ALLOWED = frozenset(
     {
         "__file__",
         "here",
@@ -39,6 +39,13 @@ _ALWAYS_ALLOWED = frozenset(
         "log_file",
         "log_address",
         "log_format",
+        "log_udp_host",
+        "log_udp_port",
+        "log_statsd_host",
+        "log_statsd_port",
+        "log_statsd_metric_prefix",
+        "log_statsd_default_sample_rate",
+        "log_statsd_sample_rate_factor",
         "workers",
         "bind_ip",
         "bind_port",
@@ -123,7 +130,7 @@ def parse_options(
             if key in known:
                 merged[key] = value
     for key in local:
-        if key not in known and key not in _ALWAYS_ALLOWED:
+        if key not in known and key not in ALWAYS_ALLOWED:
             log.warning("%s: unknown option %r ignored", where, key)
     values: dict[str, Any] = {}
     for key, raw in merged.items():

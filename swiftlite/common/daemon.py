@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from swiftlite.common import config, green, logs, recon_cache
+from swiftlite.common import config, daemon_metrics, green, logs, recon_cache, statsd, telemetry
 from swiftlite.common.errors import ConfigError
 
 T = TypeVar("T")
@@ -55,6 +55,7 @@ class Daemon:
             self.name, getattr(options, "log_file", None), getattr(options, "log_level", "INFO")
         )
         self.stopping = False
+        self.metrics = statsd.process_client(self.name)  # NULL without log_statsd_host
 
     def run_once(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -77,6 +78,7 @@ class Daemon:
         summary.setdefault("finished", round(time.time(), 3))
         self.logger.info("%s pass: %s", self.name, summary)
         self.record(summary)
+        daemon_metrics.send(self.metrics, self.name, summary)
         return summary
 
     def run_once_mode(self) -> int:
@@ -131,6 +133,7 @@ def main(
     args = parser.parse_args(argv)
     try:
         options = config.load_section(args.conf, section, options_cls)
+        telemetry.configure_from_file(args.conf)
     except ConfigError as exc:
         sys.stderr.write(f"{prog}: {exc}\n")
         return 2

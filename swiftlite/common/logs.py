@@ -1,34 +1,143 @@
-"""Logger set-up and the one access-log line format.
+"""Logger set-up and the storage servers' access-log line format.
 
-Servers and daemons log through the standard ``logging`` module to a file or stderr. The access
-line is ``client method path status bytes_in bytes_out duration trans_id source``, fields
-separated by spaces and ``-`` for an empty one; ``format_access_line`` alone builds it.
+Servers and daemons log through the standard ``logging`` module to one target per process:
+``log_file`` (a watched file, reopened when logrotate moved it away), else syslog when the
+process was configured for it (``log_facility``, ``log_address``, ``log_udp_host``/``_port``,
+as Swift's servers), else stderr. ``configure_process`` takes those keys from a config's
+``[DEFAULT]`` once at start; every ``get_logger`` after it uses them.
+
+The storage servers' access line is ``client method path status bytes_in bytes_out duration
+trans_id source``, fields separated by spaces and ``-`` for an empty one;
+``format_access_line`` alone builds it. The proxy's line (Swift's ``proxy-access`` order) is
+``middleware/proxy_access_line.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import re
+import socket
 import sys
 import time
 import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from swiftlite.common.errors import ConfigError
 
 _FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+# what Swift's servers send to syslog: the ident, a colon, the message
+_SYSLOG_FORMAT = "%(swiftlite_ident)s: %(message)s"
 
 
-def get_logger(name: str, log_file: str | None = None, level: str = "INFO") -> logging.Logger:
-    """A logger writing to ``log_file`` (or stderr), configured once per name."""
+@dataclass(frozen=True)
+class SyslogTarget:
+    """Where a process's syslog lines go: a UDP host, or a local socket path."""
+
+    facility: str = "LOG_LOCAL0"
+    address: str = "/dev/log"
+    udp_host: str | None = None
+    udp_port: int = logging.handlers.SYSLOG_UDP_PORT
+    ident: str | None = None  # default: the logger's name (a server's log_name)
+
+
+_process_syslog: SyslogTarget | None = None
+
+
+def syslog_target(conf: Mapping[str, Any]) -> SyslogTarget | None:
+    """The syslog target a config asks for, or None (no ``log_facility``, ``log_address``
+    nor ``log_udp_host`` key: the process logs to its file or stderr)."""
+    if not any(conf.get(key) for key in ("log_facility", "log_address", "log_udp_host")):
+        return None
+    facility = str(conf.get("log_facility") or "LOG_LOCAL0").strip().upper()
+    if facility.removeprefix("LOG_").lower() not in logging.handlers.SysLogHandler.facility_names:
+        raise ValueError(f"log_facility: unknown syslog facility {facility!r}")
+    port = str(conf.get("log_udp_port") or logging.handlers.SYSLOG_UDP_PORT)
+    return SyslogTarget(
+        facility=facility,
+        address=str(conf.get("log_address") or "/dev/log"),
+        udp_host=str(conf["log_udp_host"]).strip() if conf.get("log_udp_host") else None,
+        udp_port=int(port),
+    )
+
+
+def configure_process(conf: Mapping[str, Any]) -> None:
+    """Take this process's syslog target from ``conf`` (a ``[DEFAULT]``); see module doc.
+
+    A bad ``log_facility`` or ``log_udp_port`` raises ``ConfigError`` naming the key.
+    """
+    global _process_syslog
+    try:
+        _process_syslog = syslog_target(conf)
+    except ValueError as exc:
+        raise ConfigError(f"[DEFAULT]: {exc}") from None
+
+
+def _syslog_handler(target: SyslogTarget) -> logging.Handler:
+    code = logging.handlers.SysLogHandler.facility_names[
+        target.facility.removeprefix("LOG_").lower()
+    ]
+    if target.udp_host:
+        return logging.handlers.SysLogHandler(
+            address=(target.udp_host, target.udp_port),
+            facility=code,
+            socktype=socket.SOCK_DGRAM,
+        )
+    return logging.handlers.SysLogHandler(address=target.address, facility=code)
+
+
+class _Ident(logging.Filter):
+    """Adds the syslog ident (``log_name``) to each record."""
+
+    def __init__(self, ident: str) -> None:
+        super().__init__()
+        self.ident = ident
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.swiftlite_ident = self.ident
+        return True
+
+
+def _make_handler(name: str, log_file: str | None, syslog: SyslogTarget | None) -> logging.Handler:
+    if log_file:
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file)
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        setattr(handler, "swiftlite_plain", True)  # noqa: B010 - see info_line
+        return handler
+    if syslog is not None:
+        try:
+            handler = _syslog_handler(syslog)
+        except OSError as exc:  # no /dev/log (a container): say so on stderr, keep going
+            sys.stderr.write(f"swiftlite: cannot log to syslog {syslog.address}: {exc}\n")
+        else:
+            handler.addFilter(_Ident(syslog.ident or name))
+            handler.setFormatter(logging.Formatter(_SYSLOG_FORMAT))
+            return handler
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    setattr(handler, "swiftlite_plain", True)  # noqa: B010 - see info_line
+    return handler
+
+
+def get_logger(
+    name: str,
+    log_file: str | None = None,
+    level: str = "INFO",
+    *,
+    syslog: SyslogTarget | None = None,
+) -> logging.Logger:
+    """A logger writing to ``log_file``, else syslog (``syslog`` or the process's target),
+    else stderr; configured once per name and target."""
     logger = logging.getLogger(f"swiftlite.{name}")
-    target = log_file or "<stderr>"
+    syslog = syslog or _process_syslog
+    target = log_file or (repr(syslog) if syslog else "<stderr>")
     if getattr(logger, "_swiftlite_target", None) != target:
         for old in list(logger.handlers):
             logger.removeHandler(old)
             old.close()
-        handler: logging.Handler
-        handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        setattr(handler, "swiftlite_plain", True)  # noqa: B010 - see info_line
-        logger.addHandler(handler)
+        logger.addHandler(_make_handler(name, log_file, syslog))
         logger.propagate = False
         logger._swiftlite_target = target  # type: ignore[attr-defined]
     logger.setLevel(getattr(logging, str(level).upper(), logging.INFO))
@@ -65,14 +174,17 @@ def info_line(logger: logging.Logger, line: str) -> None:
         logger.info(line)
         return
     handler = handlers[0]
-    stream = handler.stream  # type: ignore[attr-defined]
+    reopen = getattr(handler, "reopenIfNeeded", None)
     text = f"{_Stamp.now()} {logger.name} INFO {line}\n"
     with handler.lock:  # type: ignore[union-attr]
         try:
+            if reopen is not None:  # a watched file: logrotate may have moved it away
+                reopen()
+            stream = handler.stream  # type: ignore[attr-defined]
             stream.write(text)
             stream.flush()
         except (OSError, ValueError):
-            pass  # a full disk or closed stream must not fail the request
+            pass  # a full disk, a closed stream or a lost directory must not fail the request
 
 
 _SAFE = "/:=,@!$&'()*+;~?"
@@ -110,15 +222,37 @@ def escape(value: object) -> str:
     return urllib.parse.quote(_as_bytes(text), safe=_VISIBLE)
 
 
+_PLAIN_BYTES = re.compile(_PLAIN.pattern.encode("ascii"))
+
+
 def _field(value: object) -> str:
+    """One access-line field: URL-quoted (bytes byte for byte), ``-`` when empty."""
     if isinstance(value, bytes):
-        return urllib.parse.quote(value, safe=_SAFE) if value else "-"
+        if not value:
+            return "-"
+        if _PLAIN_BYTES.fullmatch(value):  # nothing to quote
+            return value.decode("ascii")
+        return urllib.parse.quote(value, safe=_SAFE)
     text = "" if value is None else str(value)
     if not text:
         return "-"
     if _PLAIN.fullmatch(text):  # most fields: nothing to quote
         return text
     return urllib.parse.quote(text, safe=_SAFE)
+
+
+access_field = _field
+
+
+def wsgi_field(value: object) -> str:
+    """An access-line field for a WSGI string from the client (a header value): its bytes
+    quoted byte for byte, ``-`` when absent or empty."""
+    if not value:
+        return "-"
+    text = str(value)
+    if _PLAIN.fullmatch(text):  # the common case: nothing to quote, no encoding
+        return text
+    return urllib.parse.quote(_as_bytes(text), safe=_SAFE)
 
 
 def format_access_line(

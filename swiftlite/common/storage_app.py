@@ -15,7 +15,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import errors, fs, green, logs
+from swiftlite.common import errors, fs, green, logs, statsd
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.server import ChunkError
 
@@ -58,6 +58,13 @@ def error_response(exc: errors.SwiftliteError) -> Response:
     return resp
 
 
+def timing_metric(method: str, status: int) -> str:
+    """Swift's name for a storage request's timing: a 404 is a normal answer, not an error."""
+    if status < 400 or status == 404:
+        return f"{method}.timing"
+    return f"{method}.errors.timing"
+
+
 class StorageServer:
     """A storage WSGI app. Subclasses define verb methods ``PUT(self, req) -> Response``."""
 
@@ -71,6 +78,8 @@ class StorageServer:
         self.mount_check = mount_check
         self.logger = logger
         self.log_requests = log_requests
+        # Swift's <kind>-server.<VERB>.timing / .errors.timing (statsd.NULL without a host)
+        self.metrics = statsd.process_client(f"{self.server_type}-server")
 
     def device_path(self, device: str) -> str:
         """The device root; raises DeviceUnavailable (507) if unmounted or missing."""
@@ -84,6 +93,8 @@ class StorageServer:
         resp = self.handle(req)
         if self.log_requests:
             self.log_access(req, resp, time.monotonic() - started)
+        if self.metrics.enabled and req.method in self.allowed_methods:
+            self.metrics.timing_since(timing_metric(req.method, resp.status_int), started)
         return self.respond(req, resp, environ, start_response)
 
     def respond(

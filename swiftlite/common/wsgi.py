@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, green, logs
+from swiftlite.common import config, green, logs, telemetry
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.http import server as http_server
 
@@ -214,6 +214,7 @@ def run_server(conf_path: str, name: str) -> int:
     """Entry point of a server command: returns the process exit code."""
     try:
         options = read_server_options(conf_path)
+        telemetry.configure_from_file(conf_path)  # syslog and StatsD targets (h6b)
     except ConfigError as exc:
         sys.stderr.write(f"{name}: {exc}\n")
         return 2

@@ -42,7 +42,7 @@ from swiftlite.common.http import listing
 from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
 from swiftlite.common.storage_app import error_response
-from swiftlite.middleware import slo_delete, subrequest
+from swiftlite.middleware import bulk_response, slo_delete, subrequest
 from swiftlite.middleware import slo_manifest as manifest
 from swiftlite.middleware.segments import (
     LargeObject,
@@ -173,7 +173,7 @@ class SloMiddleware:
             return _text(
                 413, f"Number of object-backed segments must be <= {opts.max_manifest_segments}"
             )
-        fmt = slo_delete.response_format(req)
+        fmt = bulk_response.response_format(req) or "text/plain"
         if config.config_true(req.GET.get("heartbeat", "false")):
             return self._heartbeat_put(req, account, obj, segments, fmt)
         return self._store(req, account, obj, segments, fmt)
@@ -213,7 +213,7 @@ class SloMiddleware:
                 data["Response Body"] = text.decode("utf-8", "replace") or REASONS.get(
                     resp.status_int, resp.status[4:]
                 )
-            yield b"\r\n\r\n" + manifest.response_body(fmt, data, problems, "upload")
+            yield b"\r\n\r\n" + bulk_response.response_body(fmt, data, problems, "upload")
 
         resp = Response(status=202, content_type=fmt, charset=None, app_iter=chunks())
         req.environ["eventlet.minimum_write_chunk_size"] = 0
@@ -271,7 +271,7 @@ class SloMiddleware:
                 records.append(record)
             total += used
         if problems:
-            body = manifest.response_body(fmt, {}, problems, "upload")
+            body = bulk_response.response_body(fmt, {}, problems, "upload")
             resp = Response(status=400, body=body, content_type=fmt, charset=None)
             resp.slo_problems = problems  # type: ignore[attr-defined]
             return resp

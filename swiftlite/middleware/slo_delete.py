@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from webob import Request, Response
-from webob.acceptparse import create_accept_header
 
 from swiftlite.common import config, green
 from swiftlite.middleware import slo_manifest as manifest
 from swiftlite.middleware import subrequest
+from swiftlite.middleware.bulk_response import response_body, response_format
 from swiftlite.middleware.subrequest import CARRY, api_path
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class Deleter:
         opts = self.slo.options
         if opts.allow_async_delete and config.config_true(self.req.GET.get("async", "false")):
             return self.async_delete()
-        fmt = response_format(self.req)
+        fmt = response_format(self.req) or "text/plain"
         resp = Response(status=200, content_type=fmt, charset=None, app_iter=self.body(fmt))
         return resp
 
@@ -141,7 +141,7 @@ class Deleter:
             "Response Body": "",
             "Response Status": status if failed else "200 OK",
         }
-        yield manifest.response_body(fmt, data, failed, "delete")
+        yield response_body(fmt, data, failed, "delete")
 
     # -- async -------------------------------------------------------------------------------
     def async_delete(self) -> Any:
@@ -177,12 +177,3 @@ class Deleter:
 
 def _text(status: int, body: str) -> Response:
     return Response(status=status, body=body.encode("utf-8"), content_type="text/plain")
-
-
-def response_format(req: Request) -> str:
-    """The body type of a bulk-style answer (from Accept), text/plain by default."""
-    accept = req.headers.get("Accept")
-    if not accept:
-        return "text/plain"
-    offers = create_accept_header(accept).acceptable_offers(list(manifest.ACCEPTABLE_FORMATS))
-    return offers[0][0] if offers else "text/plain"

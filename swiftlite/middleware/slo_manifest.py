@@ -26,11 +26,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from swiftlite.common.http import ranges
 
-ACCEPTABLE_FORMATS = ("text/plain", "application/json", "application/xml", "text/xml")
 PUT_KEYS = {"path": {"range", "etag", "size_bytes"}, "data": set()}
 
 
@@ -279,27 +277,3 @@ def raw_form(records: Iterable[Mapping[str, Any]]) -> bytes:
             item["range"] = record["range"]
         out.append(item)
     return json.dumps(out, sort_keys=True).encode("utf-8")
-
-
-def response_body(
-    content_type: str, data: Mapping[str, Any], errors: Sequence[Sequence[str]], root_tag: str
-) -> bytes:
-    """The body Swift's bulk middleware writes: keys sorted, then the error list."""
-    if content_type == "application/json":
-        return json.dumps({**data, "Errors": [list(e) for e in errors]}).encode("utf-8")
-    if content_type.endswith("/xml"):
-        out = [f"<{root_tag}>\n"]
-        for key in sorted(data):
-            tag = key.replace(" ", "_").lower()
-            out.append(f"<{tag}>{escape(str(data[key]))}</{tag}>\n")
-        out.append("<errors>\n")
-        for name, status in errors:
-            out.append(
-                f"<object><name>{escape(name)}</name><status>{escape(status)}</status></object>\n"
-            )
-        out.append(f"</errors>\n</{root_tag}>\n")
-        return "".join(out).encode("utf-8")
-    lines = [f"{key}: {data[key]}\n" for key in sorted(data)]
-    lines.append("Errors:\n")
-    lines.extend(f"{name}, {status}\n" for name, status in errors)
-    return "".join(lines).encode("utf-8")

@@ -71,7 +71,12 @@ INHERITED = frozenset(
     }
 )
 # The caller's identity, carried only with auth=CARRY.
-AUTH_KEYS = ("swiftlite.authorize", "swiftlite.remote_user", "swiftlite.tempauth.groups")
+AUTH_KEYS = (
+    "swiftlite.authorize",
+    "swiftlite.remote_user",
+    "swiftlite.tempauth.groups",
+    "swiftlite.reseller_request",
+)
 
 
 def api_path(account: str, container: str | None = None, obj: str | None = None) -> str:

@@ -64,6 +64,9 @@ SOURCE = "swiftlite.source"
 CACHE = "swiftlite.cache"
 TRANS_ID = "swiftlite.trans_id"
 GROUPS = "swiftlite.tempauth.groups"  # private: the authenticated user's groups
+# True when the caller is a reseller admin (Swift's ``reseller_request``): filters such as
+# account_quotas let only such callers set what an account's owner may not.
+RESELLER = "swiftlite.reseller_request"
 SERVICE_HEADER = "X-Service-Token"
 ACL_MEMO = "swiftlite.tempauth.account_acls"  # private: account ACLs read for this request
 
@@ -207,6 +210,8 @@ class TempAuthMiddleware:
             user, groups, _expires = checked
             environ[REMOTE_USER] = user.ident
             environ[GROUPS] = groups + self._service_groups(req, groups)
+            if ".reseller_admin" in groups:
+                environ[RESELLER] = True
         environ[AUTHORIZE] = self.authorize
         early = self._decide_early(req)
         if early is not None:

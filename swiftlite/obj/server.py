@@ -399,6 +399,7 @@ class ObjectServer(StorageServer):
                 op, account, container, obj, headers, plan.partition, tuple(failed)
             )
             updates.write_async_pending(df.dev_path, df.name_hash, ts, pending, df.policy)
+            self.metrics.increment("async_pendings")
 
     # -- GET / HEAD ------------------------------------------------------------------------
 

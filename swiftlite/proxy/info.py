@@ -11,7 +11,8 @@ show up when the entry expires, which is Swift's consistency model too.
 
 Info is a plain JSON-able dict, so it survives memcached: ``status`` (the backend status the
 info came from: 2xx means it exists), counts, ``meta``/``sysmeta`` (title-cased names without
-their prefix), and for containers ``read_acl``, ``write_acl`` and ``storage_policy``.
+their prefix), for accounts ``storage_policies`` (per-policy usage keyed by lower-cased
+policy name), and for containers ``read_acl``, ``write_acl`` and ``storage_policy``.
 
 ``autocreate_account`` creates an account on the account replicas (a PUT with a fresh
 timestamp), used by the container PUT when ``account_autocreate`` is on.
@@ -57,6 +58,25 @@ def _prefixed(headers: Iterable[tuple[str, str]], prefix: str) -> dict[str, str]
     return out
 
 
+_POLICY_PREFIX = "x-account-storage-policy-"
+_POLICY_STATS = {"-bytes-used": "bytes", "-object-count": "object_count"}
+
+
+def policy_stats(headers: Iterable[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Per-policy usage from ``X-Account-Storage-Policy-<Name>-Bytes-Used`` / ``-Object-Count``,
+    keyed by the lower-cased policy name (pure)."""
+    out: dict[str, dict[str, int]] = {}
+    for key, value in headers:
+        low = key.lower()
+        if not low.startswith(_POLICY_PREFIX):
+            continue
+        for suffix, stat in _POLICY_STATS.items():
+            if low.endswith(suffix) and len(low) > len(_POLICY_PREFIX) + len(suffix):
+                name = low[len(_POLICY_PREFIX) : -len(suffix)]
+                out.setdefault(name, {})[stat] = _int(value)
+    return out
+
+
 def account_info_from(status: int, headers: list[tuple[str, str]]) -> dict[str, Any]:
     """Info from an account HEAD/GET answer (pure)."""
     lookup = {k.lower(): v for k, v in headers}
@@ -68,6 +88,7 @@ def account_info_from(status: int, headers: list[tuple[str, str]]) -> dict[str, 
         "deleted": lookup.get("x-account-status", "").lower() == "deleted",
         "meta": _prefixed(headers, "x-account-meta-"),
         "sysmeta": _prefixed(headers, "x-account-sysmeta-"),
+        "storage_policies": policy_stats(headers),
     }
 
 

@@ -75,6 +75,15 @@ class ErrorLimiter:
         stats = self._stats.get(node_key(node))
         return int(stats[0]) if stats else 0
 
+    def suppressed(self) -> list[str]:
+        """The keys (``ip:port/device``) of the nodes suppressed now, for /metrics."""
+        cutoff = self.clock() - self.interval
+        return sorted(
+            key
+            for key, (count, last) in list(self._stats.items())
+            if count > self.limit_count and last >= cutoff
+        )
+
     def clear(self) -> None:
         self._stats.clear()
 

@@ -12,6 +12,8 @@ import pytest
 from paste.deploy import loadapp
 from webob import Request
 
+from swiftlite.middleware import proxy_access_line
+
 CONF = """\
 [DEFAULT]
 log_level = INFO
@@ -57,10 +59,12 @@ def pipeline(tmp_path: pathlib.Path) -> tuple[Any, pathlib.Path]:
     return app, log, name
 
 
-def read_access_log(log: pathlib.Path, name: str) -> list[str]:
+def read_access_log(log: pathlib.Path, name: str) -> list[dict[str, str]]:
+    """The access lines written so far, as named fields (the message after the level)."""
     for handler in logging.getLogger(f"swiftlite.{name}").handlers:
         handler.flush()
-    return log.read_text().splitlines() if log.exists() else []
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [proxy_access_line.parse_line(line.split(" INFO ", 1)[1]) for line in lines]
 
 
 def test_pipeline_serves_auth_then_storage_with_trans_ids(pipeline: tuple[Any, ...]) -> None:
@@ -86,8 +90,14 @@ def test_pipeline_logs_client_requests_once_and_subrequests(pipeline: tuple[Any,
     resp.body  # noqa: B018  (the line is written when the body is closed)
     lines = read_access_log(log, name)
     assert len(lines) == 1
-    assert " PUT /v1/AUTH_test/c 401 0 " in lines[0]
-    assert lines[0].split(" ")[-2] == resp.headers["X-Trans-Id"]
+    first = lines[0]
+    assert [first["request_method"], first["request_path"], first["status_int"]] == [
+        "PUT",
+        "/v1/AUTH_test/c",
+        "401",
+    ]
+    assert first["bytes_recvd"] == "0"
+    assert first["transaction_id"] == resp.headers["X-Trans-Id"]
     auth = Request.blank(
         "/auth/v1.0", headers={"X-Auth-User": "test:tester3", "X-Auth-Key": "testing3"}
     ).get_response(app)
@@ -98,9 +108,11 @@ def test_pipeline_logs_client_requests_once_and_subrequests(pipeline: tuple[Any,
     denied.body  # noqa: B018
     lines = read_access_log(log, name)
     # the auth request, tempauth's account-ACL HEAD (inner copy), then the client's GET
-    assert [line.split(" ")[-8:-6] for line in lines[1:]] == [
+    assert [[line["request_method"], line["request_path"]] for line in lines[1:]] == [
         ["GET", "/auth/v1.0"],
         ["HEAD", "/v1/AUTH_test"],
         ["GET", "/v1/AUTH_test"],
     ]
-    assert lines[2].split(" ")[-2] == denied.headers["X-Trans-Id"]
+    assert lines[2]["transaction_id"] == denied.headers["X-Trans-Id"]
+    assert lines[2]["source"] != "-"  # tempauth's subrequest names its source
+    assert lines[3]["auth_token"] == token[:16] + "..."

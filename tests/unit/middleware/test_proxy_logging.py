@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from webob import Request, Response
 
 from swiftlite.middleware.catch_errors import CatchErrorsMiddleware, CatchErrorsOptions
+from swiftlite.middleware.proxy_access_line import FIELDS
 from swiftlite.middleware.proxy_logging import (
     ProxyLoggingMiddleware,
     ProxyLoggingOptions,
@@ -50,10 +52,11 @@ def echo_upload(environ: dict[str, Any], start_response: Any) -> Any:
     return Response(status=201, body=b"stored " + body)(environ, start_response)
 
 
-def fields(line: str) -> list[str]:
+def fields(line: str) -> dict[str, str]:
+    """The line's named fields, still quoted as written."""
     parts = line.split(" ")
-    assert len(parts) == 9, line
-    return parts
+    assert len(parts) == len(FIELDS), line
+    return dict(zip(FIELDS, parts, strict=True))
 
 
 def test_request_logs_one_line_with_counts_after_body(lines: Lines) -> None:
@@ -66,32 +69,35 @@ def test_request_logs_one_line_with_counts_after_body(lines: Lines) -> None:
     resp = req.get_response(logged(echo_upload))
     assert lines.lines == []  # nothing until the body is done
     assert resp.body == b"stored 12345"
-    client, method, path, status, bytes_in, bytes_out, duration, trans, source = fields(
-        lines.lines[0]
-    )
-    assert (client, method, status, bytes_in, bytes_out, trans) == (
-        "10.0.0.9",
-        "PUT",
-        "201",
-        "5",
-        "12",
-        "tx1",
-    )
-    assert source == "-"  # a client request, not a subrequest
-    assert path == "/v1/AUTH_test/c/o%20x?format=json&prefix=a%20b"
-    assert float(duration) >= 0
+    got = fields(lines.lines[0])
+    assert [
+        got[k]
+        for k in (
+            "client_ip",
+            "remote_addr",
+            "request_method",
+            "status_int",
+            "bytes_recvd",
+            "bytes_sent",
+            "transaction_id",
+        )
+    ] == ["10.0.0.9", "10.0.0.9", "PUT", "201", "5", "12", "tx1"]
+    assert got["source"] == "-"  # a client request, not a subrequest
+    assert got["request_path"] == "/v1/AUTH_test/c/o%20x?format=json&prefix=a%20b"
+    assert float(got["request_time"]) >= 0
+    assert float(got["request_end_time"]) >= float(got["request_start_time"])
 
 
 def test_forwarded_for_is_the_client(lines: Lines) -> None:
     req = Request.blank("/", headers={"X-Forwarded-For": "1.2.3.4, 10.0.0.1"})
     req.get_response(logged(echo_upload)).body  # noqa: B018
-    assert fields(lines.lines[0])[0] == "1.2.3.4"
+    assert fields(lines.lines[0])["client_ip"] == "1.2.3.4"
 
 
 def test_utf8_path_is_logged_quoted(lines: Lines) -> None:
     req = Request.blank("/v1/a/c/%C3%A9")
     req.get_response(logged(echo_upload)).body  # noqa: B018
-    assert fields(lines.lines[0])[2] == "/v1/a/c/%C3%A9"
+    assert fields(lines.lines[0])["request_path"] == "/v1/a/c/%C3%A9"
 
 
 def test_two_copies_log_a_request_once_and_subrequests_in_inner(lines: Lines) -> None:
@@ -109,7 +115,9 @@ def test_two_copies_log_a_request_once_and_subrequests_in_inner(lines: Lines) ->
 
     outer = logged(filter_making_subrequest)
     Request.blank("/v1/AUTH_test/c").get_response(outer).body  # noqa: B018
-    assert [fields(line)[1:3] for line in lines.lines] == [
+    assert [
+        [fields(line)["request_method"], fields(line)["request_path"]] for line in lines.lines
+    ] == [
         ["HEAD", "/v1/AUTH_test"],
         ["GET", "/v1/AUTH_test/c"],
     ]
@@ -125,7 +133,11 @@ def test_body_closed_early_logs_499(lines: Lines) -> None:
     iterator = iter(body)
     next(iterator)
     body.close()
-    assert fields(lines.lines[0])[3:6] == ["499", "0", "1"]
+    assert [fields(lines.lines[0])[k] for k in ("status_int", "bytes_recvd", "bytes_sent")] == [
+        "499",
+        "0",
+        "1",
+    ]
 
 
 def test_exception_below_logs_500_and_reraises(lines: Lines) -> None:
@@ -134,7 +146,7 @@ def test_exception_below_logs_500_and_reraises(lines: Lines) -> None:
 
     with pytest.raises(RuntimeError):
         logged(boom)(Request.blank("/").environ, lambda *a: None)
-    assert fields(lines.lines[0])[3] == "500"
+    assert fields(lines.lines[0])["status_int"] == "500"
 
 
 def test_under_catch_errors_logs_trans_id_and_500(lines: Lines) -> None:
@@ -144,7 +156,7 @@ def test_under_catch_errors_logs_trans_id_and_500(lines: Lines) -> None:
     app = CatchErrorsMiddleware(logged(boom), CatchErrorsOptions())
     resp = Request.blank("/v1/a").get_response(app)
     assert resp.status_int == 500
-    assert fields(lines.lines[0])[7] == resp.headers["X-Trans-Id"]
+    assert fields(lines.lines[0])["transaction_id"] == resp.headers["X-Trans-Id"]
 
 
 def test_access_log_file_option_writes_file(tmp_path: pathlib.Path) -> None:
@@ -155,4 +167,98 @@ def test_access_log_file_option_writes_file(tmp_path: pathlib.Path) -> None:
     for handler in mw.logger.handlers:
         handler.flush()
     text = path.read_text()
-    assert " PUT /v1/a 201 2 " in text
+    got = fields(text.strip().split(" INFO ", 1)[1])
+    assert [got["request_method"], got["request_path"], got["status_int"]] == [
+        "PUT",
+        "/v1/a",
+        "201",
+    ]
+    assert got["bytes_recvd"] == "2"
+
+
+def test_line_has_swifts_proxy_access_fields_in_order(lines: Lines) -> None:
+    req = Request.blank(
+        "/v1/AUTH_test/c/o",
+        method="PUT",
+        body=b"abc",
+        headers={
+            "Referer": "http://x/ y",
+            "User-Agent": "curl/8 \x1b[31mred\nforged 200",
+            "X-Auth-Token": "AUTH_tk0123456789abcdefSECRET",
+            "Etag": "e t",
+        },
+        environ={
+            "REMOTE_ADDR": "10.0.0.9",
+            "swiftlite.trans_id": "txA",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+        },
+    )
+    req.get_response(logged(echo_upload)).body  # noqa: B018
+    (line,) = lines.lines
+    assert "\n" not in line
+    assert "\x1b" not in line
+    got = fields(line)
+    assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}/\d\d/\d\d/\d\d", got["datetime"])
+    assert got["protocol"] == "HTTP/1.1"
+    assert got["referer"] == "http://x/%20y"
+    assert got["user_agent"] == "curl/8%20%1B%5B31mred%0Aforged%20200"
+    assert got["auth_token"] == "AUTH_tk012345678..."  # noqa: S105 - only the first 16 characters
+    assert got["client_etag"] == "e%20t"
+    assert got["headers"] == "-"  # off unless access_log_headers
+    assert got["policy_index"] == "-"
+    # Swift's parsers take the first 14 fields up to the transaction id
+    assert line.split()[13] == "txA"
+
+
+def test_access_log_headers_lists_request_headers_quoted(lines: Lines) -> None:
+    mw = ProxyLoggingMiddleware(
+        echo_upload,
+        ProxyLoggingOptions(access_log_headers=True),
+        logging.getLogger("swiftlite.test-access"),
+    )
+    Request.blank("/v1/a", headers={"X-Foo": "a b"}).get_response(mw).body  # noqa: B018
+    headers = fields(lines.lines[0])["headers"]
+    assert "X-Foo:%20a%20b" in headers.split("%0A")
+    assert "%0A" in headers  # one header a line, the newline quoted
+
+
+class _Statsd:
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(10)
+        self.port = self.sock.getsockname()[1]
+
+    def packets(self, count: int) -> list[str]:
+        return [self.sock.recv(2048).decode() for _ in range(count)]
+
+
+def test_statsd_gets_swifts_proxy_metric_names() -> None:
+    listener = _Statsd()
+    try:
+        mw = filter_factory(
+            {"log_statsd_host": "127.0.0.1", "log_statsd_port": str(listener.port)},
+            log_statsd_metric_prefix="cluster1",
+            access_log_name=f"access-{uuid.uuid4().hex}",
+        )(echo_upload)
+        Request.blank("/v1/AUTH_t/c/o", method="PUT", body=b"12345").get_response(mw).body  # noqa: B018
+        Request.blank("/v1/AUTH_t/c").get_response(mw).body  # noqa: B018
+        Request.blank("/info").get_response(mw).body  # noqa: B018  (no type: no metrics)
+        Request.blank("/v1/AUTH_t", method="BREW").get_response(mw).body  # noqa: B018
+        got = listener.packets(7)
+    finally:
+        listener.sock.close()
+    names = [p.split(":", 1)[0] for p in got]
+    assert names == [
+        "cluster1.proxy-server.object.PUT.201.timing",
+        "cluster1.proxy-server.object.PUT.201.xfer",
+        "cluster1.proxy-server.container.GET.201.timing",
+        "cluster1.proxy-server.container.GET.201.first-byte.timing",
+        "cluster1.proxy-server.container.GET.201.xfer",
+        "cluster1.proxy-server.account.BAD_METHOD.201.timing",
+        "cluster1.proxy-server.account.BAD_METHOD.201.xfer",
+    ]
+    assert got[0].endswith("|ms")
+    assert got[1] == "cluster1.proxy-server.object.PUT.201.xfer:17|c"  # 5 in + 12 out

@@ -1,4 +1,4 @@
-"""SLO manifests: the PUT form's checks in Swift's words, the stored form, ETags, bulk bodies."""
+"""SLO manifests: the PUT form's checks in Swift's words, the stored form, ETags."""
 
 from __future__ import annotations
 
@@ -108,21 +108,6 @@ def test_raw_form_is_the_put_form():
     assert json.loads(m.raw_form(records)) == [
         {"path": "/c/a", "etag": "aa", "size_bytes": 5, "range": "0-1"}
     ]
-
-
-def test_response_body_in_plain_json_and_xml():
-    data = {"Response Status": "400 Bad Request", "Number Deleted": 1}
-    errors = [["/c/o", "404 Not Found"]]
-    assert m.response_body("text/plain", data, errors, "delete") == (
-        b"Number Deleted: 1\nResponse Status: 400 Bad Request\nErrors:\n/c/o, 404 Not Found\n"
-    )
-    assert json.loads(m.response_body("application/json", data, errors, "delete")) == {
-        **data,
-        "Errors": errors,
-    }
-    xml = m.response_body("application/xml", data, errors, "delete").decode()
-    assert "<number_deleted>1</number_deleted>" in xml
-    assert "<object><name>/c/o</name><status>404 Not Found</status></object>" in xml
 
 
 def test_listing_row_of_an_slo_shows_total_bytes_and_slo_etag():
