@@ -258,6 +258,16 @@ class AccountBroker(DatabaseBroker):
             )
         ]
 
+    def policy_stats(self) -> dict[int, tuple[int, int, int]]:
+        """Per storage policy index: (live containers, objects, bytes) of the account."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT storage_policy_index, COUNT(*), SUM(object_count), SUM(bytes_used) "
+                "FROM container WHERE deleted = 0 GROUP BY storage_policy_index"
+            ).fetchall()
+        )
+        return {int(idx): (int(c), int(o or 0), int(b or 0)) for idx, c, o, b in rows}
+
     # -- account state ----------------------------------------------------------------------
 
     @staticmethod

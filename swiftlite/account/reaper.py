@@ -12,8 +12,9 @@ on the others). For each container it takes:
 
 1. list its objects from every container replica (``GET ...?format=json`` with a marker, page
    by page; the union, since one replica may still list what another saw deleted);
-2. DELETE every object on every object replica, straight to the object servers, with
-   ``X-Timestamp`` now and ``X-Container-Host/-Partition/-Device`` naming container replica *i*
+2. DELETE every object on every object replica of the container's policy (its ring, and
+   ``X-Backend-Storage-Policy-Index`` as the listings gave it), straight to the object servers,
+   with ``X-Timestamp`` now and ``X-Container-Host/-Partition/-Device`` naming container replica *i*
    for object replica *i*, so the listings empty as the objects go;
 3. DELETE the container on every container replica with ``X-Account-Host/-Partition/-Device``
    (the container server reports the deletion even to a deleted account, see
@@ -30,6 +31,7 @@ failures.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,10 +43,11 @@ from typing import Any
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import daemon, direct_client, errors, fs, green, reserved
+from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.db.replicator import is_local
-from swiftlite.ring import Ring
+from swiftlite.ring import Ring, RingError
 
 LISTING_LIMIT = 1000
 STAT_KEYS = (
@@ -199,17 +202,26 @@ class AccountReaper(daemon.Daemon):
         listed = False
         marker = ""
         while True:
-            names = self._list_objects(account, container, part, nodes, marker)
-            if names is None:
+            listing = self._list_objects(account, container, part, nodes, marker)
+            if listing is None:
                 self.stats["failures"] += 1
                 self.stats["containers_remaining"] += 1
                 return False
+            names, policy = listing
             if not names:
                 break
+            try:
+                self.object_ring(policy)
+            except RingError as exc:
+                self.logger.error("%s: no ring for policy %s: %s", self.name, policy, exc)
+                self.stats["failures"] += 1
+                self.stats["containers_remaining"] += 1
+                return False
             listed = True
             pool = green.GreenPool(max(1, self.options.concurrency))
             for ok in pool.imap(
-                lambda o: self.reap_object(account, container, o, part, nodes), names
+                lambda o, p=policy: self.reap_object(account, container, o, part, nodes, p),
+                names,
             ):
                 objects_ok = objects_ok and ok
             marker = names[-1]
@@ -235,38 +247,52 @@ class AccountReaper(daemon.Daemon):
 
     def _list_objects(
         self, account: str, container: str, part: int, nodes: Sequence[Node], marker: str
-    ) -> list[str] | None:
+    ) -> tuple[list[str], int] | None:
         """The next object names after ``marker`` by the union of every replica's listing (a
-        replica may still list objects another has seen deleted); [] when every replica says
-        404; None when none could say."""
+        replica may still list objects another has seen deleted) and the container's policy
+        index (``X-Backend-Storage-Policy-Index`` of the listings); no names when every
+        replica says 404; None when none could say."""
         query = urllib.parse.urlencode(
             {"format": "json", "limit": str(LISTING_LIMIT), "marker": marker}
         )
         pages: list[list[str]] = []
         missing = 0
+        policy = 0
         for node in nodes:
             resp = self._request(node, "GET", f"/{account}/{container}", part, {}, query)
             if resp is not None and resp.status == 404:
                 missing += 1
             elif resp is not None and 200 <= resp.status < 300:
+                with contextlib.suppress(ValueError, TypeError):
+                    policy = int(resp.header(INDEX_HEADER) or policy)
                 try:
                     pages.append([item["name"] for item in json.loads(resp.body)])
                 except (ValueError, TypeError, KeyError):
                     self.logger.warning("%s: bad listing of %s/%s", self.name, account, container)
         if not pages:
-            return [] if missing == len(nodes) else None
+            return ([], policy) if missing == len(nodes) else None
         names = sorted(set().union(*pages))
         full = [page[-1] for page in pages if len(page) >= LISTING_LIMIT]
         if full:  # beyond the shortest full page, some replica has not been asked yet
             names = [n for n in names if n <= min(full)]
-        return names
+        return names, policy
 
     # -- one object -------------------------------------------------------------------------
 
+    def object_ring(self, policy: int) -> Ring:
+        """A policy's object ring (``object.ring.gz``, ``object-N.ring.gz``)."""
+        return self.ring(ring_name(policy))
+
     def reap_object(
-        self, account: str, container: str, obj: str, cpart: int, cnodes: Sequence[Node]
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        cpart: int,
+        cnodes: Sequence[Node],
+        policy: int = 0,
     ) -> bool:
-        part, nodes = self.ring("object").get_nodes(account, container, obj)
+        part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
         timestamp = Timestamp.now().internal
         ok = True
         for i, node in enumerate(nodes):
@@ -276,6 +302,7 @@ class AccountReaper(daemon.Daemon):
                 "X-Container-Host": host_of(cnode),
                 "X-Container-Partition": str(cpart),
                 "X-Container-Device": cnode["device"],
+                INDEX_HEADER: str(policy),
             }
             status = self._send(node, "DELETE", f"/{account}/{container}/{obj}", part, headers)
             ok = ok and _gone(status)

@@ -18,7 +18,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import config, constraints, errors, intparse, logs, reserved
+from swiftlite.common import config, constraints, errors, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path
@@ -58,17 +58,36 @@ def _count(req: Request, header: str) -> int:
         raise errors.BadInput(f"Missing or invalid {header}") from None
 
 
-def container_row(row: Any) -> dict[str, Any]:
-    """A broker row or Subdir as Swift's JSON account listing shape."""
+def container_row(row: Any, pols: policies.StoragePolicies | None = None) -> dict[str, Any]:
+    """A broker row or Subdir as Swift's JSON account listing shape, with the container's
+    ``storage_policy`` name (its index when no configured policy has it)."""
     if isinstance(row, Subdir):
         return {"subdir": row.name}
-    name, count, used, put_timestamp, _policy = row
+    name, count, used, put_timestamp, index = row
+    policy = (pols or policies.load()).get_by_index(int(index))
     return {
         "name": name,
         "count": count,
         "bytes": used,
         "last_modified": Timestamp(put_timestamp).isoformat,
+        "storage_policy": policy.name if policy is not None else str(index),
     }
+
+
+def policy_stat_headers(stats: dict[int, tuple[int, int, int]]) -> dict[str, str]:
+    """``X-Account-Storage-Policy-<Name>-Container-Count|Object-Count|Bytes-Used`` per policy
+    holding containers, named as the config names it (policies no longer configured: none)."""
+    pols = policies.load()
+    headers = {}
+    for index, (containers, objects, used) in sorted(stats.items()):
+        policy = pols.get_by_index(index)
+        if policy is None:
+            continue
+        prefix = f"X-Account-Storage-Policy-{policy.name}-"
+        headers[prefix + "Container-Count"] = str(containers)
+        headers[prefix + "Object-Count"] = str(objects)
+        headers[prefix + "Bytes-Used"] = str(used)
+    return headers
 
 
 class AccountServer(rpc.ReplicateVerb, StorageServer):
@@ -207,12 +226,13 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
             if AccountBroker.info_is_deleted(info):
                 return self._deleted_response(info)
             headers = self._info_headers(info)
+            headers.update(policy_stat_headers(broker.policy_stats()))
             headers.update(broker.user_metadata())
             rows = broker.list_containers(listing_params, merge=False) if listing else []
         if listing:
-            resp = listing_response(
-                "account", path.account, [container_row(r) for r in rows], content_type, headers
-            )
+            pols = policies.load()
+            listed = [container_row(r, pols) for r in rows]
+            resp = listing_response("account", path.account, listed, content_type, headers)
         else:
             resp = Response(status=204, headers=headers)
             resp.content_type = content_type

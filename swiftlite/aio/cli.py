@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--nodes", type=int, default=1, help="storage nodes on 127.0.0.1..N")
     start.add_argument("--part-power", type=int, default=10)
     start.add_argument("--proxy-workers", type=int, default=2)
+    start.add_argument(
+        "--policies",
+        type=int,
+        default=1,
+        help="storage policies: 1 (Policy-0 only) or 2 (gold, default; silver, 2 replicas)",
+    )
     for name, text in (
         ("stop", "stop what start started"),
         ("status", "show each process"),
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.nodes,
                 args.part_power,
                 args.proxy_workers,
+                policies=args.policies,
             )
         except ValueError as exc:
             print(f"swiftlite-aio: {exc}", file=sys.stderr)

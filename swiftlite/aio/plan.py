@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 PLAN_FILE = "aio.json"
 PLAN_VERSION = 1
 KINDS = ("account", "container", "object")
+SILVER_REPLICAS = 2
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class ClusterPlan:
     memcached_port: int
     nodes: tuple[NodePlan, ...] = field(default_factory=tuple)
     daemons: bool = True  # start the background daemons (probe tests run them once instead)
+    policies: int = (
+        1  # storage policies: 0 (default), then 1 "silver" with 2 replicas (--policies 2)
+    )
 
     # -- paths -------------------------------------------------------------------------------
     @property
@@ -86,6 +90,20 @@ class ClusterPlan:
     def auth_url(self) -> str:
         return f"http://{self.proxy_ip}:{self.proxy_port}/auth/v1.0"
 
+    # -- storage policies --------------------------------------------------------------------
+    def policy_replicas(self, policy: int) -> int:
+        return self.replicas if policy == 0 else SILVER_REPLICAS
+
+    def policy_devices(self, policy: int) -> list[tuple[NodePlan, str]]:
+        """The (node, device) pairs in a policy's ring: every device for policy 0; for silver,
+        each node's devices but its last (all of a one-device node), so the two policies'
+        placements differ and a test can tell them apart on disk."""
+        pairs = []
+        for node in self.nodes:
+            devices = node.devices if policy == 0 or len(node.devices) == 1 else node.devices[:-1]
+            pairs.extend((node, device) for device in devices)
+        return pairs
+
     # -- persistence -------------------------------------------------------------------------
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
@@ -96,6 +114,7 @@ class ClusterPlan:
     def from_json(cls, text: str) -> ClusterPlan:
         data = json.loads(text)
         data.setdefault("daemons", True)
+        data.setdefault("policies", 1)
         if data.pop("version", None) != PLAN_VERSION:
             raise ValueError("unknown aio plan version")
         nodes = tuple(NodePlan(**{**n, "devices": tuple(n["devices"])}) for n in data.pop("nodes"))
@@ -111,6 +130,7 @@ def make_plan(
     part_power: int = 10,
     proxy_workers: int = 2,
     daemons: bool = True,
+    policies: int = 1,
 ) -> ClusterPlan:
     """A plan for ``nodes`` storage nodes with ``devices`` devices each.
 
@@ -124,6 +144,10 @@ def make_plan(
         raise ValueError("devices must be at least 1")
     if replicas < 1 or replicas > nodes * per_node:
         raise ValueError(f"replicas must be between 1 and {nodes * per_node} for this geometry")
+    if not 1 <= policies <= 2:
+        raise ValueError("policies must be 1 or 2")
+    if policies == 2 and sum(max(per_node - 1, 1) for _ in range(nodes)) < SILVER_REPLICAS:
+        raise ValueError("--policies 2 needs room for silver's 2 replicas: add devices or nodes")
     base = 6200 if port == 8080 else port + 10
     if base + 5 > 65535:
         raise ValueError("port too high to fit the storage ports above it")
@@ -149,6 +173,7 @@ def make_plan(
         memcached_port=base + 4,
         nodes=node_plans,
         daemons=daemons,
+        policies=policies,
     )
 
 

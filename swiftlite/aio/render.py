@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Mapping
 
 from swiftlite.aio.plan import KINDS, ClusterPlan, NodePlan
-from swiftlite.common import fs
+from swiftlite.common import fs, policies
 from swiftlite.ring import RingBuilder
 
 ETC_ENV = "SWIFTLITE_ETC"
@@ -67,30 +67,41 @@ def write_cluster_conf(plan: ClusterPlan) -> None:
         f"swift_hash_path_suffix = {secrets.token_hex(16)}\n"
         "\n[swift-constraints]\n"
     )
+    if plan.policies > 1:
+        text += (
+            "\n[storage-policy:0]\nname = gold\naliases = Policy-0\ndefault = yes\n"
+            "\n[storage-policy:1]\nname = silver\npolicy_type = replication\n"
+        )
     fs.write_file_durable(plan.swiftlite_conf, text.encode())
 
 
 def build_rings(plan: ClusterPlan) -> None:
-    """account/container/object rings: one zone per node, every device of every node."""
-    for kind in KINDS:
-        ring_path = os.path.join(plan.etc_dir, f"{kind}.ring.gz")
-        builder_path = os.path.join(plan.etc_dir, f"{kind}.builder")
+    """account/container rings and the object ring of every policy swiftlite.conf defines
+    (``object.ring.gz``, ``object-N.ring.gz``): one zone per node; every device, or the
+    policy's devices (``ClusterPlan.policy_devices``). Call it with the cluster's conf."""
+    rings = [(kind, kind, plan.replicas, plan.policy_devices(0)) for kind in KINDS[:2]]
+    for policy in policies.load():
+        idx = policy.idx
+        ring = (policy.ring_name, "object", plan.policy_replicas(idx), plan.policy_devices(idx))
+        rings.append(ring)
+    for name, kind, replicas, devices in rings:
+        ring_path = os.path.join(plan.etc_dir, f"{name}.ring.gz")
+        builder_path = os.path.join(plan.etc_dir, f"{name}.builder")
         if os.path.exists(ring_path) and os.path.exists(builder_path):
             continue
-        builder = RingBuilder(part_power=plan.part_power, replicas=plan.replicas, min_part_hours=1)
-        for node in plan.nodes:
-            for device in node.devices:
-                builder.add_dev(
-                    {
-                        "region": 1,
-                        "zone": node.index,
-                        "ip": node.ip,
-                        "port": node.port_of(kind),
-                        "device": device,
-                        "weight": 100.0,
-                        "meta": "",
-                    }
-                )
+        builder = RingBuilder(part_power=plan.part_power, replicas=replicas, min_part_hours=1)
+        for node, device in devices:
+            builder.add_dev(
+                {
+                    "region": 1,
+                    "zone": node.index,
+                    "ip": node.ip,
+                    "port": node.port_of(kind),
+                    "device": device,
+                    "weight": 100.0,
+                    "meta": "",
+                }
+            )
         builder.rebalance(seed=1)
         builder.save(builder_path)
         builder.write_ring(ring_path)

@@ -3,12 +3,14 @@
 Usage: ``swiftlite-get-nodes <ring_file> <account> [<container> [<object>]]`` or
 ``swiftlite-get-nodes <ring_file> -p <partition>``. Prints the partition, the name hash, the
 primary nodes and handoffs, and a ``curl -I`` line for each (backend path
-``/<device>/<part>/<quoted a/c/o>``). Exit codes: 0 success, 2 error.
+``/<device>/<part>/<quoted a/c/o>``; for a storage policy's ring ``object-N.ring.gz`` with
+``-H "X-Backend-Storage-Policy-Index: N"``). Exit codes: 0 success, 2 error.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import quote
 
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.hashing import hash_path
+from swiftlite.common.policies import parse_dir_name
 from swiftlite.ring import Ring, RingError
 
 
@@ -41,8 +44,10 @@ def _host(node: dict[str, Any]) -> str:
     return f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
 
 
-def report(ring: Ring, names: list[str], part: int | None, show_all: bool) -> list[str]:
-    """The lines swiftlite-get-nodes prints."""
+def report(
+    ring: Ring, names: list[str], part: int | None, show_all: bool, policy: int | None = None
+) -> list[str]:
+    """The lines swiftlite-get-nodes prints (``policy``: the object ring's policy index)."""
     lines: list[str] = []
     if names:
         account = names[0]
@@ -72,9 +77,10 @@ def report(ring: Ring, names: list[str], part: int | None, show_all: bool) -> li
     for node in handoffs:
         lines.append(f"Server:Port Device\t{_host(node)} {node['device']}\t [Handoff]")
     lines.append("")
+    header = "" if policy is None else f' -H "X-Backend-Storage-Policy-Index: {policy}"'
     for node, tag in [(n, "") for n in primaries] + [(n, " # [Handoff]") for n in handoffs]:
         url = f"http://{_host(node)}/{quote(node['device'])}/{part}{path}"
-        lines.append(f'curl -g -I -XHEAD "{url}"{tag}')
+        lines.append(f'curl -g -I -XHEAD "{url}"{header}{tag}')
     lines.append("")
     lines.append(
         f"note: showing {'all' if show_all else ring.replica_count} handoffs; "
@@ -102,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ring = Ring(ns.ring)
         if ns.partition is not None and not 0 <= ns.partition < ring.partition_count:
             raise ValueError(f"partition {ns.partition} is not in 0..{ring.partition_count - 1}")
-        lines = report(ring, ns.names, ns.partition, ns.all)
+        ring_name = os.path.basename(ns.ring).removesuffix(".ring.gz")
+        policy = parse_dir_name("object", ring_name) or None  # policy 0: no header needed
+        lines = report(ring, ns.names, ns.partition, ns.all, policy)
     except (RingError, ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

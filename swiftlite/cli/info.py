@@ -2,8 +2,9 @@
 
 Prints the file's metadata (path, timestamps, content type, ETag, length, user and system
 metadata, where the record is stored), the ring placement from ``<swift_dir>/object.ring.gz``
-when the ring library and file are there, and whether the content's MD5 matches the ETag.
-Exit status: 0 when readable (and intact, for .data files), 1 otherwise.
+(``object-N.ring.gz`` for a file under ``objects-N/``) when the ring library and file are
+there, and whether the content's MD5 matches the ETag. Exit status: 0 when readable (and
+intact, for .data files), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 
 from swiftlite.common import errors
 from swiftlite.common.names import wsgi_to_str
+from swiftlite.common.policies import parse_dir_name, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, metadata
 
@@ -78,7 +80,9 @@ def _print_groups(meta: dict[str, str]) -> None:
 
 
 def _print_placement(name: str, swift_dir: str, path: str) -> None:
-    ring_path = os.path.join(swift_dir, "object.ring.gz")
+    located = _location_of(path)
+    policy = located[0] if located else 0
+    ring_path = os.path.join(swift_dir, f"{ring_name(policy)}.ring.gz")
     try:
         from swiftlite.ring import Ring
     except ImportError:
@@ -97,22 +101,23 @@ def _print_placement(name: str, swift_dir: str, path: str) -> None:
     except Exception as exc:  # noqa: BLE001  (a broken ring must not hide the metadata)
         print(f"Ring: cannot use {ring_path}: {exc}")
         return
-    print(f"Ring: {ring_path}")
+    print(f"Ring: {ring_path} (storage policy {policy})")
     print(f"  Partition: {part}")
     for node in nodes:
         print(f"  Primary: {node['ip']}:{node['port']}/{node['device']} (id {node['id']})")
-    on_disk = _partition_of(path)
+    on_disk = located[1] if located else None
     if on_disk is not None and on_disk != str(part):
         print(f"  WARNING: file is in partition {on_disk}, the ring says {part} (handoff?)")
 
 
-def _partition_of(path: str) -> str | None:
+def _location_of(path: str) -> tuple[int, str | None] | None:
+    """(storage policy, partition) from the ``objects[-N]/<part>/`` part of a path."""
     pieces = os.path.abspath(path).split(os.sep)
-    try:
-        idx = len(pieces) - 1 - pieces[::-1].index(layout.OBJECTS)
-    except ValueError:
-        return None
-    return pieces[idx + 1] if idx + 1 < len(pieces) else None
+    for idx in range(len(pieces) - 1, -1, -1):
+        policy = parse_dir_name(layout.OBJECTS, pieces[idx])
+        if policy is not None:
+            return policy, (pieces[idx + 1] if idx + 1 < len(pieces) else None)
+    return None
 
 
 def _check_etag(path: str, meta: dict[str, str]) -> bool:

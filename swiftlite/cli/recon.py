@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, policies
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import SwiftliteError
 
@@ -90,8 +90,14 @@ def check_replication(swift_dir: str, kind: str, timeout: float) -> list[str]:
 
 
 def check_async(swift_dir: str, timeout: float) -> list[str]:
+    """The async_pending total, then one line per storage policy the servers report."""
     answers = fetch(servers(swift_dir, "object"), "async", timeout)
-    return [summary_line("async_pending", _pick(answers, lambda d: d["async_pending"]))]
+    lines = [summary_line("async_pending", _pick(answers, lambda d: d["async_pending"]))]
+    found = {i for d in answers.values() if isinstance(d, dict) for i in d.get("policies", {})}
+    for index in sorted(found, key=lambda i: int(i) if i.isdigit() else -1):
+        per = _pick(answers, lambda d, i=index: d["policies"].get(i, 0))
+        lines.append(summary_line(f"async_pending policy {index}", per))
+    return lines
 
 
 def check_quarantined(swift_dir: str, timeout: float) -> list[str]:
@@ -117,8 +123,9 @@ def check_disk_usage(swift_dir: str, timeout: float) -> list[str]:
 
 def check_ring_md5(swift_dir: str, timeout: float) -> list[str]:
     local = {}
-    for kind in KINDS:
-        path = os.path.join(swift_dir, f"{kind}.ring.gz")
+    names = ["account", "container"] + [p.ring_name for p in policies.load()]
+    for name in names:
+        path = os.path.join(swift_dir, f"{name}.ring.gz")
         with open(path, "rb") as fh:
             local[os.path.basename(path)] = hashlib.md5(fh.read()).hexdigest()
     hosts = {h for kind in KINDS for h in servers(swift_dir, kind)}

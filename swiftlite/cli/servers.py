@@ -73,6 +73,10 @@ def container_updater(argv: list[str] | None = None) -> int:
     return _daemon_main("swiftlite.container.updater", argv)
 
 
+def container_reconciler(argv: list[str] | None = None) -> int:
+    return _daemon_main("swiftlite.container.reconciler", argv)
+
+
 def account_replicator(argv: list[str] | None = None) -> int:
     return _daemon_main("swiftlite.account.replicator", argv)
 

@@ -17,7 +17,7 @@ import logging
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from swiftlite.common.errors import ConfigError
@@ -180,6 +180,17 @@ def load_section(path: str, section: str, cls: type[T]) -> T:
 def swiftlite_conf_path() -> str:
     """The cluster-wide config file: ``$SWIFTLITE_CONF`` or /etc/swiftlite/swiftlite.conf."""
     return os.environ.get(CONF_ENV) or DEFAULT_CONF_PATH
+
+
+def load_by_mtime(load: Callable[[str, float], T], default: T) -> T:
+    """``load(path, mtime)`` of the cluster config (callers cache it on both arguments, so an
+    edited file is read again); ``default`` when there is no file."""
+    path = swiftlite_conf_path()
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return default
+    return load(path, mtime)
 
 
 @functools.lru_cache(maxsize=8)

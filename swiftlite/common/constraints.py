@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,12 +58,7 @@ def _load(path: str, mtime: float) -> Constraints:
 
 def load() -> Constraints:
     """The cluster's constraints (cached by the config file's mtime); defaults with no file."""
-    path = config.swiftlite_conf_path()
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError:
-        return DEFAULT
-    return _load(path, mtime)
+    return config.load_by_mtime(_load, DEFAULT)
 
 
 def _len(text: str) -> int:

@@ -52,6 +52,10 @@ class DeviceUnavailable(SwiftliteError):
     """The device is not mounted (mount_check) or not usable."""
 
 
+class Unavailable(SwiftliteError):
+    """This server cannot serve the request as configured (HTTP 503), e.g. an unknown policy."""
+
+
 class Corrupt(SwiftliteError):
     """Stored bytes or metadata fail their checksum or format check."""
 

@@ -27,6 +27,7 @@ ERROR_STATUS: list[tuple[type[errors.SwiftliteError], int]] = [
     (errors.Conflict, 409),
     (errors.DiskFull, 507),
     (errors.DeviceUnavailable, 507),
+    (errors.Unavailable, 503),
     (errors.Timeout, 408),
     (errors.BadName, 412),
     (errors.PreconditionFailed, 412),

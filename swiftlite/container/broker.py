@@ -13,10 +13,11 @@ order, or twice, leaves the same rows. Schema and record format: ``docs/formats/
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swiftlite.common.timestamp import Timestamp
+from swiftlite.container import misplaced
 from swiftlite.db import layout
 from swiftlite.db.broker import EMPTY_HASH, ZERO_TIMESTAMP, DatabaseBroker
 from swiftlite.db.listing import ListingParams, RangeQuery, Subdir, list_rows, range_clause
@@ -116,6 +117,7 @@ class ContainerBroker(DatabaseBroker):
     schema_version = 1
     count_column = "object_count"
     record_columns = _COLUMNS
+    peer_info_keys = ("storage_policy_index",)
 
     def __init__(
         self, db_file: str, account: str | None = None, container: str | None = None, **kw: Any
@@ -254,7 +256,38 @@ class ContainerBroker(DatabaseBroker):
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
+    def misplaced_rows(self, limit: int = 1000) -> list[ObjectRecord]:
+        """Rows (live or deleted) whose policy is not the container's, by name: objects to
+        move, or deletes to repeat, in the container's policy."""
+        self.merge_pending()
+        rows = self._read(
+            lambda conn: conn.execute(
+                f"SELECT {_COLUMNS} FROM object WHERE storage_policy_index != "
+                "(SELECT storage_policy_index FROM container_info) ORDER BY name LIMIT ?",
+                [limit],
+            ).fetchall()
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
     # -- container state --------------------------------------------------------------------
+
+    def merge_peer_state(self, peer: Mapping[str, Any]) -> None:
+        """Fold a peer's state into ours; when the policies differ, the replica that
+        ``misplaced.prefers`` decides the policy, and its ``status_changed_at`` goes with it
+        (not the newest), so every replica compares alike on the next exchange."""
+        ours = self.get_info(merge=False)
+        super().merge_peer_state(peer)
+        if "storage_policy_index" not in peer:
+            return
+        theirs_policy = int(peer["storage_policy_index"])
+        if theirs_policy == int(ours["storage_policy_index"]):
+            return
+        winner = peer if misplaced.prefers(ours, peer) else ours
+        policy = int(winner["storage_policy_index"])
+        sets = "storage_policy_index = ?, status_changed_at = ?"
+        if policy != int(ours["storage_policy_index"]):
+            sets += f", reported_put_timestamp = '{ZERO_TIMESTAMP}'"  # the account learns it
+        self._update_info(sets, [policy, Timestamp(winner["status_changed_at"]).internal])
 
     @staticmethod
     def info_is_deleted(info: dict[str, Any]) -> bool:

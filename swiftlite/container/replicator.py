@@ -3,13 +3,22 @@
 The shared machinery is ``db/replicator.py``; this module names the kind and adds the
 container's rule for removal: a deleted container database goes only once its account has
 been told (its reported totals match), so no account keeps listing a container nobody holds.
+
+After replicating a database (which also settles a policy conflict between its replicas,
+``ContainerBroker.merge_peer_state``) it queues the rows written under another policy than
+the container's for the container reconciler (``reconciler.enqueue``, up to
+``misplaced_per_pass`` rows a database and pass; queueing again is harmless).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from swiftlite.common import daemon
+from swiftlite.common import daemon, direct_client, errors, green
+from swiftlite.container import misplaced, reconciler
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
@@ -20,6 +29,7 @@ from swiftlite.db.replicator import DbReplicator, DbReplicatorOptions
 class ContainerReplicatorOptions(DbReplicatorOptions):
     bind_port: int = 6201
     rsync_module: str = "rsync://{replication_ip}:{rsync_port}/container"
+    misplaced_per_pass: int = 1000
 
 
 class ContainerReplicator(DbReplicator):
@@ -31,6 +41,42 @@ class ContainerReplicator(DbReplicator):
 
     def ready_to_remove(self, broker: DatabaseBroker) -> bool:
         return not needs_report(broker.get_info())
+
+    def _replicate(self, broker: DatabaseBroker, dev: Mapping[str, Any]) -> bool:
+        done = super()._replicate(broker, dev)
+        if isinstance(broker, ContainerBroker) and os.path.exists(broker.db_file):
+            self._queue_misplaced(broker)
+        return done
+
+    def _queue_misplaced(self, broker: ContainerBroker) -> None:
+        info = broker.get_info()
+        if info["account"] == misplaced.MISPLACED_ACCOUNT:
+            return
+        rows = broker.misplaced_rows(self.options.misplaced_per_pass)  # type: ignore[attr-defined]
+        if rows:
+            queued = reconciler.enqueue(
+                self.ring, rows, info["account"], info["container"], self._send
+            )
+            self.stats["misplaced"] = self.stats.get("misplaced", 0) + queued
+
+    def _send(self, node: Mapping[str, Any], method: str, path: str, headers: dict) -> int | None:
+        try:
+            resp = direct_client.direct_request(
+                node["ip"],
+                int(node["port"]),
+                method,
+                f"/{node['device']}{path}",
+                headers,
+                None,
+                self.options.conn_timeout,
+                self.options.node_timeout,
+            )
+        except (OSError, errors.Timeout, green.Timeout) as exc:
+            self.logger.warning(
+                "%s: queueing at %s:%s failed: %s", self.name, node["ip"], node["port"], exc
+            )
+            return None
+        return resp.status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
+from swiftlite.common import config, constraints, errors, green, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
@@ -75,14 +75,18 @@ def request_timestamp(req: Request) -> Timestamp:
     return ts
 
 
-def policy_index(req: Request) -> int | None:
-    value = req.headers.get(POLICY_HEADER)
+def policy_index(req: Request, header: str = POLICY_HEADER) -> int | None:
+    """The policy index a header names (None without it); 400 unless a policy has it."""
+    value = req.headers.get(header)
     if value is None:
         return None
     try:
-        return intparse.parse_uint(value, 10)
+        index = intparse.parse_uint(value, 10)
     except ValueError:
-        raise errors.BadInput(f"Invalid {POLICY_HEADER}") from None
+        raise errors.BadInput(f"Invalid {header}") from None
+    if index not in policies.load():
+        raise errors.BadInput(f"Invalid {header} {index}")
+    return index
 
 
 MAX_UPDATE_BODY = 8 << 20  # bytes of one UPDATE body (object servers send at most 1000 rows)
@@ -320,11 +324,16 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             return self._object_update(req, path, ts)
         updates = self._metadata(req, ts)
         requested = policy_index(req)
+        default = policy_index(req, policies.DEFAULT_HEADER)
+        if requested is not None:
+            new_policy = requested
+        else:
+            new_policy = default if default is not None else policies.load().default.idx
         broker = self._broker(path)
         with broker:
-            created = broker.initialize(ts, storage_policy_index=requested or 0)
+            created = broker.initialize(ts, storage_policy_index=new_policy)
             if not created:
-                conflict, created = self._update_existing(broker, ts, requested)
+                conflict, created = self._update_existing(broker, ts, requested, new_policy)
                 if conflict is not None:
                     return conflict
             self._store_metadata(broker, updates)
@@ -334,17 +343,20 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         return Response(status=201 if created else 202)
 
     def _update_existing(
-        self, broker: ContainerBroker, ts: Timestamp, requested: int | None
+        self, broker: ContainerBroker, ts: Timestamp, requested: int | None, new_policy: int
     ) -> tuple[Response | None, bool]:
-        """PUT onto an existing database: (a 409 to answer, or None; whether it was re-created)."""
+        """PUT onto an existing database: (a 409 to answer, or None; whether it was re-created).
+
+        A deleted container comes back with ``new_policy`` (the requested or the default one);
+        a live one keeps its policy, and a request for another is a 409.
+        """
         info = broker.get_info()
         recreated = ContainerBroker.info_is_deleted(info)
         if recreated:
             if ts <= Timestamp(info["delete_timestamp"]):
                 conflict = {X_BACKEND_TIMESTAMP: info["delete_timestamp"]}
                 return Response(status=409, headers=conflict), False
-            keep = info["storage_policy_index"]
-            broker.recreate(ts, requested if requested is not None else keep)
+            broker.recreate(ts, new_policy)
         elif requested is not None and requested != info["storage_policy_index"]:
             conflict = {POLICY_HEADER: str(info["storage_policy_index"])}
             return Response(status=409, headers=conflict), False

@@ -1,14 +1,17 @@
 """``GET /recon/<what>`` on storage servers: the facts ``swiftlite-recon`` gathers.
 
-Endpoints (JSON): ``async`` (async_pending count), ``replication/<kind>``,
-``auditor/<kind>``, ``updater/<kind>``, ``expirer/object``, ``reaper/account`` (the daemons' last
-pass summaries from the recon cache), ``quarantined`` (counts per kind), ``diskusage``,
-``unmounted``, ``ringmd5``, ``load``, ``mem``, ``time``, ``version``. Anything else is passed on
+Endpoints (JSON): ``async`` (async_pending count, and per storage policy under ``policies``),
+``replication/<kind>``, ``auditor/<kind>``, ``updater/<kind>``, ``expirer/object``,
+``reaper/account`` (the daemons' last pass summaries from the recon cache), ``quarantined``
+(counts per kind, quarantined objects also per policy under ``policies``, as Swift's),
+``diskusage``, ``unmounted``, ``ringmd5`` (every ring, ``object-N.ring.gz`` included),
+``load``, ``mem``, ``time``, ``version``. Anything else is passed on
 to the server app, so a storage pipeline can hold recon in front of its app.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +21,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, fs, recon_cache
+from swiftlite.common import config, fs, policies, recon_cache
 
 KINDS = ("object", "container", "account")
 DAEMONS = {
@@ -87,23 +90,29 @@ class ReconMiddleware:
         except OSError:
             return []
 
-    def async_pending(self) -> dict[str, int]:
-        count = 0
+    def _per_policy(self, parent: str, base: str, count: Any) -> dict[str, int]:
+        """``count(path)`` summed over every device's ``<parent>/<base>[-N]`` dirs, by N."""
+        totals: dict[str, int] = {}
         for device in self._devices():
-            root = os.path.join(self.options.devices, device, "async_pending")
-            for _dirpath, _dirs, files in os.walk(root):
-                count += sum(1 for f in files if not f.startswith("."))
-        return {"async_pending": count}
+            root = os.path.join(self.options.devices, device, parent)
+            for idx, path in policies.policy_dirs(root, base):
+                totals[str(idx)] = totals.get(str(idx), 0) + count(path)
+        return totals
 
-    def quarantined(self) -> dict[str, int]:
-        counts = dict.fromkeys(QUARANTINE_DIRS, 0)
+    def async_pending(self) -> dict[str, Any]:
+        per_policy = self._per_policy("", "async_pending", _count_files)
+        return {"async_pending": sum(per_policy.values()), "policies": per_policy}
+
+    def quarantined(self) -> dict[str, Any]:
+        counts: dict[str, Any] = dict.fromkeys(QUARANTINE_DIRS, 0)
         for device in self._devices():
-            for name in QUARANTINE_DIRS:
+            for name in ("containers", "accounts"):
                 path = os.path.join(self.options.devices, device, "quarantined", name)
-                try:
+                with contextlib.suppress(OSError):
                     counts[name] += len(os.listdir(path))
-                except OSError:
-                    continue
+        per_policy = self._per_policy("quarantined", "objects", _count_entries)
+        counts["objects"] = sum(per_policy.values())
+        counts["policies"] = {idx: {"objects": n} for idx, n in per_policy.items()}
         return counts
 
     def disk_usage(self) -> list[dict[str, Any]]:
@@ -128,8 +137,10 @@ class ReconMiddleware:
 
     def ring_md5(self) -> dict[str, str]:
         out = {}
-        for kind in KINDS:
-            path = os.path.join(self.options.swift_dir, f"{kind}.ring.gz")
+        names = [f"{kind}.ring.gz" for kind in ("account", "container")]
+        names += [p.ring_name + ".ring.gz" for p in policies.load()]
+        for name in names:
+            path = os.path.join(self.options.swift_dir, name)
             try:
                 with open(path, "rb") as fh:
                     out[path] = hashlib.md5(fh.read()).hexdigest()
@@ -151,6 +162,17 @@ class ReconMiddleware:
         except OSError:
             pass
         return out
+
+
+def _count_files(root: str) -> int:
+    return sum(1 for _d, _s, files in os.walk(root) for f in files if not f.startswith("."))
+
+
+def _count_entries(path: str) -> int:
+    try:
+        return len(os.listdir(path))
+    except OSError:
+        return 0
 
 
 def _version() -> str:

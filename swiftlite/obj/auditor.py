@@ -1,9 +1,9 @@
 """The object auditor: find rotten object files and move them aside for replication to heal.
 
 Owns the audit pass (console script ``swiftlite-object-auditor CONF [once]``, section
-``[object-auditor]``). It walks every hash directory on every local device
-(``objects/<part>/<sfx>/<hash>/``) and, for the ``.data`` file that decides the object
-(``layout.pick``), checks that:
+``[object-auditor]``). It walks every hash directory on every local device, for every
+configured storage policy (``objects/<part>/<sfx>/<hash>/``, ``objects-N/...``) and, for the
+``.data`` file that decides the object (``layout.pick``), checks that:
 
 - the metadata record reads back (version, checksum, JSON) and names an object whose path
   hash is this directory;
@@ -18,8 +18,8 @@ pass sees the difference and a peer pushes a good copy). Reads are paced at
 On the way it also keeps two promises of other modules: a hash directory holding obsolete
 files or a tombstone older than ``reclaim_age`` gets its suffix invalidated (the next rehash
 cleans it), and an expiring object whose expiry queue entry is missing (a replica that arrived
-by rsync) gets one (``expiry_queue.record``). Summary: files and bytes checked, quarantined,
-errors.
+by rsync) gets one (``expiry_queue.record``). Summary: files and bytes checked (also per
+policy), quarantined, errors.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, hashing, recon_cache
+from swiftlite.common import daemon, errors, green, hashing, policies, recon_cache
 from swiftlite.obj import devices, expiry_queue, hashes, layout, metadata
 from swiftlite.obj.diskfile import delete_at, quarantine_file
 from swiftlite.obj.ratelimit import RateLimiter
@@ -69,14 +69,16 @@ class AuditStats:
     suffixes_invalidated: int = 0
     expiry_entries_restored: int = 0
     devices: int = 0
+    # per policy index (as text, for JSON): .data files checked
+    policy_files_checked: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def hash_dirs(dev_path: str) -> Iterator[tuple[str, str, str]]:
-    """(partition dir, name hash, hash dir path) for every hash dir on a device."""
-    objects = os.path.join(dev_path, layout.OBJECTS)
+def hash_dirs(dev_path: str, policy: int = 0) -> Iterator[tuple[str, str, str]]:
+    """(partition dir, name hash, hash dir path) for every hash dir of a policy on a device."""
+    objects = layout.objects_dir(dev_path, policy)
     for part in _sorted_dirs(objects):
         if not part.isdigit():
             continue
@@ -171,15 +173,30 @@ class ObjectAuditor(daemon.Daemon):
         return stats.summary()
 
     def audit_device(self, dev_path: str, stats: AuditStats) -> None:
-        for part_dir, name_hash, hash_dir in hash_dirs(dev_path):
-            try:
-                self.audit_hash_dir(dev_path, part_dir, name_hash, hash_dir, stats)
-            except Exception:
-                self.logger.exception("object-auditor: cannot audit %s", hash_dir)
-                stats.errors += 1
+        """Audit every configured policy's ``objects[-N]`` dir on the device."""
+        configured = policies.load()
+        for policy, _ in layout.policy_dirs(dev_path, layout.OBJECTS):
+            if policy not in configured:
+                continue
+            before = stats.files_checked
+            for part_dir, name_hash, hash_dir in hash_dirs(dev_path, policy):
+                try:
+                    self.audit_hash_dir(dev_path, part_dir, name_hash, hash_dir, stats, policy)
+                except Exception:
+                    self.logger.exception("object-auditor: cannot audit %s", hash_dir)
+                    stats.errors += 1
+            key = str(policy)
+            checked = stats.files_checked - before
+            stats.policy_files_checked[key] = stats.policy_files_checked.get(key, 0) + checked
 
     def audit_hash_dir(
-        self, dev_path: str, part_dir: str, name_hash: str, hash_dir: str, stats: AuditStats
+        self,
+        dev_path: str,
+        part_dir: str,
+        name_hash: str,
+        hash_dir: str,
+        stats: AuditStats,
+        policy: int = 0,
     ) -> None:
         try:
             names = os.listdir(hash_dir)
@@ -201,13 +218,13 @@ class ObjectAuditor(daemon.Daemon):
         except FileNotFoundError:
             return  # replaced or deleted while we looked
         except AuditFailure as exc:
-            target = quarantine_file(dev_path, part_dir, name_hash, path)
+            target = quarantine_file(dev_path, part_dir, name_hash, path, policy)
             stats.quarantined += 1
             self.logger.error("object-auditor: quarantined %s to %s: %s", path, target, exc)
             return
         stats.files_checked += 1
         stats.bytes_checked += length
-        self._keep_expiry_promise(dev_path, name_hash, hash_dir, files, meta, stats)
+        self._keep_expiry_promise(dev_path, name_hash, hash_dir, files, meta, stats, policy)
 
     def _keep_expiry_promise(
         self,
@@ -217,6 +234,7 @@ class ObjectAuditor(daemon.Daemon):
         files: layout.FileSet,
         meta: dict[str, str],
         stats: AuditStats,
+        policy: int = 0,
     ) -> None:
         """Queue an expiring object whose entry is missing (the .meta's X-Delete-At rules)."""
         current = meta
@@ -235,7 +253,8 @@ class ObjectAuditor(daemon.Daemon):
         if when is None or expiry_queue.exists(dev_path, name_hash, when):
             return
         _, account, container, obj = meta["name"].split("/", 3)
-        expiry_queue.record(dev_path, name_hash, expiry_queue.Entry(account, container, obj, when))
+        entry = expiry_queue.Entry(account, container, obj, when, policy)
+        expiry_queue.record(dev_path, name_hash, entry)
         stats.expiry_entries_restored += 1
 
 

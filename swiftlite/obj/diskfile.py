@@ -129,9 +129,15 @@ class DiskFileManager:
         return group
 
     def get(
-        self, dev_path: str, partition: int, account: str, container: str, obj: str
+        self,
+        dev_path: str,
+        partition: int,
+        account: str,
+        container: str,
+        obj: str,
+        policy: int = 0,
     ) -> DiskFile:
-        return DiskFile(self, dev_path, partition, account, container, obj)
+        return DiskFile(self, dev_path, partition, account, container, obj, policy)
 
 
 class DiskFile:
@@ -145,16 +151,18 @@ class DiskFile:
         account: str,
         container: str,
         obj: str,
+        policy: int = 0,
     ) -> None:
         self.manager = manager
         self.config = manager.config
         self.dev_path = dev_path
         self.partition = partition
+        self.policy = policy  # the storage policy index: which objects-N/ holds the files
         self.name = f"/{account}/{container}/{obj}"
         self.name_hash = hashing.hash_path(account, container, obj)
         self.suffix = hashing.suffix_of(self.name_hash)
-        self.part_dir = layout.partition_dir(dev_path, partition)
-        self.hash_dir = layout.hash_dir(dev_path, partition, self.name_hash)
+        self.part_dir = layout.partition_dir(dev_path, partition, policy)
+        self.hash_dir = layout.hash_dir(dev_path, partition, self.name_hash, policy)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -283,16 +291,18 @@ class DiskFile:
 
     def quarantine(self, path: str) -> str:
         """Move a damaged file aside to ``quarantined/objects/<hash>/`` and invalidate."""
-        return quarantine_file(self.dev_path, self.part_dir, self.name_hash, path)
+        return quarantine_file(self.dev_path, self.part_dir, self.name_hash, path, self.policy)
 
 
-def quarantine_file(dev_path: str, part_dir: str, name_hash: str, path: str) -> str:
+def quarantine_file(
+    dev_path: str, part_dir: str, name_hash: str, path: str, policy: int = 0
+) -> str:
     """Move the damaged object file ``path`` to ``quarantined/objects/<hash>/``; the new path.
 
     The suffix is invalidated so that replication notices the loss and restores a good copy.
     A file already moved (or removed) by someone else is not an error.
     """
-    target_dir = layout.quarantine_dir(dev_path, name_hash)
+    target_dir = layout.quarantine_dir(dev_path, name_hash, policy)
     os.makedirs(target_dir, exist_ok=True)
     target = os.path.join(target_dir, os.path.basename(path))
     if os.path.exists(target):
@@ -345,7 +355,7 @@ class Writer:
 
     def __enter__(self) -> Writer:
         df = self.diskfile
-        tmp = layout.tmp_dir(df.dev_path)
+        tmp = layout.tmp_dir(df.dev_path, df.policy)
         os.makedirs(tmp, exist_ok=True)
         reserve = df.config.fallocate_reserve
         if reserve and fs.free_bytes(tmp) - (self.size or 0) < reserve:

@@ -3,12 +3,14 @@
 Owns the expiry pass (console script ``swiftlite-object-expirer CONF [once]``, section
 ``[object-expirer]`` of object-server.conf). It reads the due entries of every local device's
 expiry queue (``expiry_queue.due``; no cluster scan, no hidden account) and, for each, sends
-to every primary object node of the object (object ring), all at once::
+to every primary object node of the object (its policy's object ring: ``object.ring.gz``, or
+``object-N.ring.gz`` for an entry of policy N), all at once::
 
     DELETE /<dev>/<part>/<a>/<c>/<o>
     X-Timestamp: <delete_at, internal form>     the tombstone is as old as the expiry
     X-If-Delete-At: <delete_at>                  412 if a later write changed or removed it
     X-Container-Host/-Device/-Partition          container replica i for object node i
+    X-Backend-Storage-Policy-Index: <N>          the entry's policy
 
 so each object server writes the tombstone and updates its container listing as for a client
 DELETE. 2xx, 404 (already gone), 409 (a newer write) and 412 (X-Delete-At changed) all mean
@@ -33,6 +35,7 @@ from typing import Any
 
 from swiftlite.common import daemon, errors, green, recon_cache, reserved
 from swiftlite.common.direct_client import DirectResponse, direct_request
+from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import devices, expiry_queue
 from swiftlite.obj.ratelimit import RateLimiter
@@ -183,7 +186,7 @@ class ObjectExpirer(daemon.Daemon):
 
     def delete_everywhere(self, entry: expiry_queue.Entry) -> list[int | None]:
         """The status from each primary, in ring order (None: no answer)."""
-        ring = self.ring("object")
+        ring = self.ring(ring_name(entry.policy))
         part, primaries = ring.get_nodes(entry.account, entry.container, entry.obj)
         cpart, cnodes = self._container_nodes(entry)
         headers = {
@@ -192,6 +195,7 @@ class ObjectExpirer(daemon.Daemon):
             "X-Trans-Id": f"tx-expirer-{entry.delete_at}-{os.urandom(4).hex()}",
             # an object server queued this name, so it may be a reserved (versioned) one
             reserved.ALLOW_HEADER: "true",
+            INDEX_HEADER: str(entry.policy),
         }
         path = f"/{part}/{entry.account}/{entry.container}/{entry.obj}"
         pile = green.GreenPile(max(1, len(primaries)))

@@ -37,15 +37,18 @@ class Entry:
     container: str
     obj: str
     delete_at: int
+    policy: int = 0  # the storage policy index of the object (absent in the record: 0)
 
     def to_json(self) -> bytes:
-        doc = {
+        doc: dict[str, object] = {
             "version": VERSION,
             "account": self.account,
             "container": self.container,
             "obj": self.obj,
             "delete_at": self.delete_at,
         }
+        if self.policy:
+            doc["policy"] = self.policy
         return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
@@ -85,7 +88,11 @@ def read_entry(path: str) -> Entry:
         raise Corrupt(f"{path}: unknown expiry queue entry version")
     try:
         entry = Entry(
-            str(doc["account"]), str(doc["container"]), str(doc["obj"]), int(doc["delete_at"])
+            str(doc["account"]),
+            str(doc["container"]),
+            str(doc["obj"]),
+            int(doc["delete_at"]),
+            int(doc.get("policy", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise Corrupt(f"{path}: incomplete expiry queue entry ({exc})") from None

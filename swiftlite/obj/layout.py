@@ -10,6 +10,10 @@ Owns the names under ``<devices>/<device>/``::
     quarantined/objects/<hash>/
     quarantined/async_pending/<name>
 
+for storage policy 0; policy N's objects, updates and temporary files live in ``objects-N``,
+``async_pending-N`` and ``tmp-N`` (quarantined: ``quarantined/objects-N``), as Swift lays them
+out. Every path function takes the policy index (``policy``, default 0).
+
 and the pure rule that picks the files describing an object (``pick``): the newest ``.data`` or
 ``.ts`` decides what the object is, a ``.meta`` newer than that ``.data`` carries its current
 metadata, and everything else is obsolete. A tombstone older than ``reclaim_age`` is obsolete
@@ -22,6 +26,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from swiftlite.common.policies import dir_name
+from swiftlite.common.policies import policy_dirs as _policy_dirs
 from swiftlite.common.timestamp import Timestamp
 
 OBJECTS = "objects"
@@ -39,28 +45,41 @@ TOMBSTONE = ".ts"
 EXTENSIONS = (DATA, META, TOMBSTONE)
 
 
-def partition_dir(dev_path: str, partition: int | str) -> str:
-    return os.path.join(dev_path, OBJECTS, str(partition))
+def objects_dir(dev_path: str, policy: int = 0) -> str:
+    return os.path.join(dev_path, dir_name(OBJECTS, policy))
 
 
-def suffix_dir(dev_path: str, partition: int | str, suffix: str) -> str:
-    return os.path.join(partition_dir(dev_path, partition), suffix)
+def async_dir(dev_path: str, policy: int = 0) -> str:
+    return os.path.join(dev_path, dir_name(ASYNC_PENDING, policy))
 
 
-def hash_dir(dev_path: str, partition: int | str, name_hash: str) -> str:
-    return os.path.join(suffix_dir(dev_path, partition, name_hash[-3:]), name_hash)
+def policy_dirs(dev_path: str, base: str) -> list[tuple[int, str]]:
+    """(policy index, path) of each ``base`` / ``base-N`` directory on a device, by index."""
+    return _policy_dirs(dev_path, base)
 
 
-def tmp_dir(dev_path: str) -> str:
-    return os.path.join(dev_path, TMP)
+def partition_dir(dev_path: str, partition: int | str, policy: int = 0) -> str:
+    return os.path.join(objects_dir(dev_path, policy), str(partition))
 
 
-def quarantine_dir(dev_path: str, name_hash: str) -> str:
-    return os.path.join(dev_path, QUARANTINED, OBJECTS, name_hash)
+def suffix_dir(dev_path: str, partition: int | str, suffix: str, policy: int = 0) -> str:
+    return os.path.join(partition_dir(dev_path, partition, policy), suffix)
 
 
-def quarantine_async_dir(dev_path: str) -> str:
-    return os.path.join(dev_path, QUARANTINED, ASYNC_PENDING)
+def hash_dir(dev_path: str, partition: int | str, name_hash: str, policy: int = 0) -> str:
+    return os.path.join(suffix_dir(dev_path, partition, name_hash[-3:], policy), name_hash)
+
+
+def tmp_dir(dev_path: str, policy: int = 0) -> str:
+    return os.path.join(dev_path, dir_name(TMP, policy))
+
+
+def quarantine_dir(dev_path: str, name_hash: str, policy: int = 0) -> str:
+    return os.path.join(dev_path, QUARANTINED, dir_name(OBJECTS, policy), name_hash)
+
+
+def quarantine_async_dir(dev_path: str, policy: int = 0) -> str:
+    return os.path.join(dev_path, QUARANTINED, dir_name(ASYNC_PENDING, policy))
 
 
 def expiring_dir(dev_path: str) -> str:
@@ -99,9 +118,9 @@ def parse_expiry_entry(name: str) -> tuple[int, str] | None:
     return int(when), name_hash
 
 
-def async_pending_path(dev_path: str, name_hash: str, timestamp: Timestamp) -> str:
+def async_pending_path(dev_path: str, name_hash: str, timestamp: Timestamp, policy: int = 0) -> str:
     return os.path.join(
-        dev_path, ASYNC_PENDING, name_hash[-3:], f"{name_hash}-{timestamp.internal}"
+        async_dir(dev_path, policy), name_hash[-3:], f"{name_hash}-{timestamp.internal}"
     )
 
 

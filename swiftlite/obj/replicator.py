@@ -14,10 +14,13 @@ ring devices (``devices.ring_devices``):
    answers 507); a handoff pushes to every primary and deletes its copy only when all of them
    have it (``hashes.remove_synced``: suffixes changed since the push stay for the next pass).
 
-Files in ``<dev>/tmp`` older than ``reclaim_age`` are removed. Partitions run concurrently
-(``concurrency`` greenthreads); ``rsync_bwlimit`` caps each rsync's bandwidth. The pass
-summary (``run_once``) counts partitions, suffixes checked and synced, files pushed, handoffs
-removed and failures; the Daemon base adds the duration and stores it for recon.
+Every storage policy is replicated in turn with its own ring (``object-N.ring.gz``) and
+directories (``objects-N``, ``tmp-N``; ``X-Backend-Storage-Policy-Index`` on REPLICATE).
+Files in ``<dev>/tmp`` (``tmp-N``) older than ``reclaim_age`` are removed. Partitions run
+concurrently (``concurrency`` greenthreads); ``rsync_bwlimit`` caps each rsync's bandwidth. The
+pass summary (``run_once``) counts partitions (also per policy), suffixes checked and synced,
+files pushed, handoffs removed and failures; the Daemon base adds the duration and stores it
+for recon.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from swiftlite.common import daemon, errors, fs, green, recon_cache
+from swiftlite.common import daemon, errors, fs, green, policies, recon_cache
 from swiftlite.common.direct_client import DirectResponse, direct_request
 from swiftlite.obj import devices, hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
@@ -82,10 +85,11 @@ class Job:
     partition: int
     nodes: Sequence[Node]
     handoff: bool
+    policy: int = 0
 
     @property
     def part_dir(self) -> str:
-        return layout.partition_dir(self.dev_path, self.partition)
+        return layout.partition_dir(self.dev_path, self.partition, self.policy)
 
 
 @dataclass
@@ -101,6 +105,8 @@ class PassStats:
     tmp_removed: int = 0
     failures: int = 0
     failed_nodes: dict[str, int] = field(default_factory=dict)
+    # per policy index (as text, for JSON): partitions looked at this pass
+    policy_partitions: dict[str, int] = field(default_factory=dict)
 
     def fail(self, node: Node | None = None) -> None:
         self.failures += 1
@@ -145,13 +151,19 @@ class ObjectReplicator(daemon.Daemon):
         self.request = request
         self.run_rsync = run_rsync
         self.reclaim_age = float(options.reclaim_age)
-        self._ring: Ring | None = None
+        self._rings: dict[int, Ring] = {}
 
     @property
     def ring(self) -> Ring:
-        if self._ring is None:
-            self._ring = Ring(os.path.join(self.options.swift_dir, "object.ring.gz"))
-        return self._ring
+        """Policy 0's ring."""
+        return self.ring_for(0)
+
+    def ring_for(self, policy: int) -> Ring:
+        """A policy's object ring, loaded once (it reloads itself when its file changes)."""
+        if policy not in self._rings:
+            name = policies.ring_name(policy)
+            self._rings[policy] = Ring(os.path.join(self.options.swift_dir, f"{name}.ring.gz"))
+        return self._rings[policy]
 
     # -- the pass ------------------------------------------------------------------------------
 
@@ -170,8 +182,19 @@ class ObjectReplicator(daemon.Daemon):
         return stats.summary()
 
     def collect_jobs(self, stats: PassStats) -> list[Job]:
-        """A job for every partition dir on this node's ring devices (handoffs first if asked)."""
-        ring = self.ring
+        """A job for every partition dir of every policy on this node's devices in that
+        policy's ring (handoffs first if asked)."""
+        jobs = []
+        for policy in policies.load():
+            if policy.policy_type != policies.REPLICATION:
+                continue  # other types have their own reconstructor
+            jobs.extend(self._policy_jobs(policy.idx, stats))
+        if self.options.handoffs_first:
+            jobs.sort(key=lambda j: not j.handoff)
+        return jobs
+
+    def _policy_jobs(self, policy: int, stats: PassStats) -> list[Job]:
+        ring = self.ring_for(policy)
         opts = self.options
         jobs = []
         for dev in devices.ring_devices(ring.devs, opts.bind_ip, opts.bind_port):
@@ -180,19 +203,18 @@ class ObjectReplicator(daemon.Daemon):
             except errors.DeviceUnavailable as exc:
                 self.logger.warning("object-replicator: skipping %s: %s", dev["device"], exc)
                 continue
-            stats.tmp_removed += self.remove_stale_tmp(dev_path)
-            for part in self._partitions(dev_path, ring.partition_count):
+            stats.tmp_removed += self.remove_stale_tmp(dev_path, policy)
+            for part in self._partitions(dev_path, ring.partition_count, policy):
                 primaries = ring.get_part_nodes(part)
                 mine = any(n["id"] == dev["id"] for n in primaries)
                 peers = [n for n in primaries if n["id"] != dev["id"]]
-                jobs.append(Job(dev["device"], dev["id"], dev_path, part, peers, not mine))
-        if opts.handoffs_first:
-            jobs.sort(key=lambda j: not j.handoff)
+                job = Job(dev["device"], dev["id"], dev_path, part, peers, not mine, policy)
+                jobs.append(job)
         return jobs
 
-    def _partitions(self, dev_path: str, count: int) -> list[int]:
+    def _partitions(self, dev_path: str, count: int, policy: int = 0) -> list[int]:
         try:
-            names = os.listdir(os.path.join(dev_path, layout.OBJECTS))
+            names = os.listdir(layout.objects_dir(dev_path, policy))
         except FileNotFoundError:
             return []
         parts = []
@@ -205,9 +227,9 @@ class ObjectReplicator(daemon.Daemon):
             parts.append(int(name))
         return sorted(parts)
 
-    def remove_stale_tmp(self, dev_path: str) -> int:
+    def remove_stale_tmp(self, dev_path: str, policy: int = 0) -> int:
         """Unlink temp files (abandoned uploads, killed rsyncs) older than reclaim_age."""
-        tmp = layout.tmp_dir(dev_path)
+        tmp = layout.tmp_dir(dev_path, policy)
         try:
             names = os.listdir(tmp)
         except FileNotFoundError:
@@ -235,6 +257,8 @@ class ObjectReplicator(daemon.Daemon):
 
     def replicate(self, job: Job, stats: PassStats) -> None:
         stats.partitions += 1
+        key = str(job.policy)
+        stats.policy_partitions[key] = stats.policy_partitions.get(key, 0) + 1
         if job.handoff:
             stats.handoff_partitions += 1
         else:
@@ -257,7 +281,8 @@ class ObjectReplicator(daemon.Daemon):
 
     def _replicate_primary(self, job: Job, local: dict[str, str | None], stats: PassStats) -> None:
         targets = list(job.nodes)
-        spares = (n for n in self.ring.get_more_nodes(job.partition) if n["id"] != job.dev_id)
+        ring = self.ring_for(job.policy)
+        spares = (n for n in ring.get_more_nodes(job.partition) if n["id"] != job.dev_id)
         while targets:
             node = targets.pop(0)
             if self.sync(job, node, local, stats).outcome is Outcome.UNMOUNTED:
@@ -288,7 +313,7 @@ class ObjectReplicator(daemon.Daemon):
     ) -> SyncResult:
         """Bring ``node`` up to date with our copy of the partition (updates ``local``)."""
         base = f"/{node['device']}/{job.partition}"
-        resp = self._replicate_call(node, base)
+        resp = self._replicate_call(node, base, job.policy)
         if resp is None or resp.status != 200:
             stats.fail(node)
             if resp is not None and resp.status == 507:
@@ -321,7 +346,7 @@ class ObjectReplicator(daemon.Daemon):
         if not self._push(job, node, suffixes, stats):
             stats.fail(node)
             return SyncResult(Outcome.FAILED, confirmed)
-        rehash = self._replicate_call(node, f"{base}/{'-'.join(suffixes)}")
+        rehash = self._replicate_call(node, f"{base}/{'-'.join(suffixes)}", job.policy)
         if rehash is None or rehash.status != 200:
             # the files are there, but the peer will not see them until it rehashes
             stats.fail(node)
@@ -341,6 +366,7 @@ class ObjectReplicator(daemon.Daemon):
             opts.rsync_io_timeout,
             opts.rsync_bwlimit,
             opts.rsync_compress,
+            policy=job.policy,
         )
         stats.rsyncs += 1
         result = self.run_rsync(argv, opts.rsync_timeout)
@@ -358,7 +384,7 @@ class ObjectReplicator(daemon.Daemon):
         stats.files_pushed += result.files
         return True
 
-    def _replicate_call(self, node: Node, path: str) -> DirectResponse | None:
+    def _replicate_call(self, node: Node, path: str, policy: int = 0) -> DirectResponse | None:
         ip = node.get("replication_ip") or node["ip"]
         port = node.get("replication_port") or node["port"]
         try:
@@ -367,7 +393,7 @@ class ObjectReplicator(daemon.Daemon):
                 int(port),
                 "REPLICATE",
                 path,
-                {},
+                {policies.INDEX_HEADER: str(policy)},
                 None,
                 self.options.conn_timeout,
                 self.options.node_timeout,

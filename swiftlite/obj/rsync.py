@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import green
+from swiftlite.common.policies import dir_name
 
 OK_CODES = frozenset({0, 24})
 RSYNC = "rsync"
@@ -57,8 +58,10 @@ def command(
     io_timeout: float,
     bwlimit: str = "0",
     compress: bool = False,
+    policy: int = 0,
 ) -> list[str]:
-    """argv for pushing ``suffixes`` of one local partition to ``<module>/<device>/``."""
+    """argv for pushing ``suffixes`` of one local partition of a policy (``objects-N``,
+    staged in the receiver's ``tmp-N``) to ``<module>/<device>/``."""
     argv = [
         RSYNC,
         "--recursive",
@@ -66,7 +69,7 @@ def command(
         "--whole-file",
         "--xattrs",
         "--ignore-existing",
-        "--temp-dir=tmp",
+        f"--temp-dir={dir_name('tmp', policy)}",
         "--exclude=.*",
         "--itemize-changes",
         f"--timeout={max(1, int(io_timeout))}",
@@ -77,7 +80,7 @@ def command(
         argv.append(f"--bwlimit={bwlimit}")
     if compress:
         argv.append("--compress")
-    base = os.path.join(dev_path, ".", "objects", str(partition))
+    base = os.path.join(dev_path, ".", dir_name("objects", policy), str(partition))
     argv.extend(os.path.join(base, s) for s in sorted(suffixes))
     argv.append(f"{module}/{device}/")
     return argv

@@ -31,6 +31,7 @@ from swiftlite.common.http.headers import (
     title,
 )
 from swiftlite.common.names import split_backend_path
+from swiftlite.common.policies import INDEX_HEADER, backend_policy
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue, hashes, layout, updates
@@ -202,9 +203,10 @@ class ObjectServer(StorageServer):
             req.environ["PATH_INFO"], 5, 5, allow_reserved=reserved.allowed(req.headers)
         )
         constraints.check_object_name(path.obj or "", self.limits)
+        policy = backend_policy(req.headers)
         dev_path = self.device_path(path.device)
         container, obj = path.container or "", path.obj or ""  # both present: 5 segments
-        return self.disk.get(dev_path, path.partition, path.account, container, obj)
+        return self.disk.get(dev_path, path.partition, path.account, container, obj, policy)
 
     @staticmethod
     def _timestamp(req: Request) -> Timestamp:
@@ -274,7 +276,7 @@ class ObjectServer(StorageServer):
     def _queue_expiry(self, df: DiskFile, delete_at: int) -> None:
         """Queue the object for the expirer before the write that sets X-Delete-At lands."""
         _, account, container, obj = df.name.split("/", 3)
-        entry = expiry_queue.Entry(account, container, obj, delete_at)
+        entry = expiry_queue.Entry(account, container, obj, delete_at, df.policy)
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
     def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
@@ -376,6 +378,7 @@ class ObjectServer(StorageServer):
             )
         else:
             headers = updates.delete_headers(ts, trans_id)
+        headers[INDEX_HEADER] = str(df.policy)
         path = df.name
         if self.batcher is not None:
             failed = self.batcher.send(op, path, headers, plan)
@@ -395,7 +398,7 @@ class ObjectServer(StorageServer):
             pending = updates.AsyncPending(
                 op, account, container, obj, headers, plan.partition, tuple(failed)
             )
-            updates.write_async_pending(df.dev_path, df.name_hash, ts, pending)
+            updates.write_async_pending(df.dev_path, df.name_hash, ts, pending, df.policy)
             self.metrics.increment("async_pendings")
 
     # -- GET / HEAD ------------------------------------------------------------------------
@@ -576,12 +579,13 @@ class ObjectServer(StorageServer):
         parts = req.environ["PATH_INFO"].strip("/").split("/")
         if len(parts) not in (2, 3) or not intparse.is_digits(parts[1]):
             raise errors.BadInput("REPLICATE needs /<device>/<partition>[/<suffixes>]")
+        policy = backend_policy(req.headers)
         dev_path = self.device_path(parts[0])
         # the replicator's rsync stages files in tmp/ (--temp-dir); a wiped device needs it back
-        os.makedirs(layout.tmp_dir(dev_path), exist_ok=True)
+        os.makedirs(layout.tmp_dir(dev_path, policy), exist_ok=True)
         suffixes = parts[2].split("-") if len(parts) == 3 and parts[2] else []
         result = hashes.get_hashes(
-            layout.partition_dir(dev_path, int(parts[1])),
+            layout.partition_dir(dev_path, int(parts[1]), policy),
             recalculate=suffixes,
             reclaim_age=float(self.options.reclaim_age),
         )

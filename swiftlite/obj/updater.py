@@ -1,8 +1,9 @@
 """The object updater: retry the container updates that the object server could not deliver.
 
 Owns the retry pass (console script ``swiftlite-object-updater CONF [once]``, section
-``[object-updater]``). It walks ``<dev>/async_pending/<sfx>/`` on every local device. Records
-are named ``<hash>-<timestamp>``; when one object has several, only the newest is sent (the
+``[object-updater]``). It walks ``<dev>/async_pending/<sfx>/`` (and every policy's
+``async_pending-N/``, whose updates name policy N to the container) on every local device.
+Records are named ``<hash>-<timestamp>``; when one object has several, only the newest is sent (the
 container keeps the newest row anyway) and the older ones are unlinked. Each record
 (``updates.read_async_pending``) is resent with ``updates.send`` to its container replicas,
 looked up again in the current container ring (``<swift_dir>/container.ring.gz``, read once
@@ -31,6 +32,7 @@ from typing import Any
 
 from swiftlite.common import daemon, errors, green, recon_cache
 from swiftlite.common.direct_client import direct_request
+from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import devices, layout, updates
 from swiftlite.obj.ratelimit import RateLimiter
@@ -170,14 +172,17 @@ class ObjectUpdater(daemon.Daemon):
         self.container_ring = self.load_container_ring()
         pool = green.GreenPool(max(1, self.options.concurrency))
         for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
-            for name_hash, stamp, path in self._records(dev_path, stats):
-                self.pace.wait()
-                pool.spawn_n(self._update_safely, dev_path, name_hash, stamp, path, stats)
+            for policy, root in layout.policy_dirs(dev_path, layout.ASYNC_PENDING):
+                for name_hash, stamp, path in self._records(root, stats):
+                    self.pace.wait()
+                    pool.spawn_n(
+                        self._update_safely, dev_path, name_hash, stamp, path, stats, policy
+                    )
         pool.waitall()
         return stats.summary()
 
-    def _records(self, dev_path: str, stats: UpdateStats) -> Iterator[tuple[str, Timestamp, str]]:
-        root = os.path.join(dev_path, layout.ASYNC_PENDING)
+    def _records(self, root: str, stats: UpdateStats) -> Iterator[tuple[str, Timestamp, str]]:
+        """The newest records under one ``async_pending[-N]`` dir (superseded ones unlinked)."""
         try:
             suffixes = sorted(os.listdir(root))
         except FileNotFoundError:
@@ -197,34 +202,48 @@ class ObjectUpdater(daemon.Daemon):
                     os.rmdir(suffix_dir)
 
     def _update_safely(
-        self, dev_path: str, name_hash: str, stamp: Timestamp, path: str, stats: UpdateStats
+        self,
+        dev_path: str,
+        name_hash: str,
+        stamp: Timestamp,
+        path: str,
+        stats: UpdateStats,
+        policy: int = 0,
     ) -> None:
         try:
-            self.update(dev_path, name_hash, stamp, path, stats)
+            self.update(dev_path, name_hash, stamp, path, stats, policy)
         except Exception:
             self.logger.exception("object-updater: cannot process %s", path)
             stats.failures += 1
 
     def update(
-        self, dev_path: str, name_hash: str, stamp: Timestamp, path: str, stats: UpdateStats
+        self,
+        dev_path: str,
+        name_hash: str,
+        stamp: Timestamp,
+        path: str,
+        stats: UpdateStats,
+        policy: int = 0,
     ) -> None:
-        """Resend one record; unlink, narrow or keep it by how its targets answered."""
+        """Resend one record of a policy (its dir's; the update names it to the container);
+        unlink, narrow or keep it by how its targets answered."""
         try:
             pending = updates.read_async_pending(path)
         except FileNotFoundError:
             return
         except errors.Corrupt as exc:
-            self._quarantine(dev_path, path, exc, stats)
+            self._quarantine(dev_path, path, exc, stats, policy)
             return
         current = None
         if self.container_ring is not None:
             current = ring_plan(self.container_ring, pending.account, pending.container)
         plan = replay_plan(pending, current)
         obj_path = f"/{pending.account}/{pending.container}/{pending.obj}"
+        headers = {**pending.headers, INDEX_HEADER: str(policy)}
         failed = updates.send(
             pending.op,
             obj_path,
-            pending.headers,
+            headers,
             plan,
             self.options.conn_timeout,
             self.options.node_timeout,
@@ -250,10 +269,12 @@ class ObjectUpdater(daemon.Daemon):
                 plan.partition,
                 tuple(failed),
             )
-            updates.write_async_pending(dev_path, name_hash, stamp, narrowed)
+            updates.write_async_pending(dev_path, name_hash, stamp, narrowed, policy)
 
-    def _quarantine(self, dev_path: str, path: str, exc: Exception, stats: UpdateStats) -> None:
-        target_dir = layout.quarantine_async_dir(dev_path)
+    def _quarantine(
+        self, dev_path: str, path: str, exc: Exception, stats: UpdateStats, policy: int = 0
+    ) -> None:
+        target_dir = layout.quarantine_async_dir(dev_path, policy)
         os.makedirs(target_dir, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.rename(path, os.path.join(target_dir, os.path.basename(path)))

@@ -185,15 +185,15 @@ class AsyncPending:
 
 
 def write_async_pending(
-    dev_path: str, name_hash: str, timestamp: Timestamp, pending: AsyncPending
+    dev_path: str, name_hash: str, timestamp: Timestamp, pending: AsyncPending, policy: int = 0
 ) -> str:
     """Save ``pending`` durably for the updater; the file's path.
 
     A later failure for the same object version replaces the record (same name), which is
     what the updater wants: the newest word on that version.
     """
-    path = layout.async_pending_path(dev_path, name_hash, timestamp)
-    tmp = layout.tmp_dir(dev_path)
+    path = layout.async_pending_path(dev_path, name_hash, timestamp, policy)
+    tmp = layout.tmp_dir(dev_path, policy)
     os.makedirs(tmp, exist_ok=True)
     for attempt in range(3):
         makedirs_durable(os.path.dirname(path))

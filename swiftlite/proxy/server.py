@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, logs, reserved
+from swiftlite.common import config, constraints, errors, logs, policies, reserved
 from swiftlite.common.http.client import BackendPool
 from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import quote_text, split_api_path, wsgi_to_str
@@ -99,11 +99,14 @@ class ProxyApp:
         self.logger = logger or logs.get_logger(
             options.log_name, options.log_file, options.log_level
         )
+        self.policies = policies.load()
         if rings is None:
-            rings = load_rings(options.swift_dir)
+            rings = load_rings(options.swift_dir, self.policies)
         self.account_ring = rings["account"]
         self.container_ring = rings["container"]
         self.object_ring = rings["object"]
+        # one ring per policy; injected rings without ``object-N`` serve policy N from ``object``
+        self.object_rings = {p.idx: rings.get(p.ring_name, self.object_ring) for p in self.policies}
         self.limits = constraints.load()
         self.pool = BackendPool(
             conn_timeout=options.conn_timeout,
@@ -122,6 +125,11 @@ class ProxyApp:
         )
 
     # -- helpers the controllers share ---------------------------------------------------------
+    def get_object_ring(self, policy_index: int | str | None) -> Any:
+        """The object ring of a policy; None for an index no policy has."""
+        policy = self.policies.get_by_index(policy_index)
+        return None if policy is None else self.object_rings.get(policy.idx)
+
     def node_count(self, ring: Any) -> int:
         return request_node_count(self.options.request_node_count, ring.replica_count)
 
@@ -214,9 +222,12 @@ def invalid_response(exc: errors.Invalid) -> Response:
     return responses.error(status, body)
 
 
-def load_rings(swift_dir: str) -> dict[str, Any]:
+def load_rings(swift_dir: str, pols: policies.StoragePolicies = policies.DEFAULT) -> dict[str, Any]:
+    """The account and container rings and each policy's object ring, by ring name."""
     rings = {}
-    for kind, name in RING_FILES.items():
+    files = dict(RING_FILES)
+    files.update({p.ring_name: f"{p.ring_name}.ring.gz" for p in pols})
+    for kind, name in files.items():
         path = os.path.join(swift_dir, name)
         try:
             rings[kind] = Ring(path)

@@ -158,18 +158,24 @@ class Cluster:
         return [(n.ip, d) for n in self.plan.nodes for d in n.devices]
 
     def object_dirs(
-        self, account: str, container: str, obj: str
+        self, account: str, container: str, obj: str, policy: int = 0
     ) -> dict[tuple[str, str], list[str]]:
-        """Every device's files for one object: {(ip, device): sorted file names} (present only)."""
+        """Every device's files for one object of one storage policy (``objects-N/``, placed
+        by ``object-N.ring.gz``): {(ip, device): sorted file names} (present only)."""
         from swiftlite.common.hashing import hash_path, suffix_of
+        from swiftlite.common.policies import dir_name, ring_name
 
         with self.own_conf():
             name_hash = hash_path(account, container, obj)
-            part = self.ring("object").get_part(account, container, obj)
+            part = self.ring(ring_name(policy)).get_part(account, container, obj)
         found = {}
         for ip, device in self.all_devices():
             path = os.path.join(
-                self.device_path(ip, device), "objects", str(part), suffix_of(name_hash), name_hash
+                self.device_path(ip, device),
+                dir_name("objects", policy),
+                str(part),
+                suffix_of(name_hash),
+                name_hash,
             )
             with contextlib.suppress(FileNotFoundError):
                 files = sorted(os.listdir(path))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import configparser
 import http.client
 import pathlib
+import shutil
 import socket
 import threading
 import urllib.parse
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.account import server as account_server
-from swiftlite.common import green
+from swiftlite.common import green, policies
 from swiftlite.container import server as container_server
 from swiftlite.obj import server as object_server
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
@@ -211,6 +212,12 @@ class InprocCluster:
                 )
         builder.rebalance(seed=1)
         builder.write_ring(str(self.swift_dir / f"{kind}.ring.gz"))
+        if kind == "object":  # every other configured policy places objects alike
+            for policy in policies.load():
+                if policy.idx:
+                    shutil.copy(
+                        self.swift_dir / "object.ring.gz", policy.ring_path(str(self.swift_dir))
+                    )
 
     def _make_proxy(self) -> Any:
         options = {

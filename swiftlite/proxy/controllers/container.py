@@ -15,14 +15,13 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import constraints
+from swiftlite.common import constraints, policies
+from swiftlite.common.names import quote_text
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy import cors, info, responses
 from swiftlite.proxy.controllers.base import Controller, update_targets
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
-
-POLICY_NAME = "Policy-0"
 
 
 def _text(status: int, text: str | None = None) -> Response:
@@ -88,8 +87,10 @@ class ContainerController(Controller):
         resp = self.client_response(
             req, source.status, source.reason, source.header_items, app_iter=body_iter
         )
-        if "X-Storage-Policy" not in resp.headers:
-            resp.headers["X-Storage-Policy"] = POLICY_NAME
+        index = found["storage_policy"]
+        policy = self.app.policies.get_by_index(index)
+        # a container of a policy since removed from the config still shows its index
+        resp.headers["X-Storage-Policy"] = policy.name if policy is not None else str(index)
         return resp
 
     def GET(self, req: Request) -> Response:
@@ -102,25 +103,35 @@ class ContainerController(Controller):
         return cors.preflight(self, req)
 
     # -- writes ------------------------------------------------------------------------------
-    def _backend_requests(self, req: Request, method: str) -> list[dict[str, str]]:
-        """One header dict per container replica, each naming its account replica."""
+    def _backend_requests(
+        self, req: Request, method: str, policy: policies.StoragePolicy | None = None
+    ) -> list[dict[str, str]]:
+        """One header dict per container replica, each naming its account replica.
+
+        A PUT names the policy the client chose, or else the default one the servers give a
+        new container (an existing container keeps its own).
+        """
         ring = self.app.container_ring
         nodes = ring.get_part_nodes(ring.get_part(self.account, self.container))
         apart, accounts = self.app.account_ring.get_nodes(self.account)
         base = self.base_headers(req, Timestamp.now())
         if method != "DELETE":
             self.transfer_headers(req, "container", base)
-        if method == "PUT":
-            base["X-Backend-Storage-Policy-Index"] = "0"
+        if method == "PUT" and policy is not None:
+            base[policies.INDEX_HEADER] = str(policy.idx)
+        elif method == "PUT":
+            base[policies.DEFAULT_HEADER] = str(self.app.policies.default.idx)
         out = []
         for extra in update_targets(len(nodes), accounts, apart, "Account"):
             out.append({**base, **extra})
         return out
 
-    def _send(self, req: Request, method: str) -> Response:
+    def _send(
+        self, req: Request, method: str, policy: policies.StoragePolicy | None = None
+    ) -> Response:
         ring = self.app.container_ring
         part = ring.get_part(self.account, self.container)
-        headers_list = self._backend_requests(req, method)
+        headers_list = self._backend_requests(req, method, policy)
         info.clear_info(self.app, req.environ, self.account, self.container)
         replies = fan_out(
             self.app, ring, part, method, self.path, headers_list, server_type="Container"
@@ -136,9 +147,9 @@ class ContainerController(Controller):
         refused = self._check_write(req)
         if refused is not None:
             return refused
-        policy = req.headers.get("X-Storage-Policy")
-        if policy is not None and policy.strip().lower() != POLICY_NAME.lower():
-            return _text(400, f"Invalid X-Storage-Policy {policy!r}")
+        policy = self._chosen_policy(req)
+        if isinstance(policy, Response):
+            return policy
         account = info.account_info(self.app, req.environ, self.account)
         if not is_success(account["status"]) and self.app.options.account_autocreate:
             if not info.autocreate_account(self.app, req.environ, self.account):
@@ -155,7 +166,20 @@ class ContainerController(Controller):
             existing = info.container_info(self.app, req.environ, self.account, self.container)
             if not is_success(existing["status"]):
                 return _text(403, f"Reached container limit of {limit}")
-        return self._send(req, "PUT")
+        return self._send(req, "PUT", policy)
+
+    def _chosen_policy(self, req: Request) -> policies.StoragePolicy | Response | None:
+        """The policy ``X-Storage-Policy`` names (None without one); 400 if unknown or
+        deprecated, as Swift answers."""
+        name = req.headers.get("X-Storage-Policy")
+        if name is None:
+            return None
+        policy = self.app.policies.get_by_name(name)
+        if policy is None:
+            return _text(400, f"Invalid X-Storage-Policy {quote_text(name)}")
+        if policy.is_deprecated:
+            return _text(400, f"Storage Policy {policy.name} is deprecated")
+        return policy
 
     def POST(self, req: Request) -> Response:
         refused = self._check_write(req)

@@ -1,9 +1,10 @@
 """InfoController: ``GET|HEAD|OPTIONS /info``, the cluster's capabilities in Swift's format.
 
 The body is JSON: ``{"swift": {...}, "<filter>": {...}}``. The ``swift`` section holds the API
-limits (``Constraints.info()``), the version, the one storage policy and the proxy's account
-options. Filters add their own sections with ``register_info(name, **data)`` from
-``common/registry.py`` (tempauth: ``register_info("tempauth", account_acls=True)``).
+limits (``Constraints.info()``), the version, the storage policies that are not deprecated
+(``common/policies.py``) and the proxy's account options. Filters add their own sections with
+``register_info(name, **data)`` from ``common/registry.py`` (tempauth:
+``register_info("tempauth", account_acls=True)``).
 ``expose_info = false`` makes ``/info`` a 403; ``disallowed_sections`` hides sections.
 """
 
@@ -35,7 +36,7 @@ class InfoController(Controller):
         swift = dict(self.app.limits.info())
         swift.update(
             version=swift_version(),
-            policies=[{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
+            policies=self.app.policies.info(),
             strict_cors_mode=options.strict_cors_mode,
             allow_account_management=options.allow_account_management,
             account_autocreate=options.account_autocreate,

@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors
+from swiftlite.common import config, constraints, errors, policies
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy import cors, info, responses
@@ -80,6 +80,8 @@ class ObjectController(Controller):
         self.account = account
         self.container = container
         self.obj = obj
+        self.ring = app.object_ring
+        self.policy_index = "0"
 
     @property
     def path(self) -> str:
@@ -87,6 +89,16 @@ class ObjectController(Controller):
 
     def container_info(self, req: Request) -> dict[str, Any]:
         return info.container_info(self.app, req.environ, self.account, self.container)
+
+    def _use_policy(self, req: Request, container: dict[str, Any]) -> Response | None:
+        """Aim at the container's policy ring (or the one an internal caller names); a 503
+        when no policy has that index."""
+        index = req.headers.get(policies.INDEX_HEADER) or container.get("storage_policy") or "0"
+        ring = self.app.get_object_ring(index)
+        if ring is None:
+            return _text(503, "No policy with that index")
+        self.ring, self.policy_index = ring, str(int(index))
+        return None
 
     def forwarded_headers(self, req: Request, timestamp: Timestamp | None) -> dict[str, str]:
         headers = self.base_headers(req, timestamp)
@@ -98,12 +110,13 @@ class ObjectController(Controller):
     # -- GET / HEAD --------------------------------------------------------------------------
     def GETorHEAD(self, req: Request) -> Response:
         container = self.container_info(req)
-        denied = self.authorize(req, container["read_acl"])
+        denied = self.authorize(req, container["read_acl"]) or self._use_policy(req, container)
         if denied is not None:
             return denied
-        ring = self.app.object_ring
+        ring = self.ring
         part = ring.get_part(self.account, self.container, self.obj)
         headers = self.forwarded_headers(req, None)
+        headers[policies.INDEX_HEADER] = self.policy_index
         if "X-Newest" in req.headers:
             headers["X-Newest"] = req.headers["X-Newest"]
         fetched = fetch(
@@ -153,7 +166,7 @@ class ObjectController(Controller):
             return _text(503)
         if not is_success(status):
             return _text(404)
-        return container
+        return self._use_policy(req, container) or container
 
     @staticmethod
     def request_timestamp(req: Request) -> Timestamp:
@@ -182,11 +195,12 @@ class ObjectController(Controller):
 
     def _replica_headers(self, base: dict[str, str]) -> tuple[int, list[dict[str, str]]]:
         """(object partition, one header dict per object replica with its container update)."""
-        ring = self.app.object_ring
+        ring = self.ring
         part = ring.get_part(self.account, self.container, self.obj)
         cring = self.app.container_ring
         cpart, containers = cring.get_nodes(self.account, self.container)
         updates = update_targets(ring.replica_count, containers, cpart, "Container")
+        base = {**base, policies.INDEX_HEADER: self.policy_index}
         return part, [{**base, **extra} for extra in updates]
 
     # -- PUT ---------------------------------------------------------------------------------
@@ -240,8 +254,7 @@ class ObjectController(Controller):
                 body = read_whole(read, length, self.app.options.client_timeout)
             except UploadError as exc:
                 return _text(exc.status, exc.message)
-            ring = self.app.object_ring
-            replies = put_whole(self.app, ring, part, self.path, headers_list, body)
+            replies = put_whole(self.app, self.ring, part, self.path, headers_list, body)
         else:
             streamed = self._stream(req, part, headers_list, read, length, chunked)
             if isinstance(streamed, Response):
@@ -271,7 +284,7 @@ class ObjectController(Controller):
         chunked: bool,
     ) -> list[Reply] | Response | None:
         """The streamed PUT: the final replies, a refusal, or None for too few nodes."""
-        put = ObjectPut(self.app, self.app.object_ring, part, self.path, headers_list, chunked)
+        put = ObjectPut(self.app, self.ring, part, self.path, headers_list, chunked)
         put.connect()
         early = put.early_statuses()
         if "If-None-Match" in headers_list[0] and 412 in early:
@@ -336,7 +349,7 @@ class ObjectController(Controller):
         part, headers_list = self._replica_headers(headers)
         replies = fan_out(
             self.app,
-            self.app.object_ring,
+            self.ring,
             part,
             method,
             self.path,

@@ -160,3 +160,40 @@ def test_reap_deletes_reserved_namespace_containers_too(cluster, tmp_path):
             n["ip"], n["port"], "HEAD", f"/{n['device']}/{part}/{ACCOUNT}/{hidden}/{obj}", allow
         )
         assert resp.status == 404
+
+
+def test_reap_deletes_objects_of_a_policy_1_container_in_policy_1(tmp_path, monkeypatch):
+    from swiftlite.common import policies
+    from tests.support.policy_conf import numbered, parse_policies
+
+    pols = parse_policies(numbered(2))
+    monkeypatch.setattr(policies, "load", lambda: pols)
+    found = InprocCluster(tmp_path, proxy_options={"allow_account_management": "true"}).start()
+    try:
+        assert found.request("PUT", f"/v1/{ACCOUNT}").status in (201, 202)
+        headers = {"X-Storage-Policy": "p1"}
+        assert found.request("PUT", f"/v1/{ACCOUNT}/c", headers).status == 201
+        assert found.request("PUT", f"/v1/{ACCOUNT}/c/o", {}, b"data").status == 201
+        part, nodes = found.ring("object").get_nodes(ACCOUNT, "c", "o")
+
+        def heads(policy):
+            return [
+                direct_client.direct_request(
+                    n["ip"],
+                    n["port"],
+                    "HEAD",
+                    f"/{n['device']}/{part}/{ACCOUNT}/c/o",
+                    {policies.INDEX_HEADER: policy},
+                ).status
+                for n in nodes
+            ]
+
+        assert heads("1") == [200] * 3
+        assert heads("0") == [404] * 3
+        assert found.request("DELETE", f"/v1/{ACCOUNT}").status == 204
+        totals = [reaper(found, b).run_once() for b in found.backends["account"]]
+        assert sum(t["objects_deleted"] for t in totals) == 1
+        assert sum(t["failures"] for t in totals) == 0
+        assert heads("1") == [404] * 3
+    finally:
+        found.stop_all()

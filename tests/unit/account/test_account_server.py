@@ -80,7 +80,13 @@ def test_listing_json_rows_carry_count_bytes_last_modified(call):
     report(call, "c", put=1001.5, count=4, used=40)
     rows = json.loads(call("GET", "a", query="format=json").body)
     assert rows == [
-        {"name": "c", "count": 4, "bytes": 40, "last_modified": Timestamp(1001.5).isoformat}
+        {
+            "name": "c",
+            "count": 4,
+            "bytes": 40,
+            "last_modified": Timestamp(1001.5).isoformat,
+            "storage_policy": "Policy-0",
+        }
     ]
 
 
@@ -159,3 +165,35 @@ def test_app_factory_parses_paste_strings(tmp_path):
     assert app.options == AccountServerOptions(
         devices=str(tmp_path), mount_check=False, log_requests=False
     )
+
+
+def test_head_and_listing_carry_per_policy_stats(call, monkeypatch):
+    from swiftlite.common import policies
+    from tests.support.policy_conf import parse_policies
+
+    pols = parse_policies(
+        "[storage-policy:0]\nname = gold\ndefault = yes\n[storage-policy:1]\nname = silver\n"
+    )
+    monkeypatch.setattr(policies, "load", lambda: pols)
+    put_account(call)
+    index = "X-Backend-Storage-Policy-Index"
+    report(call, "g1", count=1, used=10, **{index: "0"})
+    report(call, "s1", count=2, used=20, **{index: "1"})
+    report(call, "s2", count=3, used=30, **{index: "1"})
+    report(call, "gone", put=1001, delete=1002, **{index: "1"})
+    report(call, "lost", count=7, used=70, **{index: "5"})  # a policy no longer configured
+    head = call("HEAD", "a")
+    assert head.headers["X-Account-Storage-Policy-Gold-Container-Count"] == "1"
+    assert head.headers["X-Account-Storage-Policy-Gold-Bytes-Used"] == "10"
+    assert head.headers["X-Account-Storage-Policy-Silver-Container-Count"] == "2"
+    assert head.headers["X-Account-Storage-Policy-Silver-Object-Count"] == "5"
+    assert head.headers["X-Account-Storage-Policy-Silver-Bytes-Used"] == "50"
+    assert head.headers["X-Account-Object-Count"] == "13"
+    assert not [k for k in head.headers if "-5-" in k]
+    rows = json.loads(call("GET", "a", query="format=json").body)
+    assert {r["name"]: r["storage_policy"] for r in rows} == {
+        "g1": "gold",
+        "lost": "5",
+        "s1": "silver",
+        "s2": "silver",
+    }

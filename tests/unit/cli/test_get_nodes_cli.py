@@ -94,3 +94,18 @@ def test_get_nodes_console_script_runs(ring_path, hash_conf):
                              env=env)  # fmt: skip
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+def test_get_nodes_on_a_policy_ring_names_the_policy_in_curl_lines(ring_path, tmp_path, capsys):
+    import shutil
+
+    from swiftlite.cli.get_nodes import main
+
+    policy_ring = str(tmp_path / "object-2.ring.gz")
+    shutil.copy(ring_path, policy_ring)
+    assert main([policy_ring, "AUTH_a", "c", "o"]) == 0
+    curls = [line for line in capsys.readouterr().out.splitlines() if line.startswith("curl")]
+    assert curls
+    assert all('-H "X-Backend-Storage-Policy-Index: 2"' in line for line in curls)
+    assert main([ring_path, "AUTH_a", "c", "o"]) == 0
+    assert "Policy-Index" not in capsys.readouterr().out

@@ -225,3 +225,25 @@ def test_console_script_runs_and_exits_with_codes(tmp_path):
     assert bad.returncode == 2
     assert "invalid device string" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_policy_ring_builder_writes_object_n_ring_the_proxy_loads(builder, tmp_path):
+    """``object-1.builder`` makes ``object-1.ring.gz``: policy 1's ring, with its own replicas."""
+    from swiftlite.proxy.server import load_rings
+    from tests.support.policy_conf import numbered, parse_policies
+
+    assert run(builder, "rebalance", "--seed", "1") == 0
+    for kind in ("account", "container"):
+        os.link(tmp_path / "object.ring.gz", tmp_path / f"{kind}.ring.gz")
+    policy_1 = str(tmp_path / "object-1.builder")
+    assert run(policy_1, "create", "6", "2", "1") == 0
+    for z in (1, 2):
+        assert run(policy_1, "add", f"r1z{z}-127.0.0.{z}:6200/d3", "100") == 0
+    assert run(policy_1, "rebalance", "--seed", "1") == 0
+    rings = load_rings(str(tmp_path), parse_policies(numbered(2)))
+    assert rings["object"].replica_count == 3
+    assert rings["object-1"].replica_count == 2
+    assert rings["object-1"].partition_count == 64
+    assert {d["device"] for d in rings["object-1"].devs if d} == {"d3"}
+    with pytest.raises(Exception, match="object-2"):
+        load_rings(str(tmp_path), parse_policies(numbered(3)))

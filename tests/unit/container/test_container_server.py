@@ -10,8 +10,17 @@ import xml.etree.ElementTree as ET
 import pytest
 from webob import Request
 
+from swiftlite.common import policies
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.server import ContainerServerOptions, app_factory
+from tests.support.policy_conf import numbered, parse_policies
+
+
+@pytest.fixture
+def four_policies(monkeypatch):
+    pols = parse_policies(numbered(4))
+    monkeypatch.setattr(policies, "load", lambda: pols)
+    return pols
 
 
 def parse_xml(body):
@@ -80,12 +89,28 @@ def test_head_reports_totals_timestamps_and_metadata(call):
     assert h["Content-Type"] == "text/plain; charset=utf-8"
 
 
-def test_put_stores_policy_index_and_conflicting_policy_is_409(call):
+def test_put_stores_policy_index_and_conflicting_policy_is_409(call, four_policies):
     put_container(call, **{"X-Backend-Storage-Policy-Index": "2"})
     assert call("HEAD", "a/c").headers["X-Backend-Storage-Policy-Index"] == "2"
     resp = put_container(call, ts=1001, **{"X-Backend-Storage-Policy-Index": "1"})
     assert resp.status_int == 409
     assert resp.headers["X-Backend-Storage-Policy-Index"] == "2"
+
+
+def test_put_without_policy_uses_the_default_header_and_keeps_an_existing_policy(
+    call, four_policies
+):
+    put_container(call, **{"X-Backend-Storage-Policy-Default": "2"})
+    assert call("HEAD", "a/c").headers["X-Backend-Storage-Policy-Index"] == "2"
+    resp = put_container(call, ts=1001, **{"X-Backend-Storage-Policy-Default": "1"})
+    assert resp.status_int == 202
+    assert call("HEAD", "a/c").headers["X-Backend-Storage-Policy-Index"] == "2"
+
+
+def test_put_naming_an_unknown_policy_is_400(call, four_policies):
+    resp = put_container(call, **{"X-Backend-Storage-Policy-Index": "4"})
+    assert resp.status_int == 400
+    assert call("HEAD", "a/c").status_int == 404
 
 
 def test_delete_empty_container_is_204_then_404_with_backend_headers(call):
@@ -118,7 +143,7 @@ def test_delete_older_than_put_is_409(call):
     assert call("HEAD", "a/c").status_int == 204
 
 
-def test_put_after_delete_recreates_with_new_policy(call):
+def test_put_after_delete_recreates_with_new_policy(call, four_policies):
     put_container(call, ts=1000, **{"X-Backend-Storage-Policy-Index": "1"})
     call("DELETE", "a/c", {"X-Timestamp": Timestamp(1001).internal})
     resp = put_container(call, ts=1002, **{"X-Backend-Storage-Policy-Index": "3"})

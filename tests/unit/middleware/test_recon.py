@@ -12,6 +12,12 @@ def _app(tmp_path):
     (tmp_path / "srv" / "d1" / "async_pending" / "abc").mkdir(parents=True)
     (tmp_path / "srv" / "d1" / "async_pending" / "abc" / "h-1").write_text("{}")
     (tmp_path / "srv" / "d2" / "quarantined" / "objects" / "h1").mkdir(parents=True)
+    (tmp_path / "srv" / "d2" / "quarantined" / "objects-1" / "h2").mkdir(parents=True)
+    (tmp_path / "srv" / "d2" / "quarantined" / "objects-1" / "h3").mkdir(parents=True)
+    (tmp_path / "srv" / "d2" / "async_pending-1" / "def").mkdir(parents=True)
+    (tmp_path / "srv" / "d2" / "async_pending-1" / "def" / "h-2").write_text("{}")
+    (tmp_path / "srv" / "d1" / "async_pending-1" / "def").mkdir(parents=True)
+    (tmp_path / "srv" / "d1" / "async_pending-1" / "def" / "h-3").write_text("{}")
     opts = ReconOptions(
         devices=str(tmp_path / "srv"),
         mount_check=False,
@@ -28,14 +34,22 @@ def _get(app, path):
     )
 
 
-def test_async_counts_pending_files(tmp_path) -> None:
-    assert _get(_app(tmp_path), "/recon/async") == (200, {"async_pending": 1})
+def test_async_counts_pending_files_of_every_policy(tmp_path) -> None:
+    assert _get(_app(tmp_path), "/recon/async") == (
+        200,
+        {"async_pending": 3, "policies": {"0": 1, "1": 2}},
+    )
 
 
-def test_quarantined_counts_per_kind(tmp_path) -> None:
+def test_quarantined_counts_per_kind_and_objects_per_policy(tmp_path) -> None:
     status, data = _get(_app(tmp_path), "/recon/quarantined")
     assert status == 200
-    assert data == {"objects": 1, "containers": 0, "accounts": 0}
+    assert data == {
+        "objects": 3,
+        "containers": 0,
+        "accounts": 0,
+        "policies": {"0": {"objects": 1}, "1": {"objects": 2}},
+    }
 
 
 def test_replication_reads_daemon_summary_from_cache(tmp_path) -> None:

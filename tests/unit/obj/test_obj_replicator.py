@@ -263,3 +263,27 @@ def test_replicate_verb_recreates_tmp_on_a_wiped_device(net) -> None:
     assert (resp.status, resp.body) == (200, b"{}")
     assert os.path.isdir(os.path.join(root, "tmp"))  # rsync's --temp-dir=tmp needs it
     assert not os.path.exists(os.path.join(root, "objects", "3"))  # but no empty partition
+
+
+def test_replicate_each_policy_with_its_own_dirs_ring_and_header(net, monkeypatch) -> None:
+    from swiftlite.common import policies
+    from tests.support.policy_conf import numbered, parse_policies
+
+    pols = parse_policies(numbered(2))
+    monkeypatch.setattr(policies, "load", lambda: pols)
+    shutil.copy(net.swift_dir / "object.ring.gz", net.swift_dir / "object-1.ring.gz")
+    part, primaries = net.placement("o")
+    policy_1 = {policies.INDEX_HEADER: "1"}
+    net.put(primaries[:1], "o", b"silver", headers=policy_1)
+    net.put(primaries[:1], "zero")
+    summary = run(net, primaries[0])
+    for port in primaries[1:]:
+        resp = net.object_request(port, "GET", "o", policy_1)
+        assert (resp.status, resp.body) == (200, b"silver")
+        assert net.get(port, "o").status == 404  # policy 0 never got it
+        assert os.path.isdir(layout.partition_dir(net.dev_path(port), part, 1))
+        assert not os.listdir(layout.tmp_dir(net.dev_path(port), 1))  # rsync staged there
+    assert summary["policy_partitions"]["1"] == 1
+    assert summary["policy_partitions"]["0"] >= 1
+    replicates = [h for _, method, _, h in net.calls if method == "REPLICATE"]
+    assert {h.get(policies.INDEX_HEADER) for h in replicates} == {"0", "1"}

@@ -85,7 +85,7 @@ def test_info_is_json_with_swift_section_and_registered_sections(app):
     body = json.loads(resp.body)
     assert body["swift"]["max_meta_count"] == 90
     assert body["swift"]["policies"] == [
-        {"name": "Policy-0", "aliases": "Policy-0", "default": True}
+        {"name": "Policy-0", "aliases": "Policy-0", "default": True, "policy_type": "replication"}
     ]
     assert body["unit_test_section"] == {"answer": 42}
 
@@ -250,3 +250,31 @@ def test_object_write_denied_by_authorize_hook_never_reaches_backends(app, monke
     assert req.get_response(app).status_int == 403
     assert seen == ["w-acl"]
     assert app.limiter.errors(app.object_ring.nodes[0]) == 0
+
+
+def test_proxy_uses_each_policys_ring_and_lists_policies_in_info(monkeypatch):
+    from swiftlite.common import policies
+    from tests.support.policy_conf import parse_policies
+
+    pols = parse_policies(
+        "[storage-policy:0]\nname = gold\ndefault = yes\n"
+        "[storage-policy:1]\nname = silver\naliases = argent\n"
+        "[storage-policy:2]\nname = old\ndeprecated = yes\n"
+    )
+    monkeypatch.setattr(policies, "load", lambda: pols)
+    ring, ring1 = DeadRing(_closed_port()), DeadRing(_closed_port())
+    app = ProxyApp(
+        ProxyOptions(),
+        rings={"account": ring, "container": ring, "object": ring, "object-1": ring1},
+    )
+    assert app.get_object_ring(0) is ring
+    assert app.get_object_ring("1") is ring1
+    assert app.get_object_ring(2) is ring  # injected rings without object-2: policy 0's
+    assert app.get_object_ring(3) is None
+    body = json.loads(_call(app, "/info").body)
+    assert [p["name"] for p in body["swift"]["policies"]] == ["gold", "silver"]
+    assert body["swift"]["policies"][1] == {
+        "name": "silver",
+        "aliases": "silver, argent",
+        "policy_type": "replication",
+    }

@@ -1,0 +1,85 @@
+"""Container replicas that disagree about the storage policy settle on the oldest one, and
+the rows written under the losing policy show up as misplaced."""
+
+from __future__ import annotations
+
+import pytest
+
+from swiftlite.common.timestamp import Timestamp
+from swiftlite.container import misplaced
+from swiftlite.container.broker import ContainerBroker, needs_report
+
+Z = Timestamp(0).internal
+
+
+def info(policy, put, delete=0, changed=None, count=0):
+    return {
+        "storage_policy_index": policy,
+        "put_timestamp": Timestamp(put).internal,
+        "delete_timestamp": Timestamp(delete).internal if delete else Z,
+        "status_changed_at": Timestamp(changed if changed is not None else put).internal,
+        "object_count": count,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "wins"),
+    [
+        (info(1, 200), info(0, 100), True),  # the older live container
+        (info(0, 100), info(1, 200), False),
+        (info(1, 100, delete=150, changed=150), info(0, 300), True),  # live beats deleted
+        (info(0, 300), info(1, 100, delete=150, changed=150), False),
+        (info(0, 400, delete=300, changed=400), info(1, 500, delete=300, changed=500), True),
+        (info(0, 400, delete=300, changed=400), info(1, 100), False),  # recreated beats plain
+        (info(1, 100), info(0, 100), True),  # a tie: the lower index
+        (info(0, 100), info(1, 100), False),
+    ],
+)
+def test_prefers_follows_swifts_rule(ours, theirs, wins):
+    assert misplaced.prefers(ours, theirs) is wins
+    assert (
+        misplaced.best_policy([ours, theirs]) == (theirs if wins else ours)["storage_policy_index"]
+    )
+
+
+def test_queue_names_round_trip():
+    name = misplaced.queue_name(1, "AUTH_a", "c", "dir/o")
+    assert name == "1:/AUTH_a/c/dir/o"
+    assert misplaced.parse_queue_name(name) == (1, "AUTH_a", "c", "dir/o")
+    for bad in ("x:/a/c/o", "1/a/c/o", "1:/a/c", "1:/a//o"):
+        assert misplaced.parse_queue_name(bad) is None
+    assert misplaced.queue_container(Timestamp(7300.5)) == "7200"
+
+
+def _broker(tmp_path, name, policy, created):
+    dev = tmp_path / name
+    dev.mkdir()
+    broker = ContainerBroker.at(str(dev), 0, "a", "c")
+    broker.initialize(Timestamp(created), storage_policy_index=policy)
+    return broker
+
+
+def test_replicas_exchanging_state_agree_on_the_oldest_policy(tmp_path):
+    older = _broker(tmp_path, "n1", 0, 100)
+    newer = _broker(tmp_path, "n2", 1, 200)
+    newer.put_object("written-on-the-newer-side", Timestamp(250), 3, "text/plain", "e" * 32, 0, 1)
+    older.put_object("written-on-the-older-side", Timestamp(260), 3, "text/plain", "e" * 32, 0, 0)
+    for broker in (older, newer):  # both told their account already
+        info = broker.get_info()
+        broker.reported(info["put_timestamp"], info["delete_timestamp"], 1, 3)
+        assert not needs_report(broker.get_info())
+    # one sync exchange: the receiver merges the sender's state, the sender the answer
+    newer.merge_peer_state(older.replication_info())
+    older.merge_peer_state(newer.replication_info())
+    for broker in (older, newer):
+        got = broker.get_info()
+        assert got["storage_policy_index"] == 0
+        assert got["status_changed_at"] == Timestamp(100).internal
+    assert needs_report(newer.get_info())  # its account must hear of the new policy
+    assert [r[0] for r in newer.misplaced_rows()] == ["written-on-the-newer-side"]
+    assert older.misplaced_rows() == []
+    # a second exchange changes nothing
+    older.merge_peer_state(newer.replication_info())
+    assert older.get_info()["storage_policy_index"] == 0
+    older.close()
+    newer.close()
