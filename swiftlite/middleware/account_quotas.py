@@ -36,6 +36,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config
+from swiftlite.common import policies as policies_mod
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import pathinfo, quotas, subrequest
 from swiftlite.proxy import responses
@@ -51,9 +52,9 @@ LEGACY = (
 Policies = Callable[[], Iterable[tuple[int, str]]]
 
 
-def single_policy() -> list[tuple[int, str]]:
-    """The cluster's policies as (index, name): the one default policy."""
-    return [(0, "Policy-0")]
+def cluster_policies() -> list[tuple[int, str]]:
+    """The cluster's policies as (index, name), from ``swiftlite.conf`` (``common/policies``)."""
+    return [(policy.idx, policy.name) for policy in policies_mod.load()]
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ class AccountQuotasMiddleware:
         self,
         app: Callable[..., Any],
         options: AccountQuotasOptions,
-        policies: Policies = single_policy,
+        policies: Policies = cluster_policies,
     ) -> None:
         self.app = app
         self.options = options

@@ -152,3 +152,25 @@ def test_storage_node_recon_covers_every_policy(policy_cluster: Cluster) -> None
     pending = recon("async")
     assert pending["async_pending"] == sum(pending["policies"].values())
     assert "policies" in recon("quarantined")
+
+
+def test_account_policy_quota_holds_only_that_policy(policy_cluster: Cluster) -> None:
+    # X-Account-Quota-Bytes-Policy-<name> (reseller-set) caps that policy's bytes alone: a
+    # silver write past it is 413 while gold takes the same bytes.
+    reseller = policy_cluster.auth("admin:admin", "admin")
+    owner = policy_cluster.auth("test:tester", "testing")
+    account = owner.path
+    silver, gold = f"{account}/{_name('qs')}", f"{account}/{_name('qg')}"
+    for path, policy in ((silver, "silver"), (gold, "gold")):
+        made = policy_cluster.request("PUT", path, _h(owner, **{"X-Storage-Policy": policy}))
+        assert made[0] == 201
+    _, head, _ = policy_cluster.request("HEAD", account, _h(owner))
+    used = int(head.get("x-account-storage-policy-silver-bytes-used", "0"))
+    quota = {"X-Account-Quota-Bytes-Policy-silver": str(used + 5)}
+    assert policy_cluster.request("POST", account, _h(owner, **quota))[0] == 403
+    assert policy_cluster.request("POST", account, _h(reseller, **quota))[0] == 204
+    assert policy_cluster.request("PUT", f"{silver}/big", _h(owner), b"x" * 6)[0] == 413
+    assert policy_cluster.request("PUT", f"{gold}/big", _h(owner), b"x" * 6)[0] == 201
+    assert policy_cluster.request("PUT", f"{silver}/fits", _h(owner), b"x" * 5)[0] == 201
+    unset = {"X-Account-Quota-Bytes-Policy-silver": ""}
+    assert policy_cluster.request("POST", account, _h(reseller, **unset))[0] == 204
