@@ -160,8 +160,12 @@ class Context:
         headers: Mapping[str, str] | None = None,
         body: Any = None,
         content_length: int | None = None,
+        stream: bool = False,
     ) -> Response:
-        """Send ``method /v1/<account>[/container[/obj]]`` down as the S3 user."""
+        """Send ``method /v1/<account>[/container[/obj]]`` down as the S3 user.
+
+        The answer's body is read to the end (a filter's work, such as an SLO delete, may
+        happen while it is read) unless ``stream``: then the caller sends or closes it."""
         path = subrequest.api_path(self.account, container, obj)
         qs = urllib.parse.urlencode(
             {k: str_to_wsgi(v) for k, v in (query or {}).items()}, encoding="latin-1"
@@ -181,6 +185,8 @@ class Context:
         if self.auth.error:
             subrequest.close(resp)
             raise S3Error(self.auth.error)
+        if not stream:
+            resp.app_iter = [subrequest.drain(resp)]
         return resp
 
     def fail(self, resp: Response, missing: str = "NoSuchKey", **extra: str) -> S3Error:
