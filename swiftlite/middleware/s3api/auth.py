@@ -44,15 +44,19 @@ class Signed:
     scope: str = ""
     key_parts: tuple[str, str, str] = ("", "", "")  # date, region, service
     signing_key: bytes | None = field(default=None, repr=False)
+    # V2 only: other strings a client may have signed (botocore signs ``/bucket/`` for
+    # ``/bucket``)
+    alternatives: tuple[str, ...] = ()
 
     def check(self, secret: str) -> bool:
         """Whether ``secret`` produces the request's signature (keeps the V4 key if so)."""
         if self.version == 2:
-            mac = hmac.new(
-                secret.encode("utf-8"), self.string_to_sign.encode("latin-1", "replace"), "sha1"
-            )
-            expected = base64.b64encode(mac.digest()).decode()
-            return hmac.compare_digest(expected, self.signature)
+            ok = False
+            for text in (self.string_to_sign, *self.alternatives):
+                mac = hmac.new(secret.encode("utf-8"), text.encode("latin-1", "replace"), "sha1")
+                expected = base64.b64encode(mac.digest()).decode()
+                ok = hmac.compare_digest(expected, self.signature) or ok
+            return ok
         key = sigv4.signing_key(secret, *self.key_parts)
         ok = hmac.compare_digest(sigv4.sign(key, self.string_to_sign), self.signature)
         if ok:
@@ -272,7 +276,7 @@ def _v2_header(req: AuthInput, header: str, now: float) -> Signed:
         when = _http_time(req.headers.get("date", ""))
         date_line = req.headers.get("date", "")
     _check_skew(when, now)
-    return Signed(access_key, 2, signature, v2_string_to_sign(req, date_line))
+    return _v2(req, access_key, signature, date_line)
 
 
 def _v2_query(req: AuthInput, query: Mapping[str, str], now: float) -> Signed:
@@ -284,12 +288,18 @@ def _v2_query(req: AuthInput, query: Mapping[str, str], now: float) -> Signed:
         ) from None
     if now > expires:
         raise S3Error("AccessDenied", "Request has expired")
-    return Signed(
-        query["AWSAccessKeyId"], 2, query["Signature"], v2_string_to_sign(req, str(expires))
-    )
+    return _v2(req, query["AWSAccessKeyId"], query["Signature"], str(expires))
 
 
-def v2_string_to_sign(req: AuthInput, date_line: str) -> str:
+def _v2(req: AuthInput, access_key: str, signature: str, date_line: str) -> Signed:
+    text = v2_string_to_sign(req, date_line)
+    alternatives: tuple[str, ...] = ()
+    if req.vhost_bucket is None and req.raw_path.count("/") == 1 and len(req.raw_path) > 1:
+        alternatives = (v2_string_to_sign(req, date_line, req.raw_path + "/"),)
+    return Signed(access_key, 2, signature, text, alternatives=alternatives)
+
+
+def v2_string_to_sign(req: AuthInput, date_line: str, path: str | None = None) -> str:
     """V2's string: method, Content-MD5, Content-Type, date, x-amz-* headers, resource."""
     amz: dict[str, list[str]] = {}
     for name, value in req.headers.items():
@@ -302,7 +312,7 @@ def v2_string_to_sign(req: AuthInput, date_line: str) -> str:
         date_line,
     ]
     lines.extend(f"{k}:{','.join(amz[k])}" for k in sorted(amz))
-    resource = req.raw_path
+    resource = req.raw_path if path is None else path
     if req.vhost_bucket:
         resource = "/" + req.vhost_bucket + resource
     subs = sorted((k, v) for k, v in req.query if k in V2_SUBRESOURCES)

@@ -248,8 +248,7 @@ def PUT(ctx: Context) -> Response:  # noqa: N802
         headers["If-None-Match"] = "*"
     elif "if-none-match" in ctx.req.headers:
         raise S3Error("NotImplemented", "If-None-Match on a write supports only *.")
-    if "content-type" not in headers:
-        headers["Content-Type"] = "binary/octet-stream"
+    headers.setdefault("Content-Type", "binary/octet-stream")
     resp, reader = store(ctx, bucket, key, headers)
     out = empty(200, ETag=quote_etag(reader.etag))
     for alg, value in reader.checksums.items():
