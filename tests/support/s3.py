@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import hmac
 import http.client
+import urllib.parse
 import zlib
 from typing import Any
 
@@ -38,21 +39,36 @@ def signed_headers(
     secret: str = SECRET,
     skew: float = 0.0,
 ) -> dict[str, str]:
-    """``headers`` plus botocore's SigV4 Authorization for ``payload`` (a hash or mode),
-    signed as if the client's clock were ``skew`` seconds off."""
-    from unittest import mock  # noqa: PLC0415
-
-    from botocore import auth as bauth  # noqa: PLC0415
-    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
-    from botocore.credentials import Credentials  # noqa: PLC0415
-
-    req = AWSRequest(method=method, url=url, headers={**headers, "X-Amz-Content-SHA256": payload})
-    signer = bauth.S3SigV4Auth(Credentials(ACCESS, secret), "s3", REGION)
-    when = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    when += datetime.timedelta(seconds=skew)
-    with mock.patch.object(bauth, "get_current_datetime", return_value=when):
-        signer.add_auth(req)
-    return dict(req.headers.items())
+    """``headers`` plus a SigV4 Authorization over every header and ``payload`` (a body hash
+    or a streaming mode), as if the client's clock were ``skew`` seconds off."""
+    parts = urllib.parse.urlsplit(url)
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=skew)
+    amz_date = when.strftime("%Y%m%dT%H%M%SZ")
+    out = {**headers, "Host": parts.netloc, "X-Amz-Date": amz_date, "X-Amz-Content-SHA256": payload}  # noqa: E501
+    lower = {k.lower(): " ".join(str(v).split()) for k, v in out.items()}
+    names = sorted(lower)
+    pairs = sorted(
+        (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    )
+    canonical = "\n".join(
+        [
+            method,
+            urllib.parse.quote(urllib.parse.unquote(parts.path), safe="/-_.~"),
+            "&".join(f"{k}={v}" for k, v in pairs),
+            "".join(f"{n}:{lower[n]}\n" for n in names),
+            ";".join(names),
+            payload,
+        ]
+    )
+    scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
+    text = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n" + hashlib.sha256(canonical.encode()).hexdigest()  # noqa: E501
+    sig = hmac.new(signing_key(amz_date[:8], secret), text.encode(), "sha256").hexdigest()
+    out["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={ACCESS}/{scope}, SignedHeaders={';'.join(names)}, "
+        f"Signature={sig}"
+    )
+    return out
 
 
 def signing_key(date: str, secret: str = SECRET) -> bytes:
