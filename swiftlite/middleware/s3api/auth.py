@@ -44,8 +44,8 @@ class Signed:
     scope: str = ""
     key_parts: tuple[str, str, str] = ("", "", "")  # date, region, service
     signing_key: bytes | None = field(default=None, repr=False)
-    # V2 only: other strings a client may have signed (botocore signs ``/bucket/`` for
-    # ``/bucket``)
+    # other strings a client may have signed: V2 ``/bucket/`` for ``/bucket`` (botocore),
+    # V4 the path exactly as sent when the client encoded it other than AWS's way
     alternatives: tuple[str, ...] = ()
 
     def check(self, secret: str) -> bool:
@@ -58,7 +58,9 @@ class Signed:
                 ok = hmac.compare_digest(expected, self.signature) or ok
             return ok
         key = sigv4.signing_key(secret, *self.key_parts)
-        ok = hmac.compare_digest(sigv4.sign(key, self.string_to_sign), self.signature)
+        ok = False
+        for text in (self.string_to_sign, *self.alternatives):
+            ok = hmac.compare_digest(sigv4.sign(key, text), self.signature) or ok
         if ok:
             self.signing_key = key
         return ok
@@ -190,14 +192,13 @@ def _v4_header(req: AuthInput, header: str, now: float, region: str) -> Signed:
             "InvalidArgument",
             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a streaming mode, or a SHA256 value.",
         )  # noqa: E501
-    canonical = sigv4.canonical_request(
-        req.method, req.path, req.query, req.headers, signed, payload
-    )
+    text, alternatives = _v4_strings(req, signed, payload, amz_date, scope, None)
     return Signed(
         access_key=access_key,
         version=4,
         signature=signature,
-        string_to_sign=sigv4.string_to_sign(amz_date, scope, canonical),
+        string_to_sign=text,
+        alternatives=alternatives,
         payload=payload,
         amz_date=amz_date,
         scope=scope,
@@ -246,19 +247,31 @@ def _v4_query(req: AuthInput, query: Mapping[str, str], now: float, region: str)
         or req.headers.get("x-amz-content-sha256")
         or sigv4.UNSIGNED
     )
-    canonical = sigv4.canonical_request(
-        req.method, req.path, req.query, req.headers, signed, payload, skip_query="X-Amz-Signature"
-    )
+    text, alternatives = _v4_strings(req, signed, payload, amz_date, scope, "X-Amz-Signature")
     return Signed(
         access_key=access_key,
         version=4,
         signature=query["X-Amz-Signature"],
-        string_to_sign=sigv4.string_to_sign(amz_date, scope, canonical),
+        string_to_sign=text,
+        alternatives=alternatives,
         payload=payload if payload != sigv4.UNSIGNED else sigv4.UNSIGNED,
         amz_date=amz_date,
         scope=scope,
         key_parts=(date, scope.split("/")[1], "s3"),
     )
+
+
+def _v4_strings(
+    req: AuthInput, signed: list[str], payload: str, amz_date: str, scope: str, skip: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The string to sign with the path encoded AWS's way, and with the path as sent when
+    that differs (a client that left a character unencoded signed it so)."""
+    args = (req.method, req.path, req.query, req.headers, signed, payload)
+    main = sigv4.string_to_sign(amz_date, scope, sigv4.canonical_request(*args, skip_query=skip))
+    if sigv4.uri_encode(req.path) == req.raw_path:
+        return main, ()
+    raw = sigv4.canonical_request(*args, skip_query=skip, encoded_path=req.raw_path)
+    return main, (sigv4.string_to_sign(amz_date, scope, raw),)
 
 
 # -- V2 -------------------------------------------------------------------------------------

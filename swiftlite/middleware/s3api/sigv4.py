@@ -53,12 +53,14 @@ def canonical_request(
     signed: list[str],
     payload_hash: str,
     skip_query: str | None = None,
+    encoded_path: str | None = None,
 ) -> str:
-    """The canonical request; ``headers`` keyed by lower-case name."""
+    """The canonical request; ``headers`` keyed by lower-case name; ``encoded_path`` is the
+    path as the client encoded it, used as is instead of encoding ``path``."""
     return "\n".join(
         [
             method,
-            uri_encode(path),
+            uri_encode(path) if encoded_path is None else encoded_path,
             canonical_query(query, skip_query),
             canonical_headers(headers, signed),
             ";".join(signed),
