@@ -99,9 +99,7 @@ def test_object_crud_metadata_ranges_conditionals(client) -> None:  # type: igno
     with pytest.raises(ClientError) as exc:
         client.get_object(Bucket=name, Key="dir/obj é", IfNoneMatch=etag)
     assert _code(exc)[1] == 304
-    over = client.get_object(
-        Bucket=name, Key="dir/obj é", ResponseContentType="application/x-test"
-    )
+    over = client.get_object(Bucket=name, Key="dir/obj é", ResponseContentType="application/x-test")
     assert over["ContentType"] == "application/x-test"
     with pytest.raises(ClientError) as exc:
         client.get_object(Bucket=name, Key="missing")
@@ -153,7 +151,8 @@ def test_list_v1_v2_paging_delimiters_and_url_encoding(client) -> None:  # type:
     after = client.list_objects_v2(Bucket=name, StartAfter="b/1")
     assert [o["Key"] for o in after["Contents"]] == ["c", "d e+f", "z\u00e9"]
     one = client.list_objects(Bucket=name, MaxKeys=1)
-    assert one["IsTruncated"] is True and len(one["Contents"]) == 1
+    assert one["IsTruncated"] is True
+    assert len(one["Contents"]) == 1
     owner = client.list_objects_v2(Bucket=name, FetchOwner=True, MaxKeys=1)
     assert owner["Contents"][0]["Owner"]["ID"] == s3.ACCESS
 
@@ -219,18 +218,21 @@ def test_multipart_upload_file_20mib_is_an_slo(client, cluster: Cluster, tmp_pat
     assert head["ETag"].endswith('-3"')  # 8 MiB parts
     assert client.get_object(Bucket=name, Key="big")["Body"].read() == data
     listed = client.list_objects_v2(Bucket=name)["Contents"]
-    assert listed[0]["ETag"] == head["ETag"] and listed[0]["Size"] == len(data)
+    assert listed[0]["ETag"] == head["ETag"]
+    assert listed[0]["Size"] == len(data)
     status, headers, body = cluster.request(
         "GET", f"/v1/AUTH_test/{name}/big", {"X-Auth-Token": tester.token}
     )
-    assert status == 200 and body == data
+    assert status == 200
+    assert body == data
     assert headers.get("x-static-large-object", "").lower() == "true"
     assert client.list_multipart_uploads(Bucket=name).get("Uploads") is None
     client.delete_object(Bucket=name, Key="big")
     status, _, listing = cluster.request(
         "GET", f"/v1/AUTH_test/{name}+segments", {"X-Auth-Token": tester.token}
     )
-    assert status in (200, 204) and listing == b""  # the parts went with the object
+    assert status in (200, 204)
+    assert listing == b""
 
 
 def test_multipart_parts_listing_abort_and_errors(client) -> None:  # type: ignore[no-untyped-def]
@@ -285,7 +287,8 @@ def test_multipart_parts_listing_abort_and_errors(client) -> None:  # type: igno
     md5 = hashlib.md5(bytes.fromhex(p1["ETag"].strip('"'))).hexdigest()
     assert done["ETag"] == f'"{md5}-1"'
     got = client.get_object(Bucket=name, Key="m")
-    assert got["Body"].read() == b"a" * 100 and got["ContentType"] == "text/x-m"
+    assert got["Body"].read() == b"a" * 100
+    assert got["ContentType"] == "text/x-m"
     up2 = client.create_multipart_upload(Bucket=name, Key="n")
     client.abort_multipart_upload(Bucket=name, Key="n", UploadId=up2["UploadId"])
     with pytest.raises(ClientError) as exc:
@@ -303,10 +306,12 @@ def test_presigned_get_and_put_with_requests(client) -> None:  # type: ignore[no
         "get_object", Params={"Bucket": name, "Key": "p"}, ExpiresIn=300
     )
     resp = requests.get(get_url, timeout=30)
-    assert resp.status_code == 200 and resp.content == b"presigned"
+    assert resp.status_code == 200
+    assert resp.content == b"presigned"
     tampered = get_url.replace(f"/{name}/p?", f"/{name}/q?")
     resp = requests.get(tampered, timeout=30)
-    assert resp.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in resp.text
+    assert resp.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in resp.text
 
 
 def test_acl_round_trip(client, endpoint: str) -> None:  # type: ignore[no-untyped-def]
@@ -342,7 +347,7 @@ def test_versioning_enable_list_and_read_old_version(client) -> None:  # type: i
 
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"])
 def test_flexible_checksum_verified_and_returned(client, algorithm: str) -> None:  # type: ignore[no-untyped-def]
-    from swiftlite.middleware.s3api import checksums  # noqa: PLC0415
+    from swiftlite.middleware.s3api import checksums
 
     name = _bucket(client)
     data = b"checksummed " * 100

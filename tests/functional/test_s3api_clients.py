@@ -69,7 +69,11 @@ def test_aws_cli_mb_cp_sync_ls_rm_rb(cluster: Cluster, tmp_path: pathlib.Path) -
     def aws(*args: str) -> str:
         done = subprocess.run(
             [AWS, "--endpoint-url", url, "s3", *args],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert done.returncode == 0, f"aws s3 {args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         return done.stdout
@@ -140,11 +144,14 @@ def test_same_object_through_swift_and_s3(cluster: Cluster, tester, tmp_path: pa
     bucket = "x-" + uuid.uuid4().hex[:10]
     boto.create_bucket(Bucket=bucket)
     data = os.urandom(5000)
-    boto.put_object(Bucket=bucket, Key="o", Body=data, Metadata={"color": "red"}, ContentType="text/x-s3")  # noqa: E501
+    boto.put_object(
+        Bucket=bucket, Key="o", Body=data, Metadata={"color": "red"}, ContentType="text/x-s3"
+    )
     status, headers, body = cluster.request(
         "GET", f"/v1/AUTH_test/{bucket}/o", {"X-Auth-Token": tester.token}
     )
-    assert status == 200 and body == data
+    assert status == 200
+    assert body == data
     assert headers["x-object-meta-color"] == "red"
     assert headers["content-type"] == "text/x-s3"
     assert headers["etag"].strip('"') == hashlib.md5(data).hexdigest()
@@ -156,16 +163,45 @@ def test_same_object_through_swift_and_s3(cluster: Cluster, tester, tmp_path: pa
     )
     assert status == 201
     got = boto.get_object(Bucket=bucket, Key="from-swift")
-    assert got["Body"].read() == b"swift bytes" and got["Metadata"] == {"shape": "round"}
+    assert got["Body"].read() == b"swift bytes"
+    assert got["Metadata"] == {"shape": "round"}
     big = tmp_path / "big"
     big.write_bytes(os.urandom(12 * 1024 * 1024))
     boto.upload_file(str(big), bucket, "mpu")
-    cmd = [SWIFT, "-A", cluster.auth_url, "-U", "test:tester", "-K", "testing", "stat", bucket, "mpu"]  # noqa: E501
+    cmd = [
+        SWIFT,
+        "-A",
+        cluster.auth_url,
+        "-U",
+        "test:tester",
+        "-K",
+        "testing",
+        "stat",
+        bucket,
+        "mpu",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert "Manifest:" in done.stdout or "Static Large Object" in done.stdout or "X-Static-Large-Object: True" in done.stdout, done.stdout  # noqa: E501
+    assert (
+        "Manifest:" in done.stdout
+        or "Static Large Object" in done.stdout
+        or "X-Static-Large-Object: True" in done.stdout
+    ), done.stdout
     dl = tmp_path / "dl"
-    cmd = [SWIFT, "-A", cluster.auth_url, "-U", "test:tester", "-K", "testing", "download", bucket, "mpu", "-o", str(dl)]  # noqa: E501
+    cmd = [
+        SWIFT,
+        "-A",
+        cluster.auth_url,
+        "-U",
+        "test:tester",
+        "-K",
+        "testing",
+        "download",
+        bucket,
+        "mpu",
+        "-o",
+        str(dl),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert dl.read_bytes() == big.read_bytes()

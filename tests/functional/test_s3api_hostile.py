@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 import uuid
 
 import pytest
@@ -46,7 +45,7 @@ def _signed(endpoint, method, path, body=b"", headers=None, **kw):  # type: igno
 
 
 def test_wrong_secret_is_signature_does_not_match(endpoint: str) -> None:
-    bad = s3.client(endpoint, secret="not-the-key")
+    bad = s3.client(endpoint, secret="not-the-key")  # noqa: S106
     with pytest.raises(ClientError) as exc:
         bad.list_buckets()
     assert exc.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
@@ -75,24 +74,40 @@ def test_skewed_clock_is_request_time_too_skewed(endpoint: str) -> None:
 
 
 def test_presigned_url_tampered_and_expired(endpoint: str, bucket: str) -> None:
+    import datetime
+    from unittest import mock
+
+    from botocore import auth as bauth
+
     client = s3.client(endpoint, config=Config(signature_version="s3v4"))
     client.put_object(Bucket=bucket, Key="pre", Body=b"p")
-    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "pre"}, ExpiresIn=1)  # noqa: E501
+    params = {"Bucket": bucket, "Key": "pre"}
+    url = client.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
     assert "X-Amz-Signature" in url
     assert requests.get(url, timeout=30).content == b"p"
-    resp = requests.get(url.replace("X-Amz-Expires=1", "X-Amz-Expires=9"), timeout=30)
-    assert resp.status_code == 403 and _code(resp.content) == "SignatureDoesNotMatch"
-    time.sleep(2.1)  # let the one-second URL expire (the server's clock, not a race)
-    resp = requests.get(url, timeout=30)
-    assert resp.status_code == 403 and "Request has expired" in resp.text
-    long_url = url.replace("X-Amz-Expires=1", "X-Amz-Expires=604801")
+    resp = requests.get(url.replace("X-Amz-Expires=60", "X-Amz-Expires=90"), timeout=30)
+    assert resp.status_code == 403
+    assert _code(resp.content) == "SignatureDoesNotMatch"
+    past = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    past -= datetime.timedelta(minutes=10)
+    with mock.patch.object(bauth, "get_current_datetime", return_value=past):
+        old = client.generate_presigned_url("get_object", Params=params, ExpiresIn=60)
+    resp = requests.get(old, timeout=30)
+    assert resp.status_code == 403
+    assert "Request has expired" in resp.text
+    long_url = url.replace("X-Amz-Expires=60", "X-Amz-Expires=604801")
     resp = requests.get(long_url, timeout=30)
-    assert resp.status_code == 400 and _code(resp.content) == "AuthorizationQueryParametersError"
+    assert resp.status_code == 400
+    assert _code(resp.content) == "AuthorizationQueryParametersError"
 
 
 def test_payload_hash_mismatch_stores_nothing(endpoint: str, bucket: str) -> None:
     status, _, body = _signed(
-        endpoint, "PUT", f"/{bucket}/hashed", b"actual", payload=hashlib.sha256(b"other").hexdigest()
+        endpoint,
+        "PUT",
+        f"/{bucket}/hashed",
+        b"actual",
+        payload=hashlib.sha256(b"other").hexdigest(),
     )
     assert (status, _code(body)) == (400, "XAmzContentSHA256Mismatch")
     status, _, _ = _signed(endpoint, "HEAD", f"/{bucket}/hashed")
@@ -136,7 +151,9 @@ def test_unsigned_trailer_upload_checks_the_trailing_crc32(endpoint: str, bucket
         }
         url = f"{endpoint}/{bucket}/{key}"
         signed = s3.signed_headers("PUT", url, headers, "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-        status, resp_headers, out = s3.send(host, int(port), "PUT", f"/{bucket}/{key}", signed, body)  # noqa: E501
+        status, resp_headers, out = s3.send(
+            host, int(port), "PUT", f"/{bucket}/{key}", signed, body
+        )
         if key == "trail-ok":
             assert status == 200, out
             assert resp_headers["x-amz-checksum-crc32"] == checksum
@@ -158,7 +175,9 @@ def test_unsigned_trailer_upload_checks_the_trailing_crc32(endpoint: str, bucket
         b"<Delete></Delete>",
     ],
 )
-def test_malformed_multi_delete_xml_is_malformed_xml(endpoint: str, bucket: str, body: bytes) -> None:  # noqa: E501
+def test_malformed_multi_delete_xml_is_malformed_xml(
+    endpoint: str, bucket: str, body: bytes
+) -> None:
     status, _, out = _signed(endpoint, "POST", f"/{bucket}?delete", body)
     assert (status, _code(out)) == (400, "MalformedXML")
 
@@ -203,8 +222,17 @@ def test_hostile_requests_answer_4xx_never_5xx(endpoint: str, bucket: str) -> No
 def test_bad_dates_and_auth_headers(endpoint: str) -> None:
     host, port = endpoint.split("//")[1].split(":")
     cases = [
-        {"Authorization": "AWS4-HMAC-SHA256 Credential=x", "x-amz-date": "20260101T000000Z", "x-amz-content-sha256": s3.EMPTY},  # noqa: E501
-        {"Authorization": "AWS4-HMAC-SHA256 Credential=test:tester/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00", "x-amz-date": "garbage", "x-amz-content-sha256": s3.EMPTY},  # noqa: E501
+        {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=x",
+            "x-amz-date": "20260101T000000Z",
+            "x-amz-content-sha256": s3.EMPTY,
+        },
+        {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test:tester/20260101/us-east-1/s3/"
+            "aws4_request, SignedHeaders=host, Signature=00",
+            "x-amz-date": "garbage",
+            "x-amz-content-sha256": s3.EMPTY,
+        },
         {"Authorization": "AWS test:tester", "Date": "not a date"},
         {"Authorization": "AWS test:tester:c2ln", "Date": "Mon, 99 Foo 2026 99:99:99 GMT"},
     ]

@@ -19,7 +19,7 @@ EMPTY = hashlib.sha256(b"").hexdigest()
 
 def client(endpoint: str, access: str = ACCESS, secret: str = SECRET, **kwargs: Any) -> Any:
     """A boto3 S3 client for ``endpoint``, no checksum or signature overrides."""
-    import boto3  # noqa: PLC0415  (optional test dependency)
+    import boto3
 
     return boto3.client(
         "s3",
@@ -42,9 +42,9 @@ def signed_headers(
     """``headers`` plus a SigV4 Authorization over every header and ``payload`` (a body hash
     or a streaming mode), as if the client's clock were ``skew`` seconds off."""
     parts = urllib.parse.urlsplit(url)
-    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=skew)
+    when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=skew)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
-    out = {**headers, "Host": parts.netloc, "X-Amz-Date": amz_date, "X-Amz-Content-SHA256": payload}  # noqa: E501
+    out = {**headers, "Host": parts.netloc, "X-Amz-Date": amz_date, "X-Amz-Content-SHA256": payload}
     lower = {k.lower(): " ".join(str(v).split()) for k, v in out.items()}
     names = sorted(lower)
     pairs = sorted(
@@ -62,7 +62,9 @@ def signed_headers(
         ]
     )
     scope = f"{amz_date[:8]}/{REGION}/s3/aws4_request"
-    text = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n" + hashlib.sha256(canonical.encode()).hexdigest()  # noqa: E501
+    text = (
+        f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    )
     sig = hmac.new(signing_key(amz_date[:8], secret), text.encode(), "sha256").hexdigest()
     out["Authorization"] = (
         f"AWS4-HMAC-SHA256 Credential={ACCESS}/{scope}, SignedHeaders={';'.join(names)}, "

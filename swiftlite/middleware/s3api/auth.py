@@ -24,10 +24,33 @@ MAX_SKEW = 15 * 60
 MAX_EXPIRES = 7 * 24 * 3600
 # query keys that are part of a V2 string to sign
 V2_SUBRESOURCES = frozenset(
-    """acl cors delete lifecycle location logging notification partNumber policy
-    requestPayment restore tagging torrent uploadId uploads versionId versioning versions
-    website response-cache-control response-content-disposition response-content-encoding
-    response-content-language response-content-type response-expires""".split()
+    [
+        "acl",
+        "cors",
+        "delete",
+        "lifecycle",
+        "location",
+        "logging",
+        "notification",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "restore",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+    ]
 )
 
 
@@ -191,7 +214,7 @@ def _v4_header(req: AuthInput, header: str, now: float, region: str) -> Signed:
         raise S3Error(
             "InvalidArgument",
             "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a streaming mode, or a SHA256 value.",
-        )  # noqa: E501
+        )
     text, alternatives = _v4_strings(req, signed, payload, amz_date, scope, None)
     return Signed(
         access_key=access_key,
@@ -220,8 +243,10 @@ def _v4_query(req: AuthInput, query: Mapping[str, str], now: float, region: str)
     if any(not query.get(k) for k in needed):
         raise S3Error(
             where,
-            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-        )  # noqa: E501
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+            "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+            "X-Amz-Expires parameters.",
+        )
     amz_date = query["X-Amz-Date"]
     when = _amz_time(amz_date)
     if when is None:
@@ -281,7 +306,7 @@ def _v2_header(req: AuthInput, header: str, now: float) -> Signed:
         raise S3Error(
             "InvalidArgument",
             "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
-        )  # noqa: E501
+        )
     if "x-amz-date" in req.headers:
         when = _http_time(req.headers["x-amz-date"])
         date_line = ""

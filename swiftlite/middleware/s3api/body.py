@@ -101,7 +101,7 @@ class BodyReader:
         self.finished = False
         self.seen = 0
         self.error: S3Error | None = None
-        self.md5 = hashlib.md5()  # noqa: S324  (S3 ETag and Content-MD5 are MD5)
+        self.md5 = hashlib.md5()
         self.sha256 = hashlib.sha256() if sigv4.is_sha256(self.mode) else None
         self.want_md5 = headers.get("content-md5")
         self.trailer_names = [
@@ -151,7 +151,9 @@ class BodyReader:
                 while not self.done:
                     self._next_chunk()
                     if self.pending:
-                        raise BodyError(S3Error("IncompleteBody", "The body is longer than declared."))  # noqa: E501
+                        raise BodyError(
+                            S3Error("IncompleteBody", "The body is longer than declared.")
+                        )
             self._finish()
         return data
 
@@ -227,7 +229,9 @@ class BodyReader:
         canon = "".join(f"{k}:{v}\n" for k, v in self.trailers.items()).encode("latin-1")
         text = sigv4.trailer_string_to_sign(signed.amz_date, signed.scope, self.previous, canon)
         if not hmac.compare_digest(sigv4.sign(signed.signing_key, text), sig):
-            raise BodyError(S3Error("SignatureDoesNotMatch", "The trailer signature does not match."))  # noqa: E501
+            raise BodyError(
+                S3Error("SignatureDoesNotMatch", "The trailer signature does not match.")
+            )
 
     def _finish(self) -> None:
         self.finished = True
@@ -241,7 +245,11 @@ class BodyReader:
             except ValueError:
                 raise BodyError(S3Error("InvalidDigest")) from None
             if want != self.md5.digest():
-                raise BodyError(S3Error("BadDigest", "The Content-MD5 you specified did not match what we received."))  # noqa: E501
+                raise BodyError(
+                    S3Error(
+                        "BadDigest", "The Content-MD5 you specified did not match what we received."
+                    )
+                )
         expected = dict(self.header_sums)
         for name in self.trailer_names:
             alg = name.removeprefix("x-amz-checksum-").upper()
@@ -253,7 +261,12 @@ class BodyReader:
         for alg, value in expected.items():
             got = self.running[alg].b64()
             if got != value:
-                raise BodyError(S3Error("BadDigest", f"The {alg} you specified did not match the calculated checksum."))  # noqa: E501
+                raise BodyError(
+                    S3Error(
+                        "BadDigest",
+                        f"The {alg} you specified did not match the calculated checksum.",
+                    )
+                )
             self.checksums[alg] = got
 
 
@@ -269,5 +282,7 @@ def header_error(headers: dict[str, str]) -> S3Error | None:
             raw = b""
         size = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}[alg]
         if len(raw) != size:
-            return S3Error("InvalidRequest", f"Value for x-amz-checksum-{alg.lower()} header is invalid.")  # noqa: E501
+            return S3Error(
+                "InvalidRequest", f"Value for x-amz-checksum-{alg.lower()} header is invalid."
+            )
     return None

@@ -13,6 +13,9 @@ from webob import Response
 
 from swiftlite.middleware.s3api import xmlio
 
+BAD_XML = (
+    "The XML you provided was not well-formed or did not validate against our published schema."
+)
 # code -> (status, default message), as AWS documents them
 CODES: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied."),
@@ -23,28 +26,28 @@ CODES: dict[str, tuple[int, str]] = {
     "BucketAlreadyOwnedByYou": (
         409,
         "Your previous request to create the named bucket succeeded and you already own it.",
-    ),  # noqa: E501
+    ),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
     "EntityTooSmall": (
         400,
         "Your proposed upload is smaller than the minimum allowed object size.",
-    ),  # noqa: E501
+    ),
     "IncompleteBody": (
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-    ),  # noqa: E501
+    ),
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (
         403,
         "The AWS Access Key Id you provided does not exist in our records.",
-    ),  # noqa: E501
+    ),
     "InvalidArgument": (400, "Invalid Argument."),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidChunkSizeError": (
         403,
         "Only the last chunk is allowed to have a size less than 8192 bytes.",
-    ),  # noqa: E501
+    ),
     "InvalidDigest": (400, "The Content-MD5 you specified was invalid."),
     "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidPart": (400, "One or more of the specified parts could not be found."),
@@ -56,12 +59,12 @@ CODES: dict[str, tuple[int, str]] = {
     "KeyTooLongError": (400, "Your key is too long."),
     "MalformedACLError": (
         400,
-        "The XML you provided was not well-formed or did not validate against our published schema.",
-    ),  # noqa: E501
+        BAD_XML,
+    ),
     "MalformedXML": (
         400,
-        "The XML you provided was not well-formed or did not validate against our published schema.",
-    ),  # noqa: E501
+        BAD_XML,
+    ),
     "MaxMessageLengthExceeded": (400, "Your request was too big."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
@@ -72,25 +75,27 @@ CODES: dict[str, tuple[int, str]] = {
     "NoSuchUpload": (404, "The specified multipart upload does not exist."),
     "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchTagSet": (404, "The TagSet does not exist."),
-    "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),  # noqa: E501
+    "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
     "RequestTimeTooSkewed": (
         403,
         "The difference between the request time and the current time is too large.",
-    ),  # noqa: E501
+    ),
     "RequestTimeout": (
         400,
-        "Your socket connection to the server was not read from or written to within the timeout period.",
-    ),  # noqa: E501
+        "Your socket connection to the server was not read from or written to within the "
+        "timeout period.",
+    ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (
         403,
-        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-    ),  # noqa: E501
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    ),
     "XAmzContentSHA256Mismatch": (
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
-    ),  # noqa: E501
+    ),
 }
 
 

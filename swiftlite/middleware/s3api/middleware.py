@@ -54,7 +54,7 @@ def _has_s3_auth(environ: dict[str, Any]) -> bool:
     if header.startswith(("AWS ", "AWS4-")):
         return True
     query = environ.get("QUERY_STRING", "")
-    return "X-Amz-Credential=" in query or "AWSAccessKeyId=" in query or "X-Amz-Algorithm=" in query  # noqa: E501
+    return "X-Amz-Credential=" in query or "AWSAccessKeyId=" in query or "X-Amz-Algorithm=" in query
 
 
 def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[Any], Any]:
@@ -76,5 +76,3 @@ def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[
         return S3ApiMiddleware(app, options)
 
     return make
-
-

@@ -96,8 +96,8 @@ class S3Request:
             headers["content-md5"] = environ["CONTENT_MD5"]
         pairs = split_query(environ.get("QUERY_STRING", ""))
         query: dict[str, str] = {}
-        for key, value in pairs:
-            query.setdefault(_utf8(key, "query"), _utf8(value, "query"))
+        for name, value in pairs:
+            query.setdefault(_utf8(name, "query"), _utf8(value, "query"))
         host = headers.get("host", "").rsplit(":", 1)[0].lower() if headers.get("host") else ""
         vhost = None
         for domain in options.domains:
@@ -124,9 +124,7 @@ class S3Request:
             vhost_bucket=vhost,
         )
         shown = "/" + (bucket or "") + ("/" + key if key else "")
-        return cls(
-            environ, auth_input.method, bucket, key, query, headers, auth_input, shown
-        )
+        return cls(environ, auth_input.method, bucket, key, query, headers, auth_input, shown)
 
 
 @dataclass
@@ -211,6 +209,18 @@ class Context:
             503: "ServiceUnavailable",
         }.get(status, "InternalError")
         return S3Error(code, **extra)
+
+    def bucket_name(self) -> str:
+        """The request's bucket (the router sends only bucket requests to bucket handlers)."""
+        if self.req.bucket is None:
+            raise S3Error("InvalidRequest", "This request needs a bucket.")
+        return self.req.bucket
+
+    def names(self) -> tuple[str, str]:
+        """The request's bucket and key (for object handlers)."""
+        if self.req.key is None:
+            raise S3Error("InvalidRequest", "This request needs a key.")
+        return self.bucket_name(), self.req.key
 
     def bucket_exists(self, bucket: str) -> bool:
         """HEAD the bucket's container: True if there, False if not, S3Error otherwise."""

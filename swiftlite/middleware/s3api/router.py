@@ -26,10 +26,33 @@ Handler = Callable[[Context], Response]
 
 # S3 subresources (query keys) not served: each is a 501
 UNSUPPORTED = frozenset(
-    """accelerate analytics cors encryption intelligent-tiering inventory legal-hold lifecycle
-    logging metrics notification object-lock ownershipControls policy policyStatus
-    publicAccessBlock replication requestPayment restore retention select tagging torrent
-    website attributes""".split()
+    [
+        "accelerate",
+        "analytics",
+        "cors",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "policy",
+        "policyStatus",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "website",
+        "attributes",
+    ]
 )
 
 BUCKET: dict[tuple[str, str | None], Handler] = {
@@ -75,7 +98,9 @@ def route(ctx: Context) -> Handler:
     for name in UNSUPPORTED:
         if name in query:
             raise S3Error("NotImplemented", f"The {name} subresource is not implemented.")
-    table, subs, kind = (BUCKET, BUCKET_SUBS, "BUCKET") if req.key is None else (OBJECT, OBJECT_SUBS, "OBJECT")  # noqa: E501
+    table, subs, kind = (
+        (BUCKET, BUCKET_SUBS, "BUCKET") if req.key is None else (OBJECT, OBJECT_SUBS, "OBJECT")
+    )
     sub = next((s for s in subs if s in query), None)
     handler = table.get((method, sub))
     if handler is None:

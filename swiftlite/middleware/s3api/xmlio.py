@@ -8,7 +8,7 @@ look up children whatever namespace the client used.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET  # noqa: S405  (client XML is screened for DTDs first)
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -19,7 +19,7 @@ class XmlError(ValueError):
     """The client's XML is not acceptable (the caller answers MalformedXML)."""
 
 
-def Element(tag: str, ns: bool = True) -> ET.Element:  # noqa: N802  (mirrors ET.Element)
+def Element(tag: str, ns: bool = True) -> ET.Element:
     """A root element, in S3's namespace unless ``ns`` is false."""
     elem = ET.Element(tag)
     if ns:

@@ -33,7 +33,9 @@ def container_headers(canned: str | None) -> dict[str, str]:
     if canned is None:
         return {}
     if canned not in CANNED_READ:
-        raise S3Error("InvalidArgument", "Invalid canned ACL", ArgumentName="x-amz-acl", ArgumentValue=canned)  # noqa: E501
+        raise S3Error(
+            "InvalidArgument", "Invalid canned ACL", ArgumentName="x-amz-acl", ArgumentValue=canned
+        )
     return {"X-Container-Read": CANNED_READ[canned]}
 
 
@@ -73,14 +75,12 @@ def _container_public(ctx: Context, bucket: str) -> bool:
 
 def get_bucket(ctx: Context) -> Response:
     """GetBucketAcl."""
-    assert ctx.req.bucket is not None  # noqa: S101
-    return _policy(ctx, _container_public(ctx, ctx.req.bucket))
+    return _policy(ctx, _container_public(ctx, ctx.bucket_name()))
 
 
 def get_object(ctx: Context) -> Response:
     """GetObjectAcl: the object must exist; its ACL is its bucket's."""
-    bucket, key = ctx.req.bucket, ctx.req.key
-    assert bucket is not None and key is not None  # noqa: S101
+    bucket, key = ctx.names()
     resp = ctx.swift("HEAD", bucket, key)
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
@@ -94,7 +94,11 @@ def _canned_from_body(ctx: Context) -> str | None:
     body = read_body(ctx)
     if not body:
         if canned is None:
-            raise S3Error("MissingSecurityHeader", "Your request was missing a required header", MissingHeaderName="x-amz-acl")  # noqa: E501
+            raise S3Error(
+                "MissingSecurityHeader",
+                "Your request was missing a required header",
+                MissingHeaderName="x-amz-acl",
+            )
         return canned
     try:
         root = parse_xml(body, "AccessControlPolicy")
@@ -117,8 +121,7 @@ def _canned_from_body(ctx: Context) -> str | None:
 
 def put_bucket(ctx: Context) -> Response:
     """PutBucketAcl: a canned ACL becomes the container's read ACL."""
-    bucket = ctx.req.bucket
-    assert bucket is not None  # noqa: S101
+    bucket = ctx.bucket_name()
     headers = container_headers(_canned_from_body(ctx))
     resp = ctx.swift("POST", bucket, headers=headers)
     subrequest.close(resp)
@@ -129,8 +132,7 @@ def put_bucket(ctx: Context) -> Response:
 
 def put_object(ctx: Context) -> Response:
     """PutObjectAcl: only ``private`` (the object's effective ACL) is accepted."""
-    bucket, key = ctx.req.bucket, ctx.req.key
-    assert bucket is not None and key is not None  # noqa: S101
+    bucket, key = ctx.names()
     canned = _canned_from_body(ctx)
     if canned not in ("private", "bucket-owner-full-control"):
         raise S3Error("NotImplemented", "Object ACLs other than private are not supported.")

@@ -27,15 +27,9 @@ from swiftlite.middleware.s3api.responses import (
 )
 
 
-def _bucket(ctx: Context) -> str:
-    bucket = ctx.req.bucket
-    assert bucket is not None  # noqa: S101  (the router sends only bucket requests here)
-    return bucket
-
-
-def PUT(ctx: Context) -> Response:  # noqa: N802
+def PUT(ctx: Context) -> Response:
     """CreateBucket, with the LocationConstraint and canned ACL checks."""
-    bucket = _bucket(ctx)
+    bucket = ctx.bucket_name()
     if not valid_bucket(bucket, ctx.options.dns_compliant_bucket_names):
         raise S3Error("InvalidBucketName", BucketName=bucket)
     body = read_body(ctx)
@@ -43,7 +37,11 @@ def PUT(ctx: Context) -> Response:  # noqa: N802
         root = parse_xml(body, "CreateBucketConfiguration")
         where = xmlio.text(root, "LocationConstraint")
         if where and where != ctx.options.location:
-            raise S3Error("InvalidLocationConstraint", "The specified location-constraint is not valid", LocationConstraint=where)  # noqa: E501
+            raise S3Error(
+                "InvalidLocationConstraint",
+                "The specified location-constraint is not valid",
+                LocationConstraint=where,
+            )
     headers = acl.container_headers(ctx.req.headers.get("x-amz-acl"))
     resp = ctx.swift("PUT", bucket, headers=headers)
     subrequest.close(resp)
@@ -54,9 +52,9 @@ def PUT(ctx: Context) -> Response:  # noqa: N802
     return empty(200, Location="/" + bucket)
 
 
-def HEAD(ctx: Context) -> Response:  # noqa: N802
+def HEAD(ctx: Context) -> Response:
     """HeadBucket."""
-    bucket = _bucket(ctx)
+    bucket = ctx.bucket_name()
     resp = ctx.swift("HEAD", bucket)
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
@@ -64,9 +62,9 @@ def HEAD(ctx: Context) -> Response:  # noqa: N802
     return empty(200, x_amz_bucket_region=ctx.options.location)
 
 
-def DELETE(ctx: Context) -> Response:  # noqa: N802
+def DELETE(ctx: Context) -> Response:
     """DeleteBucket: 409 BucketNotEmpty while objects remain; its segments container goes too."""
-    bucket = _bucket(ctx)
+    bucket = ctx.bucket_name()
     resp = ctx.swift("DELETE", bucket)
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
@@ -77,7 +75,7 @@ def DELETE(ctx: Context) -> Response:  # noqa: N802
 
 def location(ctx: Context) -> Response:
     """GetBucketLocation (empty for us-east-1, as S3)."""
-    bucket = _bucket(ctx)
+    bucket = ctx.bucket_name()
     if not ctx.bucket_exists(bucket):
         raise S3Error("NoSuchBucket", BucketName=bucket)
     root = xmlio.Element("LocationConstraint")
@@ -91,9 +89,19 @@ def _max_keys(ctx: Context, name: str = "max-keys") -> int:
     try:
         number = int(value)
     except ValueError:
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range", ArgumentName=name, ArgumentValue=value) from None  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            f"Provided {name} not an integer or within integer range",
+            ArgumentName=name,
+            ArgumentValue=value,
+        ) from None
     if number < 0:
-        raise S3Error("InvalidArgument", f"{name} must be non-negative", ArgumentName=name, ArgumentValue=value)  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            f"{name} must be non-negative",
+            ArgumentName=name,
+            ArgumentValue=value,
+        )
     return min(number, ctx.options.max_bucket_listing)
 
 
@@ -102,7 +110,7 @@ def swift_marker(marker: str, prefix: str, delimiter: str) -> str:
     marker is one (``a/`` -> ``a0`` for ``/``), so its keys are not listed again (pure)."""
     if delimiter and marker.endswith(delimiter) and marker.startswith(prefix):
         last = delimiter[-1]
-        return marker[: -1] + chr(ord(last) + 1)
+        return marker[:-1] + chr(ord(last) + 1)
     return marker
 
 
@@ -124,28 +132,46 @@ def list_rows(
     return rows[:limit], len(rows) > limit
 
 
-def GET(ctx: Context) -> Response:  # noqa: N802
+def _encoding(ctx: Context) -> bool:
+    """Whether names are to be percent-encoded (``encoding-type=url``)."""
+    encoding = ctx.req.query.get("encoding-type")
+    if encoding is not None and encoding != "url":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=encoding,
+        )
+    return encoding == "url"
+
+
+def _start(ctx: Context, v2: bool) -> str:
+    """Where the listing starts: v1's marker, v2's continuation token or start-after."""
+    q = ctx.req.query
+    if not v2:
+        return q.get("marker", "")
+    token = q.get("continuation-token")
+    if token is None:
+        return q.get("start-after", "")
+    try:
+        return base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise S3Error(
+            "InvalidArgument",
+            "The continuation token provided is incorrect",
+            ArgumentName="continuation-token",
+        ) from None
+
+
+def GET(ctx: Context) -> Response:
     """ListObjects (v1) and ListObjectsV2 (``list-type=2``)."""
     q = ctx.req.query
-    bucket = _bucket(ctx)
+    bucket = ctx.bucket_name()
     v2 = q.get("list-type") == "2"
-    encoding = q.get("encoding-type")
-    if encoding is not None and encoding != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", ArgumentName="encoding-type", ArgumentValue=encoding)  # noqa: E501
-    url = encoding == "url"
+    url = _encoding(ctx)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     limit = _max_keys(ctx)
-    if v2:
-        token = q.get("continuation-token")
-        if token is not None:
-            try:
-                marker = base64.b64decode(token, validate=True).decode("utf-8")
-            except (binascii.Error, ValueError):
-                raise S3Error("InvalidArgument", "The continuation token provided is incorrect", ArgumentName="continuation-token") from None  # noqa: E501
-        else:
-            marker = q.get("start-after", "")
-    else:
-        marker = q.get("marker", "")
+    marker = _start(ctx, v2)
     rows, truncated = list_rows(ctx, bucket, prefix, delimiter, marker, limit)
     root = xmlio.Element("ListBucketResult")
     xmlio.sub(root, "Name", bucket)
@@ -158,13 +184,11 @@ def GET(ctx: Context) -> Response:  # noqa: N802
         xmlio.sub(root, "KeyCount", len(rows))
     else:
         xmlio.sub(root, "Marker", encode_name(marker, url))
-    last = rows[-1].get("name", rows[-1].get("subdir")) if rows else ""
-    if truncated:
-        if v2:
-            token = base64.b64encode(str(last).encode("utf-8")).decode()
-            xmlio.sub(root, "NextContinuationToken", token)
-        elif delimiter:
-            xmlio.sub(root, "NextMarker", encode_name(str(last), url))
+    last = str(rows[-1].get("name", rows[-1].get("subdir"))) if rows else ""
+    if truncated and v2:
+        xmlio.sub(root, "NextContinuationToken", base64.b64encode(last.encode()).decode())
+    elif truncated and delimiter:
+        xmlio.sub(root, "NextMarker", encode_name(last, url))
     xmlio.sub(root, "MaxKeys", limit)
     if delimiter:
         xmlio.sub(root, "Delimiter", encode_name(delimiter, url))
@@ -173,10 +197,8 @@ def GET(ctx: Context) -> Response:  # noqa: N802
     xmlio.sub(root, "IsTruncated", "true" if truncated else "false")
     fetch_owner = not v2 or q.get("fetch-owner") == "true"
     for row in rows:
-        if "subdir" in row:
-            continue
-        contents = xmlio.sub(root, "Contents")
-        fill_object(contents, ctx, row, url, fetch_owner)
+        if "subdir" not in row:
+            fill_object(xmlio.sub(root, "Contents"), ctx, row, url, fetch_owner)
     for row in rows:
         if "subdir" in row:
             common = xmlio.sub(root, "CommonPrefixes")

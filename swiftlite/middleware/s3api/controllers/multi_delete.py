@@ -27,10 +27,9 @@ def parse_delete(body: bytes, limit: int) -> tuple[bool, list[tuple[str, str | N
     return quiet, items
 
 
-def POST(ctx: Context) -> Response:  # noqa: N802
+def POST(ctx: Context) -> Response:
     """DeleteObjects."""
-    bucket = ctx.req.bucket
-    assert bucket is not None  # noqa: S101
+    bucket = ctx.bucket_name()
     quiet, items = parse_delete(read_body(ctx), ctx.options.max_multi_delete_objects)
     if not ctx.bucket_exists(bucket):
         raise S3Error("NoSuchBucket", BucketName=bucket)

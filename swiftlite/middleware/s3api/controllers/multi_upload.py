@@ -42,12 +42,6 @@ UPLOAD_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"
 SLO_OVERRIDE = "X-Backend-Container-Update-Override-Etag"
 
 
-def _names(ctx: Context) -> tuple[str, str]:
-    bucket, key = ctx.req.bucket, ctx.req.key
-    assert bucket is not None and key is not None  # noqa: S101
-    return bucket, key
-
-
 def _upload_id(ctx: Context) -> str:
     upload_id = ctx.req.query.get("uploadId", "")
     if not UPLOAD_ID.match(upload_id):
@@ -68,7 +62,7 @@ def _marker(ctx: Context, bucket: str, key: str, upload_id: str) -> Response:
 
 def initiate(ctx: Context) -> Response:
     """CreateMultipartUpload."""
-    bucket, key = _names(ctx)
+    bucket, key = ctx.names()
     why = check_key(key)
     if why:
         raise S3Error(why)
@@ -104,13 +98,18 @@ def _part_number(ctx: Context) -> int:
     text = ctx.req.query.get("partNumber", "")
     limit = ctx.options.max_upload_part_num
     if not text.isdigit() or not 1 <= int(text) <= limit:
-        raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {limit}, inclusive", ArgumentName="partNumber", ArgumentValue=text)  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            f"Part number must be an integer between 1 and {limit}, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=text,
+        )
     return int(text)
 
 
 def upload_part(ctx: Context) -> Response:
     """UploadPart and UploadPartCopy."""
-    bucket, key = _names(ctx)
+    bucket, key = ctx.names()
     number = _part_number(ctx)
     upload_id = _upload_id(ctx)
     _marker(ctx, bucket, key, upload_id)
@@ -129,7 +128,11 @@ def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
     src_bucket, src_key, version = objmod.parse_copy_source(ctx.req.headers["x-amz-copy-source"])
     headers = objmod.copy_headers(ctx, src_bucket, src_key, version)
     if "Range" in headers and not headers["Range"].startswith("bytes="):
-        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last", ArgumentName="x-amz-copy-source-range")  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last",
+            ArgumentName="x-amz-copy-source-range",
+        )
     resp = ctx.swift("PUT", segments, part, headers=headers, body=b"")
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
@@ -140,7 +143,9 @@ def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
     return xml_response(root)
 
 
-def _parts(ctx: Context, bucket: str, key: str, upload_id: str, marker: int = 0) -> list[dict[str, Any]]:  # noqa: E501
+def _parts(
+    ctx: Context, bucket: str, key: str, upload_id: str, marker: int = 0
+) -> list[dict[str, Any]]:
     """Every stored part of the upload after part ``marker``, in part order."""
     prefix = f"{key}/{upload_id}/"
     rows: list[dict[str, Any]] = []
@@ -165,15 +170,19 @@ def _parts(ctx: Context, bucket: str, key: str, upload_id: str, marker: int = 0)
 
 def list_parts(ctx: Context) -> Response:
     """ListParts."""
-    bucket, key = _names(ctx)
+    bucket, key = ctx.names()
     upload_id = _upload_id(ctx)
     _marker(ctx, bucket, key, upload_id)
     q = ctx.req.query
     try:
         after = int(q.get("part-number-marker", "0") or 0)
-        limit = min(int(q.get("max-parts", ctx.options.max_parts_listing)), ctx.options.max_parts_listing)  # noqa: E501
+        limit = min(
+            int(q.get("max-parts", ctx.options.max_parts_listing)), ctx.options.max_parts_listing
+        )
     except ValueError:
-        raise S3Error("InvalidArgument", "max-parts and part-number-marker must be integers") from None  # noqa: E501
+        raise S3Error(
+            "InvalidArgument", "max-parts and part-number-marker must be integers"
+        ) from None
     if limit < 0 or after < 0:
         raise S3Error("InvalidArgument", "max-parts and part-number-marker must be non-negative")
     parts = _parts(ctx, bucket, key, upload_id, after)
@@ -203,8 +212,7 @@ def list_parts(ctx: Context) -> Response:
 
 def list_uploads(ctx: Context) -> Response:
     """ListMultipartUploads: the markers in ``<bucket>+segments``."""
-    bucket = ctx.req.bucket
-    assert bucket is not None  # noqa: S101
+    bucket = ctx.bucket_name()
     if not ctx.bucket_exists(bucket):
         raise S3Error("NoSuchBucket", BucketName=bucket)
     q = ctx.req.query
@@ -218,7 +226,11 @@ def list_uploads(ctx: Context) -> Response:
     rows: list[dict[str, Any]] = []
     swift_marker = ""
     while True:
-        resp = ctx.swift("GET", bucket + SEGMENTS_SUFFIX, query={"format": "json", "prefix": prefix, "marker": swift_marker})  # noqa: E501
+        resp = ctx.swift(
+            "GET",
+            bucket + SEGMENTS_SUFFIX,
+            query={"format": "json", "prefix": prefix, "marker": swift_marker},
+        )
         if resp.status_int == 404:
             subrequest.close(resp)
             break
@@ -260,7 +272,7 @@ def list_uploads(ctx: Context) -> Response:
 
 def abort(ctx: Context) -> Response:
     """AbortMultipartUpload: the marker and every part go."""
-    bucket, key = _names(ctx)
+    bucket, key = ctx.names()
     upload_id = _upload_id(ctx)
     _marker(ctx, bucket, key, upload_id)
     segments = bucket + SEGMENTS_SUFFIX
@@ -293,12 +305,12 @@ def s3_etag(etags: list[str]) -> str:
         joined = b"".join(binascii.unhexlify(e) for e in etags)
     except (binascii.Error, ValueError):
         joined = "".join(etags).encode()
-    return f"{hashlib.md5(joined).hexdigest()}-{len(etags)}"  # noqa: S324
+    return f"{hashlib.md5(joined).hexdigest()}-{len(etags)}"
 
 
 def complete(ctx: Context) -> Response:
     """CompleteMultipartUpload: the SLO manifest of the chosen parts."""
-    bucket, key = _names(ctx)
+    bucket, key = ctx.names()
     upload_id = _upload_id(ctx)
     chosen = parse_complete(read_body(ctx))
     marker = _marker(ctx, bucket, key, upload_id)
@@ -309,7 +321,11 @@ def complete(ctx: Context) -> Response:
         if part is None or str(part["hash"]) != etag:
             raise S3Error("InvalidPart", PartNumber=number, ETag=etag, UploadId=upload_id)
         if index < len(chosen) - 1 and int(part["bytes"]) < ctx.options.min_segment_size:
-            raise S3Error("EntityTooSmall", ProposedSize=part["bytes"], MinSizeAllowed=ctx.options.min_segment_size)  # noqa: E501
+            raise S3Error(
+                "EntityTooSmall",
+                ProposedSize=part["bytes"],
+                MinSizeAllowed=ctx.options.min_segment_size,
+            )
         path = f"/{bucket}{SEGMENTS_SUFFIX}/{part['name']}"
         manifest.append({"path": path, "etag": etag, "size_bytes": int(part["bytes"])})
     etag = s3_etag([e for _, e in chosen])
@@ -319,7 +335,9 @@ def complete(ctx: Context) -> Response:
     headers[SLO_OVERRIDE] = f"; s3_etag={etag}"
     _check_complete_conditions(ctx, bucket, key, headers)
     data = json.dumps(manifest).encode()
-    resp = ctx.swift("PUT", bucket, key, query={"multipart-manifest": "put"}, headers=headers, body=data)  # noqa: E501
+    resp = ctx.swift(
+        "PUT", bucket, key, query={"multipart-manifest": "put"}, headers=headers, body=data
+    )
     body = subrequest.drain(resp)
     if resp.status_int // 100 != 2:
         if resp.status_int == 400:
@@ -347,11 +365,15 @@ def _marker_headers(marker: Response) -> dict[str, str]:
         headers = {}
     if not isinstance(headers, dict):
         headers = {}
-    headers["Content-Type"] = marker.headers.get("X-Object-Meta-S3api-Content-Type", "binary/octet-stream")  # noqa: E501
+    headers["Content-Type"] = marker.headers.get(
+        "X-Object-Meta-S3api-Content-Type", "binary/octet-stream"
+    )
     return {str(k): str(v) for k, v in headers.items()}
 
 
-def _check_complete_conditions(ctx: Context, bucket: str, key: str, headers: dict[str, str]) -> None:  # noqa: E501
+def _check_complete_conditions(
+    ctx: Context, bucket: str, key: str, headers: dict[str, str]
+) -> None:
     """``If-None-Match: *`` and ``If-Match`` on CompleteMultipartUpload."""
     if ctx.req.headers.get("if-none-match", "").strip() == "*":
         resp = ctx.swift("HEAD", bucket, key)
@@ -366,5 +388,3 @@ def _check_complete_conditions(ctx: Context, bucket: str, key: str, headers: dic
             raise S3Error("NoSuchKey", Key=key)
         if want.strip() != "*" and quote_etag(want) != objmod.object_etag(resp.headers):
             raise S3Error("PreconditionFailed", Condition="If-Match")
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping
+
 from webob import Response
 
 from swiftlite.common.names import str_to_wsgi
@@ -16,7 +17,6 @@ from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import Context
 from swiftlite.middleware.s3api.responses import (
     CHECKSUM_PREFIX,
-    S3_ETAG,
     empty,
     iso_from_http,
     object_etag,
@@ -27,7 +27,14 @@ from swiftlite.middleware.s3api.responses import (
 META = "x-amz-meta-"
 SWIFT_META = "X-Object-Meta-"
 # request headers an object keeps, as Swift keeps them
-KEPT = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires")  # noqa: E501
+KEPT = (
+    "content-type",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
 CONDITIONALS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range")
 OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -37,12 +44,21 @@ OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
     "response-content-encoding": "Content-Encoding",
 }
-SHOWN = ("Content-Type", "Content-Length", "Content-Range", "Last-Modified", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires")  # noqa: E501
+SHOWN = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Range",
+    "Last-Modified",
+    "Content-Encoding",
+    "Content-Disposition",
+    "Content-Language",
+    "Cache-Control",
+    "Expires",
+)
 
 
 def _names(ctx: Context) -> tuple[str, str]:
-    bucket, key = ctx.req.bucket, ctx.req.key
-    assert bucket is not None and key is not None  # noqa: S101  (the router checked)
+    bucket, key = ctx.names()
     return bucket, key
 
 
@@ -91,7 +107,7 @@ def _missing(ctx: Context, bucket: str) -> str:
     return "NoSuchKey" if ctx.bucket_exists(bucket) else "NoSuchBucket"
 
 
-def GET(ctx: Context) -> Response:  # noqa: N802
+def GET(ctx: Context) -> Response:
     """GetObject (and HeadObject, through HEAD)."""
     bucket, key = _names(ctx)
     q = ctx.req.query
@@ -162,7 +178,7 @@ def _etag_conditions(
     return None
 
 
-def HEAD(ctx: Context) -> Response:  # noqa: N802
+def HEAD(ctx: Context) -> Response:
     """HeadObject."""
     return GET(ctx)
 
@@ -198,7 +214,9 @@ def body_length(ctx: Context) -> tuple[int | None, int | None]:
         raise S3Error("InvalidArgument", "A length is negative.")
     if raw is None and not chunked_te:
         raise S3Error("MissingContentLength")
-    aws_chunked = ctx.signed.payload.startswith("STREAMING-") or "aws-chunked" in headers.get("content-encoding", "")  # noqa: E501
+    aws_chunked = ctx.signed.payload.startswith("STREAMING-") or "aws-chunked" in headers.get(
+        "content-encoding", ""
+    )
     if aws_chunked:
         return raw, decoded
     return raw, raw
@@ -232,7 +250,7 @@ def store(
     return resp, reader
 
 
-def PUT(ctx: Context) -> Response:  # noqa: N802
+def PUT(ctx: Context) -> Response:
     """PutObject, or CopyObject with ``x-amz-copy-source``."""
     bucket, key = _names(ctx)
     why = check_key(key)
@@ -259,7 +277,7 @@ def PUT(ctx: Context) -> Response:  # noqa: N802
     return out
 
 
-def DELETE(ctx: Context) -> Response:  # noqa: N802
+def DELETE(ctx: Context) -> Response:
     """DeleteObject: 204 whether or not the key existed (NoSuchBucket if the bucket does not);
     a multipart object's segments go with it."""
     bucket, key = _names(ctx)
@@ -292,22 +310,36 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     if query:
         params = urllib.parse.parse_qs(query)
         if "versionId" not in params:
-            raise S3Error("InvalidArgument", "Unsupported copy source parameter.", ArgumentName="x-amz-copy-source")  # noqa: E501
+            raise S3Error(
+                "InvalidArgument",
+                "Unsupported copy source parameter.",
+                ArgumentName="x-amz-copy-source",
+            )
         version = params["versionId"][0]
     try:
         text = urllib.parse.unquote(path.encode("latin-1").decode("utf-8"), errors="strict")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        raise S3Error("InvalidArgument", "Copy source is not UTF-8.", ArgumentName="x-amz-copy-source") from None  # noqa: E501
+        raise S3Error(
+            "InvalidArgument", "Copy source is not UTF-8.", ArgumentName="x-amz-copy-source"
+        ) from None
     bucket, sep, key = text.lstrip("/").partition("/")
     if not sep or not bucket or not key:
-        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", ArgumentName="x-amz-copy-source")  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            ArgumentName="x-amz-copy-source",
+        )
     return bucket, key, version
 
 
-def copy_headers(ctx: Context, src_bucket: str, src_key: str, version: str | None) -> dict[str, str]:
+def copy_headers(
+    ctx: Context, src_bucket: str, src_key: str, version: str | None
+) -> dict[str, str]:
     """The Swift copy request's headers: source, its conditions, the metadata directive."""
     if version is not None and version != "null":
-        raise S3Error("NotImplemented", "Copying a version other than the current one is not implemented.")  # noqa: E501
+        raise S3Error(
+            "NotImplemented", "Copying a version other than the current one is not implemented."
+        )
     headers = {"X-Copy-From": urllib.parse.quote(f"/{src_bucket}/{src_key}")}
     for cond in ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since"):
         value = ctx.req.headers.get("x-amz-copy-source-" + cond)
@@ -323,9 +355,18 @@ def copy(ctx: Context, bucket: str, key: str) -> Response:
     src_bucket, src_key, version = parse_copy_source(ctx.req.headers["x-amz-copy-source"])
     directive = ctx.req.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
-        raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive")  # noqa: E501
+        raise S3Error(
+            "InvalidArgument",
+            "Unknown metadata directive.",
+            ArgumentName="x-amz-metadata-directive",
+        )
     if (src_bucket, src_key) == (bucket, key) and directive == "COPY" and version is None:
-        raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")  # noqa: E501
+        raise S3Error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect location "
+            "or encryption attributes.",
+        )
     headers = copy_headers(ctx, src_bucket, src_key, version)
     headers.pop("Range", None)
     if directive == "REPLACE":
@@ -341,4 +382,3 @@ def copy(ctx: Context, bucket: str, key: str) -> Response:
     xmlio.sub(root, "LastModified", iso_from_http(resp.headers.get("Last-Modified")))
     xmlio.sub(root, "ETag", quote_etag(resp.headers.get("ETag", "").strip('"')))
     return xml_response(root)
-

@@ -18,7 +18,7 @@ def owner_element(parent: xmlio.ET.Element, ctx: Context, tag: str = "Owner") ->
     xmlio.sub(owner, "DisplayName", ctx.owner)
 
 
-def GET(ctx: Context) -> Response:  # noqa: N802
+def GET(ctx: Context) -> Response:
     """ListBuckets: the account's containers that are valid bucket names."""
     rows: list[dict[str, object]] = []
     marker = ""
@@ -40,7 +40,11 @@ def GET(ctx: Context) -> Response:  # noqa: N802
             continue
         bucket = xmlio.sub(buckets, "Bucket")
         xmlio.sub(bucket, "Name", name)
-        xmlio.sub(bucket, "CreationDate", iso_from_listing(str(row.get("last_modified", "2009-02-03T16:45:09.000"))))  # noqa: E501
+        xmlio.sub(
+            bucket,
+            "CreationDate",
+            iso_from_listing(str(row.get("last_modified", "2009-02-03T16:45:09.000"))),
+        )
     return xml_response(root)
 
 

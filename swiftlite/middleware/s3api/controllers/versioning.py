@@ -25,8 +25,7 @@ DELETE_MARKER = "application/x-deleted;swift_versions_deleted=1"
 
 
 def _bucket(ctx: Context) -> str:
-    assert ctx.req.bucket is not None  # noqa: S101
-    return ctx.req.bucket
+    return ctx.bucket_name()
 
 
 def get(ctx: Context) -> Response:
@@ -89,7 +88,9 @@ def list_versions(ctx: Context) -> Response:
     xmlio.sub(root, "VersionIdMarker", q.get("version-id-marker", ""))
     if truncated and shown:
         last = shown[-1]
-        xmlio.sub(root, "NextKeyMarker", encode_name(str(last.get("name", last.get("subdir"))), url))  # noqa: E501
+        xmlio.sub(
+            root, "NextKeyMarker", encode_name(str(last.get("name", last.get("subdir"))), url)
+        )
         xmlio.sub(root, "NextVersionIdMarker", str(last.get("version_id", "")))
     xmlio.sub(root, "MaxKeys", limit)
     if delimiter:
@@ -108,7 +109,7 @@ def list_versions(ctx: Context) -> Response:
             xmlio.sub(elem, "Key", encode_name(str(row["name"]), url))
             xmlio.sub(elem, "VersionId", str(row.get("version_id", "null")))
             xmlio.sub(elem, "IsLatest", "true" if row.get("is_latest") else "false")
-            xmlio.sub(elem, "LastModified", iso_from_listing(str(row.get("last_modified", ""))))  # noqa: E501
+            xmlio.sub(elem, "LastModified", iso_from_listing(str(row.get("last_modified", ""))))
             owner_element(elem, ctx)
             continue
         elem = xmlio.sub(root, "Version")

@@ -18,7 +18,7 @@ from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import split_query
 
 NOW = datetime.datetime(2026, 12, 2, 12, 0, 0)
-EPOCH = NOW.replace(tzinfo=datetime.timezone.utc).timestamp()
+EPOCH = NOW.replace(tzinfo=datetime.UTC).timestamp()
 
 
 def _botocore_request(method: str, url: str, body: bytes = b"", **headers: str) -> AWSRequest:
@@ -30,7 +30,7 @@ def _botocore_request(method: str, url: str, body: bytes = b"", **headers: str) 
 
 
 def _input(req: AWSRequest) -> AuthInput:
-    from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+    from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(req.url)
     path = unquote(parts.path, encoding="latin-1")
@@ -57,7 +57,8 @@ def _input(req: AWSRequest) -> AuthInput:
 def test_botocore_v4_signature_checks(url: str) -> None:
     req = _botocore_request("PUT", url, b"body", **{"Content-Type": "text/plain"})
     signed = parse_auth(_input(req), EPOCH)
-    assert signed is not None and signed.access_key == "test:tester"
+    assert signed is not None
+    assert signed.access_key == "test:tester"
     assert signed.check("testing")
     assert signed.signing_key is not None
     assert not parse_auth(_input(req), EPOCH).check("wrong")  # type: ignore[union-attr]
@@ -67,7 +68,8 @@ def test_v4_clock_skew_is_refused() -> None:
     req = _botocore_request("GET", "http://h:1/")
     with pytest.raises(S3Error) as exc:
         parse_auth(_input(req), EPOCH + 16 * 60)
-    assert exc.value.code == "RequestTimeTooSkewed" and exc.value.status == 403
+    assert exc.value.code == "RequestTimeTooSkewed"
+    assert exc.value.status == 403
     assert parse_auth(_input(req), EPOCH + 14 * 60) is not None
 
 
@@ -80,22 +82,32 @@ def test_v4_other_region_is_malformed() -> None:
 
 def test_v4_presigned_expiry() -> None:
     req = AWSRequest(method="GET", url="http://h:1/b/k")
-    signer = bauth.S3SigV4QueryAuth(Credentials("test:tester", "testing"), "s3", "us-east-1", expires=60)  # noqa: E501
+    signer = bauth.S3SigV4QueryAuth(
+        Credentials("test:tester", "testing"), "s3", "us-east-1", expires=60
+    )
     with mock.patch.object(bauth, "get_current_datetime", return_value=NOW):
         signer.add_auth(req)
     ok = parse_auth(_input(req), EPOCH + 30)
-    assert ok is not None and ok.check("testing")
+    assert ok is not None
+    assert ok.check("testing")
     with pytest.raises(S3Error) as exc:
         parse_auth(_input(req), EPOCH + 61)
-    assert exc.value.code == "AccessDenied" and "expired" in exc.value.message
+    assert exc.value.code == "AccessDenied"
+    assert "expired" in exc.value.message
 
 
 def test_v2_header_signature_checks() -> None:
-    req = AWSRequest(method="GET", url="http://h:1/bucket/key?acl", headers={"Date": "Wed, 02 Dec 2026 12:00:00 GMT"})  # noqa: E501
+    req = AWSRequest(
+        method="GET",
+        url="http://h:1/bucket/key?acl",
+        headers={"Date": "Wed, 02 Dec 2026 12:00:00 GMT"},
+    )
     bauth.HmacV1Auth(Credentials("test:tester", "testing")).add_auth(req)
     signed = parse_auth(_input(req), time.time())
-    assert signed is not None and signed.version == 2
-    assert signed.check("testing") and not signed.check("nope")
+    assert signed is not None
+    assert signed.version == 2
+    assert signed.check("testing")
+    assert not signed.check("nope")
 
 
 def test_anonymous_request_has_no_credentials() -> None:
@@ -108,7 +120,18 @@ def test_anonymous_request_has_no_credentials() -> None:
     ["AWS4-HMAC-SHA256 garbage", "AWS nocolon", "Bearer x"],
 )
 def test_malformed_authorization_is_a_4xx(header: str) -> None:
-    req = AuthInput("GET", b"/", "/", [], {"authorization": header, "x-amz-date": "20261202T120000Z", "x-amz-content-sha256": sigv4.EMPTY_SHA256, "date": "Wed, 02 Dec 2026 12:00:00 GMT"})  # noqa: E501
+    req = AuthInput(
+        "GET",
+        b"/",
+        "/",
+        [],
+        {
+            "authorization": header,
+            "x-amz-date": "20261202T120000Z",
+            "x-amz-content-sha256": sigv4.EMPTY_SHA256,
+            "date": "Wed, 02 Dec 2026 12:00:00 GMT",
+        },
+    )
     with pytest.raises(S3Error) as exc:
         parse_auth(req, EPOCH)
     assert 400 <= exc.value.status < 500

@@ -18,8 +18,17 @@ from swiftlite.middleware.s3api.responses import iso_from_listing, row_etag
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [("abc", True), ("my.bucket-1", True), ("ab", False), ("Upper", False), ("a..b", False),
-     ("192.168.1.1", False), ("b+segments", False), ("-ab", False), ("a" * 64, False)],
+    [
+        ("abc", True),
+        ("my.bucket-1", True),
+        ("ab", False),
+        ("Upper", False),
+        ("a..b", False),
+        ("192.168.1.1", False),
+        ("b+segments", False),
+        ("-ab", False),
+        ("a" * 64, False),
+    ],
 )
 def test_bucket_names(name: str, ok: bool) -> None:
     assert valid_bucket(name) is ok
@@ -43,20 +52,26 @@ def test_multipart_etag_is_md5_of_part_md5s() -> None:
 
 
 def test_complete_document_order_and_form() -> None:
-    doc = b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>e2</ETag></Part></CompleteMultipartUpload>"  # noqa: E501
+    doc = b'<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"e1"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>e2</ETag></Part></CompleteMultipartUpload>'  # noqa: E501
     assert parse_complete(doc) == [(1, "e1"), (2, "e2")]
     backwards = doc.replace(b">1<", b">3<")
     with pytest.raises(S3Error) as exc:
         parse_complete(backwards)
     assert exc.value.code == "InvalidPartOrder"
     with pytest.raises(S3Error) as exc:
-        parse_complete(b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>")  # noqa: E501
+        parse_complete(
+            b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part></CompleteMultipartUpload>"
+        )
     assert exc.value.code == "MalformedXML"
 
 
 def test_delete_document() -> None:
-    quiet, items = parse_delete(b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>a</Key><VersionId>v</VersionId></Object></Delete>', 1000)  # noqa: E501
-    assert quiet and items == [("a", "v")]
+    quiet, items = parse_delete(
+        b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>a</Key><VersionId>v</VersionId></Object></Delete>',
+        1000,
+    )
+    assert quiet
+    assert items == [("a", "v")]
     many = b"<Delete>" + b"<Object><Key>k</Key></Object>" * 3 + b"</Delete>"
     with pytest.raises(S3Error):
         parse_delete(many, 2)
