@@ -381,3 +381,51 @@ def test_content_md5_mismatch_is_bad_digest(client) -> None:  # type: ignore[no-
     with pytest.raises(ClientError) as exc:
         client.put_object(Bucket=name, Key="m", Body=b"body", ContentMD5=wrong)
     assert _code(exc) == ("BadDigest", 400)
+
+
+def test_upload_part_copy_with_a_range(client) -> None:  # type: ignore[no-untyped-def]
+    name = _bucket(client)
+    data = os.urandom(6 * 1024 * 1024)
+    client.put_object(Bucket=name, Key="src", Body=data)
+    uid = client.create_multipart_upload(Bucket=name, Key="dst")["UploadId"]
+    first = client.upload_part_copy(
+        Bucket=name,
+        Key="dst",
+        UploadId=uid,
+        PartNumber=1,
+        CopySource={"Bucket": name, "Key": "src"},
+        CopySourceRange=f"bytes=0-{5 * 1024 * 1024 - 1}",
+    )["CopyPartResult"]
+    second = client.upload_part(Bucket=name, Key="dst", UploadId=uid, PartNumber=2, Body=b"tail")
+    client.complete_multipart_upload(
+        Bucket=name,
+        Key="dst",
+        UploadId=uid,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": first["ETag"]},
+                {"PartNumber": 2, "ETag": second["ETag"]},
+            ]
+        },
+    )
+    got = client.get_object(Bucket=name, Key="dst")["Body"].read()
+    assert got == data[: 5 * 1024 * 1024] + b"tail"
+
+
+def test_transfer_encoding_chunked_put(client, cluster: Cluster) -> None:  # type: ignore[no-untyped-def]
+    import http.client
+
+    name = _bucket(client)
+    host, port = cluster.proxy
+    url = f"http://{host}:{port}/{name}/te"
+    headers = s3.signed_headers("PUT", url, {}, "UNSIGNED-PAYLOAD")
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(
+            "PUT", f"/{name}/te", body=iter([b"abc", b"defg"]), headers=headers, encode_chunked=True
+        )
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+    finally:
+        conn.close()
+    assert client.get_object(Bucket=name, Key="te")["Body"].read() == b"abcdefg"

@@ -29,6 +29,7 @@ from swiftlite.middleware.s3api.responses import (
     S3_ETAG,
     empty,
     encode_name,
+    iso_from_http,
     iso_from_listing,
     parse_xml,
     quote_etag,
@@ -138,7 +139,7 @@ def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
     if resp.status_int // 100 != 2:
         raise ctx.fail(resp, "NoSuchKey")
     root = xmlio.Element("CopyPartResult")
-    xmlio.sub(root, "LastModified", iso_from_listing(""))
+    xmlio.sub(root, "LastModified", iso_from_http(resp.headers.get("Last-Modified")))
     xmlio.sub(root, "ETag", quote_etag(resp.headers.get("ETag", "").strip('"')))
     return xml_response(root)
 

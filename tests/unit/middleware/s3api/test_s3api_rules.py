@@ -113,3 +113,22 @@ def test_error_document_escapes_client_text() -> None:
     assert b"&lt;x&gt;&amp;" in resp.body
     head = error_response(S3Error("NoSuchKey"), "/b", "tx1", "HEAD")
     assert head.body == b""
+
+
+def test_virtual_hosted_and_path_style_addressing() -> None:
+    from swiftlite.middleware.s3api.request import Options, S3Request
+
+    options = Options(storage_domain="s3.example.com")
+    vhost = S3Request.from_environ(
+        {"PATH_INFO": "/a/b", "HTTP_HOST": "bkt.s3.example.com:8080", "REQUEST_METHOD": "GET"},
+        options,
+    )
+    assert (vhost.bucket, vhost.key) == ("bkt", "a/b")
+    assert vhost.auth_input.vhost_bucket == "bkt"
+    path = S3Request.from_environ({"PATH_INFO": "/bkt/a/b", "HTTP_HOST": "h:1"}, options)
+    assert (path.bucket, path.key) == ("bkt", "a/b")
+    root = S3Request.from_environ({"PATH_INFO": "/bkt/", "HTTP_HOST": "h:1"}, options)
+    assert (root.bucket, root.key) == ("bkt", None)
+    with pytest.raises(S3Error) as exc:
+        S3Request.from_environ({"PATH_INFO": "/bkt/\xff"}, options)
+    assert exc.value.code == "InvalidURI"
