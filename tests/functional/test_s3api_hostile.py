@@ -243,3 +243,11 @@ def test_bad_dates_and_auth_headers(endpoint: str) -> None:
     query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=zzz&X-Amz-Expires=5&X-Amz-SignedHeaders=host&X-Amz-Signature=00"  # noqa: E501
     status, _, out = s3.send(host, int(port), "GET", "/?" + query, {})
     assert (status, _code(out)) == (400, "AuthorizationQueryParametersError")
+
+
+def test_response_override_cannot_inject_a_header(endpoint: str, bucket: str) -> None:
+    s3.client(endpoint).put_object(Bucket=bucket, Key="ov", Body=b"o")
+    path = f"/{bucket}/ov?response-content-type=text/plain%0d%0aX-Injected:%201"
+    status, headers, out = _signed(endpoint, "GET", path)
+    assert "x-injected" not in headers
+    assert (status, _code(out)) == (400, "InvalidArgument")

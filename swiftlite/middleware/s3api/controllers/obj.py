@@ -138,7 +138,11 @@ def GET(ctx: Context) -> Response:
     out.headers.update(_checksum_headers(resp, enabled and status == 200))
     for param, header in OVERRIDES.items():
         if param in q:
-            out.headers[header] = str_to_wsgi(q[param])
+            value = q[param]
+            if any(c < " " or c == "\x7f" for c in value):
+                subrequest.close(resp)
+                raise S3Error("InvalidArgument", f"Invalid {param} value", ArgumentName=param)
+            out.headers[header] = str_to_wsgi(value)
     if ctx.req.method == "HEAD":
         subrequest.close(resp)
         out.app_iter = []
