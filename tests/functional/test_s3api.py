@@ -429,3 +429,21 @@ def test_transfer_encoding_chunked_put(client, cluster: Cluster) -> None:  # typ
     finally:
         conn.close()
     assert client.get_object(Bucket=name, Key="te")["Body"].read() == b"abcdefg"
+
+
+def test_get_object_attributes(client) -> None:  # type: ignore[no-untyped-def]
+    from swiftlite.middleware.s3api import checksums
+
+    name = _bucket(client)
+    data = b"attributes " * 50
+    client.put_object(Bucket=name, Key="a", Body=data, ChecksumSHA256=checksums.of("SHA256", data))
+    out = client.get_object_attributes(
+        Bucket=name, Key="a", ObjectAttributes=["ETag", "Checksum", "ObjectSize", "StorageClass"]
+    )
+    assert out["ETag"] == hashlib.md5(data).hexdigest()
+    assert out["ObjectSize"] == len(data)
+    assert out["StorageClass"] == "STANDARD"
+    assert out["Checksum"]["ChecksumSHA256"] == checksums.of("SHA256", data)
+    with pytest.raises(ClientError) as exc:
+        client.get_object_attributes(Bucket=name, Key="gone", ObjectAttributes=["ETag"])
+    assert _code(exc) == ("NoSuchKey", 404)

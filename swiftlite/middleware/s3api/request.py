@@ -184,7 +184,10 @@ class Context:
             subrequest.close(resp)
             raise S3Error(self.auth.error)
         if not stream:
-            resp.app_iter = [subrequest.drain(resp)]
+            length = resp.headers.get("Content-Length")
+            resp.app_iter = [subrequest.drain(resp)]  # webob forgets the length here
+            if length is not None:
+                resp.headers["Content-Length"] = length
         return resp
 
     def fail(self, resp: Response, missing: str = "NoSuchKey", **extra: str) -> S3Error:

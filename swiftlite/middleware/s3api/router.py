@@ -51,7 +51,6 @@ UNSUPPORTED = frozenset(
         "tagging",
         "torrent",
         "website",
-        "attributes",
     ]
 )
 
@@ -75,6 +74,7 @@ OBJECT: dict[tuple[str, str | None], Handler] = {
     ("PUT", None): obj.PUT,
     ("DELETE", None): obj.DELETE,
     ("GET", "acl"): acl.get_object,
+    ("GET", "attributes"): obj.attributes,
     ("PUT", "acl"): acl.put_object,
     ("POST", "uploads"): multi_upload.initiate,
     ("PUT", "uploadId"): multi_upload.upload_part,

@@ -386,3 +386,49 @@ def copy(ctx: Context, bucket: str, key: str) -> Response:
     xmlio.sub(root, "LastModified", iso_from_http(resp.headers.get("Last-Modified")))
     xmlio.sub(root, "ETag", quote_etag(resp.headers.get("ETag", "").strip('"')))
     return xml_response(root)
+
+
+ATTRIBUTES = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
+
+
+def attributes(ctx: Context) -> Response:
+    """GetObjectAttributes: ETag, Checksum, ObjectParts, StorageClass, ObjectSize."""
+    bucket, key = _names(ctx)
+    wanted = {a.strip() for a in ctx.req.headers.get("x-amz-object-attributes", "").split(",")}
+    wanted.discard("")
+    if not wanted or not wanted <= ATTRIBUTES:
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid attribute name specified.",
+            ArgumentName="x-amz-object-attributes",
+        )
+    query = {}
+    version = ctx.req.query.get("versionId")
+    if version is not None and version != "null":
+        query["version-id"] = version
+    resp = ctx.swift("HEAD", bucket, key, query=query)
+    if resp.status_int // 100 != 2:
+        raise ctx.fail(
+            resp, _missing(ctx, bucket) if resp.status_int == 404 else "NoSuchKey", Key=key
+        )
+    root = xmlio.Element("GetObjectAttributesResponse")
+    etag = object_etag(resp.headers).strip('"')
+    if "ETag" in wanted:
+        xmlio.sub(root, "ETag", etag)
+    if "Checksum" in wanted:
+        sums = _checksum_headers(resp, True)
+        if sums:
+            elem = xmlio.sub(root, "Checksum")
+            for name, value in sums.items():
+                xmlio.sub(elem, "Checksum" + name.rsplit("-", 1)[1].upper(), value)
+    if "ObjectParts" in wanted and "-" in etag:
+        parts = xmlio.sub(root, "ObjectParts")
+        xmlio.sub(parts, "TotalPartsCount", etag.rsplit("-", 1)[1])
+    if "StorageClass" in wanted:
+        xmlio.sub(root, "StorageClass", "STANDARD")
+    if "ObjectSize" in wanted:
+        xmlio.sub(root, "ObjectSize", resp.headers.get("Content-Length", "0"))
+    out = xml_response(root)
+    if resp.headers.get("Last-Modified"):
+        out.headers["Last-Modified"] = resp.headers["Last-Modified"]
+    return out
