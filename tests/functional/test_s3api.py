@@ -447,3 +447,13 @@ def test_get_object_attributes(client) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as exc:
         client.get_object_attributes(Bucket=name, Key="gone", ObjectAttributes=["ETag"])
     assert _code(exc) == ("NoSuchKey", 404)
+
+
+def test_info_advertises_s3api(cluster: Cluster) -> None:
+    import json
+
+    status, _, body = cluster.request("GET", "/info")
+    assert status == 200
+    info = json.loads(body)
+    assert info["s3api"]["max_upload_part_num"] == 10000
+    assert info["s3api"]["allow_multipart_uploads"] is True
