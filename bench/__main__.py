@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import ceilings, loadgen, procstats, report, swift_ref
+from bench import ceilings, loadgen, procstats, report, s3sign, swift_ref
 from bench.systems import SwiftliteSystem, SwiftSystem, System
 from swiftlite.aio.plan import free_proxy_port
 
@@ -243,6 +243,34 @@ class Runner:
             op = loadgen.Op("DELETE", base, spread=n)
             self.measure("delete", lambda: self.run(self.job("delete", (op,), n)), True)
 
+    # -- small objects through the S3 API --
+    def s3(self, selected: set[str]) -> None:
+        """PUT then GET of 4 KiB objects with presigned V4 URLs (the Python engine: each
+        request has its own URL), through each system's s3api and tempauth."""
+        n = self.sizes.small
+        self.container("bench-s3")  # the bucket, made through the Swift API
+        signer = s3sign.Presigner(f"{self.host}:{self.port}")
+        base = "/bench-s3/o"
+        headers = (("Content-Type", "application/octet-stream"),)
+
+        def job(name: str, op: loadgen.Op) -> loadgen.Job:
+            return loadgen.Job(
+                name,
+                self.host,
+                self.port,
+                (op,),
+                n,
+                self.sizes.connections,
+                headers=headers,
+                max_seconds=60 + n / 10,
+            )
+
+        put = job("s3_put", loadgen.Op("PUT", base, self.body, sign=signer.presign))
+        self.measure("s3_put", lambda: loadgen.run(put, "python"), "s3_put" in selected)
+        if "s3_get" in selected:
+            get = job("s3_get", loadgen.Op("GET", base, spread=n, sign=signer.presign))
+            self.measure("s3_get", lambda: loadgen.run(get, "python"), True)
+
     def run(self, job: loadgen.Job) -> loadgen.RunResult:
         return loadgen.run(job, self.engine)
 
@@ -402,6 +430,8 @@ def run_system(system: System, sizes: Sizes, selected: set[str], engine: str) ->
         idle = runner.meter.snapshot()
         if selected & {"put", "get", "head", "mixed", "delete"}:
             runner.small(selected)
+        if selected & {"s3_put", "s3_get"}:
+            runner.s3(selected)
         if selected & {"list_populate", "list_full", "list_paged"}:
             runner.listings(selected)
         if selected & {"large_put", "large_get"}:

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,9 +127,12 @@ class Op:
     prefix: str
     body: bytes = b""
     spread: int = 0
+    # S3 workloads: (method, path) -> the path with its presigned query (Python engine only)
+    sign: Callable[[str, str], str] | None = field(default=None, compare=False)
 
     def path(self, k: int) -> str:
-        return self.prefix + str((k * 7919) % self.spread if self.spread else k)
+        path = self.prefix + str((k * 7919) % self.spread if self.spread else k)
+        return path if self.sign is None else self.sign(self.method, path)
 
 
 @dataclass(frozen=True)

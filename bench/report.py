@@ -26,9 +26,10 @@ class Figure:
 
 
 SMALL = ("put", "get", "head", "delete", "mixed")
+S3 = ("s3_put", "s3_get")  # 4 KiB objects through the S3 API (presigned V4 URLs)
 LISTING = ("list_populate", "list_full", "list_paged")
 LARGE = ("large_put", "large_get", "slo_get")
-WORKLOADS = SMALL + LISTING + LARGE
+WORKLOADS = SMALL + S3 + LISTING + LARGE
 
 
 def figures_for(workload: str) -> list[Figure]:

@@ -42,8 +42,8 @@ TEMPAUTH_USERS = {
 }
 
 PROXY_PIPELINE = (
-    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats tempauth copy slo "
-    "dlo proxy-logging proxy-server"
+    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy "
+    "slo dlo proxy-logging proxy-server"
 )
 
 
@@ -187,6 +187,7 @@ class SwiftCluster:
             "copy": "copy",
             "slo": "slo",
             "dlo": "dlo",
+            "s3api": "s3api",
         }
         text = self._defaults(plan.proxy_ip, plan.proxy_port, plan.proxy_workers, "proxy-server")
         text += f"\n[pipeline:main]\npipeline = {PROXY_PIPELINE}\n\n"

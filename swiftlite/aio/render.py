@@ -142,6 +142,17 @@ def _proxy_overrides(plan: ClusterPlan, memcached: bool) -> dict[str, dict[str, 
     return overrides
 
 
+def aio_pipeline(template_path: str) -> str:
+    """The sample's proxy pipeline with ``s3api`` before ``tempauth``: on in the aio."""
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
+    with open(template_path, encoding="utf-8") as fh:
+        parser.read_file(fh)
+    names = parser.get("pipeline:main", "pipeline").split()
+    if "s3api" not in names and "tempauth" in names:
+        names.insert(names.index("tempauth"), "s3api")
+    return " ".join(names)
+
+
 def rsyncd_conf(plan: ClusterPlan, node: NodePlan) -> str:
     return os.path.join(plan.node_etc(node), "rsyncd.conf")
 
@@ -179,7 +190,8 @@ def write_configs(plan: ClusterPlan, memcached: bool) -> None:
             )
             fs.write_file_durable(plan.server_conf(node, kind), text.encode())
         write_rsyncd_conf(plan, node)
-    text = render_config(
-        os.path.join(templates, "proxy-server.conf"), _proxy_overrides(plan, memcached)
-    )
+    proxy_template = os.path.join(templates, "proxy-server.conf")
+    overrides = _proxy_overrides(plan, memcached)
+    overrides["pipeline:main"] = {"pipeline": aio_pipeline(proxy_template)}
+    text = render_config(proxy_template, overrides)
     fs.write_file_durable(plan.proxy_conf, text.encode())

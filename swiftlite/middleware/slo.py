@@ -293,6 +293,9 @@ class SloMiddleware:
         data = json.dumps(records).encode("utf-8")
         json_md5 = hashlib.md5(data).hexdigest()
         content_type = req.headers.get("Content-Type") or guess_content_type(obj)
+        # a filter above may add its own listing-etag parameters (s3api's ``s3_etag``)
+        extra = req.headers.get(OVERRIDE + "Etag", "").split(";")[1:]
+        params = "".join(f"; {p.strip()}" for p in extra if p.strip())
         env = dict(req.environ)  # the client's request, with the stored manifest as its body
         env["wsgi.input"] = _Bytes(data)
         env["CONTENT_LENGTH"] = str(len(data))
@@ -307,7 +310,7 @@ class SloMiddleware:
                 "X-Static-Large-Object": "True",
                 "ETag": json_md5,
                 "Content-Type": content_type,
-                OVERRIDE + "Etag": f"{json_md5}; slo_etag={etag}",
+                OVERRIDE + "Etag": f"{json_md5}; slo_etag={etag}{params}",
                 OVERRIDE + "Content-Type": f"{content_type};swift_bytes={total}",
             }
         )

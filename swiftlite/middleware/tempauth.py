@@ -10,6 +10,9 @@ It owns three things:
   and a hash of the user's key, so any worker can check a token without shared state, and a
   token stops working when it expires, when the user's key or groups change, or when the
   secret changes. Users and tokens live in ``tempauth_identity.py``. See docs/auth.md.
+* **S3.** A subrequest of ``s3api`` carries ``handoff.S3Auth``: its signature is checked
+  once with the user's key (``<account>:<user>`` is the S3 access key) and the subrequest
+  then runs as that user, as Swift's s3api with tempauth.
 * **Identity.** A valid ``X-Auth-Token`` (or ``X-Storage-Token``) sets
   ``swiftlite.remote_user`` and installs ``swiftlite.authorize``; an invalid token of our
   prefix is a 401 at once. A valid ``X-Service-Token`` beside it adds its user's groups.
@@ -46,6 +49,7 @@ from swiftlite.common.errors import BadInput, BadName, NotFound
 from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import acl as aclmod
+from swiftlite.middleware.s3api import handoff
 from swiftlite.middleware.tempauth_identity import (
     TokenSigner,
     User,
@@ -202,8 +206,12 @@ class TempAuthMiddleware:
         # the raw WSGI path: webob's req.path_info would fail on bytes that are not UTF-8
         if environ.get("PATH_INFO", "").startswith(self.options.auth_path):
             return self.handle_auth(req)(environ, start_response)
+        s3 = environ.get(handoff.S3_AUTH)
         token = req.headers.get("X-Auth-Token") or req.headers.get("X-Storage-Token")
-        if token and token.startswith(self.prefix):
+        if s3 is not None:
+            if not self._s3_identity(environ, s3):
+                return self._unauthorized(self._realm(req))(environ, start_response)
+        elif token and token.startswith(self.prefix):
             checked = self.signer.verify(token, self.users, self.prefixes, self.clock())
             if checked is None:
                 return self._unauthorized(self._realm(req))(environ, start_response)
@@ -217,6 +225,29 @@ class TempAuthMiddleware:
         if early is not None:
             return early(environ, start_response)
         return self.app(environ, self._response_hook(req, start_response))
+
+    def _s3_identity(self, environ: dict[str, Any], s3: handoff.S3Auth) -> bool:
+        """An S3 request from s3api (see ``s3api/handoff.py``): check its signature with the
+        user's key once, then act as that user; the path's placeholder becomes the account."""
+        if s3.error:
+            return False
+        if not s3.resolved:
+            user = self.users.get(s3.access_key)
+            if user is None:
+                s3.error = "InvalidAccessKeyId"
+                return False
+            if not s3.check(user.key):
+                s3.error = "SignatureDoesNotMatch"
+                return False
+            s3.account, s3.user = user.account_id, user.ident
+            s3.groups = user.groups(self.prefixes)
+        environ[REMOTE_USER] = s3.user
+        environ[GROUPS] = s3.groups
+        placeholder = "/v1/" + handoff.PLACEHOLDER
+        path = environ.get("PATH_INFO", "")
+        if path == placeholder or path.startswith(placeholder + "/"):
+            environ["PATH_INFO"] = "/v1/" + str_to_wsgi(s3.account or "") + path[len(placeholder) :]
+        return True
 
     def _service_groups(self, req: Request, groups: tuple[str, ...]) -> tuple[str, ...]:
         """The groups a valid ``X-Service-Token`` adds to an authenticated user's own."""
