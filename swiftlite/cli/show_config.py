@@ -81,6 +81,11 @@ COMPONENTS: dict[str, tuple[str, str, str]] = {
         "container-auditor",
         "swiftlite.container.auditor:ContainerAuditorOptions",
     ),
+    "container-reconciler": (
+        "container-server.conf",
+        "container-reconciler",
+        "swiftlite.container.reconciler:ContainerReconcilerOptions",
+    ),
     "account-replicator": (
         "account-server.conf",
         "account-replicator",

@@ -34,7 +34,11 @@ def gauges(options: Any) -> list[Gauge]:
         Gauge(
             "swiftlite_quarantined",
             "Files moved to quarantine on this node, by kind.",
-            tuple(({"kind": k}, float(v)) for k, v in sorted(recon.quarantined().items())),
+            tuple(
+                ({"kind": k}, float(v))
+                for k, v in sorted(recon.quarantined().items())
+                if k != "policies"  # the per-policy breakdown; "objects" is their sum
+            ),
         ),
     ]
     usage = recon.disk_usage()
