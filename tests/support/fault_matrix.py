@@ -1,0 +1,518 @@
+"""The fault matrix: one fault per scenario, injected into a 4-node aio while a journaling load
+runs, then every daemon once (replicators twice) and the journal checked against the cluster.
+
+A ``Scenario`` is a name and an ``inject(ctx)`` returning an optional ``recover`` callable:
+transient faults (a killed or stopped process, an unmounted or full device) are recovered in
+the middle of the load; lasting ones (a flipped byte, a removed partition, a corrupted
+database) are left for the daemons. ``run_scenario`` returns the scenario's figures and leaves
+assertions to the test, so a failing check still prints what was measured.
+
+Processes are signalled only through the pids the aio recorded (and, for a proxy worker, the
+children of the recorded proxy master).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from swiftlite.aio import cluster as aio_cluster
+from swiftlite.aio import procs, render
+from swiftlite.common.direct_client import direct_request
+from swiftlite.common.hashing import hash_path, suffix_of
+from tests.support.cluster import Auth, Cluster
+from tests.support.journal_load import Gone, Journal, JournalLoad, Live, State, listing_of
+from tests.support.wait import wait_until
+
+ACCOUNT = "AUTH_test"
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SETTLE_S = 2.0  # errors may trail the end of a fault by the ops still in flight
+SEEDS = 16  # objects written before the load and never touched by it (lasting faults' targets)
+
+# Each phase runs its daemons on every node at once; replicators run in two phases.
+REPAIR_PHASES: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("object", "auditor"), ("container", "auditor"), ("account", "auditor")),
+    (("object", "replicator"), ("container", "replicator"), ("account", "replicator")),
+    (("object", "updater"), ("object", "expirer"), ("account", "reaper")),
+    (("object", "replicator"), ("container", "replicator"), ("account", "replicator")),
+    (("container", "updater"),),
+)
+
+# Pacing options set to 0 (unlimited) for the repair passes: the defaults are for production.
+UNPACED: dict[str, dict[str, dict[str, str]]] = {
+    "object": {
+        "object-auditor": {"files_per_second": "0", "bytes_per_second": "0"},
+        "object-updater": {"objects_per_second": "0"},
+    },
+    "container": {
+        "container-auditor": {"containers_per_second": "0"},
+        "container-replicator": {"databases_per_second": "0"},
+        "container-updater": {"slowdown": "0"},
+    },
+    "account": {
+        "account-auditor": {"accounts_per_second": "0"},
+        "account-replicator": {"databases_per_second": "0"},
+    },
+}
+
+
+@dataclass
+class Context:
+    cluster: Cluster
+    auth: Auth
+    container: str
+    journal: Journal
+    seeds: list[str]
+    full_device: tuple[str, str] | None  # (ip, device) on a small file system of its own
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def container_path(self) -> str:
+        return f"{self.auth.path}/{self.container}"
+
+
+Recover = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    inject: Callable[[Context], Recover | None]
+    needs_full_device: bool = False
+
+
+@dataclass
+class Figures:
+    scenario: str
+    seconds: float
+    ops: int = 0
+    acked_puts: int = 0
+    acked_posts: int = 0
+    acked_deletes: int = 0
+    errors: int = 0
+    errors_outside: list[str] = field(default_factory=list)
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    bad_replicas_before: int = 0
+    bad_replicas_after: list[str] = field(default_factory=list)
+    wrong_reads: list[str] = field(default_factory=list)
+    listing_mismatch: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def repaired(self) -> int:
+        return self.bad_replicas_before - len(self.bad_replicas_after)
+
+    def row(self) -> str:
+        return (
+            f"| {self.scenario} | {self.seconds:g} | {self.ops} | {self.acked_puts} |"
+            f" {self.acked_posts} | {self.acked_deletes} | {self.errors} |"
+            f" {len(self.errors_outside)} | {self.p50_ms:.0f} / {self.p99_ms:.0f} |"
+            f" {self.repaired} | {len(self.bad_replicas_after)} |"
+            f" {len(self.wrong_reads) + len(self.listing_mismatch)} |"
+        )
+
+
+TABLE_HEAD = (
+    "| scenario | s | ops | acked PUT | acked POST | acked DELETE | errors | errors outside"
+    " window | p50 / p99 ms | replicas repaired | bad replicas after | wrong reads or rows |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+def _server_pid(c: Cluster, node: int, kind: str) -> int:
+    pid = procs.read_pid(c.plan.run_dir, c.server_name(node, kind))
+    assert pid is not None, f"no pid recorded for the node{node} {kind} server"
+    assert procs.pid_alive(pid), f"node{node} {kind} server is not running"
+    return pid
+
+
+def kill9_server(c: Cluster, node: int, kind: str) -> Recover:
+    """SIGKILL the server's whole process group (master and workers); recovery restarts it."""
+    pid = _server_pid(c, node, kind)
+    os.killpg(pid, signal.SIGKILL)
+    wait_until(lambda: not procs.pid_alive(pid), timeout=10, what=f"pid {pid} to die")
+    return c.start_missing
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def kill9_proxy_worker(c: Cluster) -> Recover:
+    master = procs.read_pid(c.plan.run_dir, "proxy-server")
+    assert master is not None
+    workers = _children(master)
+    assert workers, "the proxy master has no workers"
+    os.kill(workers[0], signal.SIGKILL)
+
+    def respawned() -> None:
+        wait_until(
+            lambda: (
+                workers[0] not in _children(master)
+                and len(_children(master)) == c.plan.proxy_workers
+            ),
+            timeout=20,
+            what="the proxy master to respawn its worker",
+        )
+
+    return respawned
+
+
+def stop_node(c: Cluster, node: int) -> Recover:
+    """SIGSTOP every storage server of ``node``: it accepts connections and never answers."""
+    pids = [_server_pid(c, node, kind) for kind in ("object", "container", "account")]
+    for pid in pids:
+        os.killpg(pid, signal.SIGSTOP)
+
+    def resume() -> None:
+        for pid in pids:
+            os.killpg(pid, signal.SIGCONT)
+
+    return resume
+
+
+# -- devices ----------------------------------------------------------------------------------
+
+
+def unmount_device(c: Cluster, ip: str, device: str) -> Recover:
+    """What the servers see of an unmounted device with mount_check off: no device directory
+    (every request to it is 507). Recovery puts the directory back."""
+    path = c.device_path(ip, device)
+    away = path + ".unmounted"
+    os.rename(path, away)
+
+    def remount() -> None:
+        os.rename(away, path)
+
+    return remount
+
+
+def fill_device(c: Cluster, ip: str, device: str) -> Recover:
+    """Fill a device on its own small file system until ENOSPC; recovery frees the space."""
+    filler = os.path.join(c.device_path(ip, device), "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 4096, 512, 1):
+            block = b"\0" * size
+            while True:
+                try:
+                    os.write(fd, block)
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    assert os.statvfs(os.path.dirname(filler)).f_bavail == 0, "the device is not full"
+    return lambda: os.unlink(filler)
+
+
+def mount_small_fs(path: str, size: str = "256m") -> bool:
+    """Mount a tmpfs of ``size`` on ``path`` (root only); False when that is not possible."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    os.makedirs(path, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", path],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def unmount_small_fs(path: str) -> None:
+    if os.path.ismount(path):
+        subprocess.run(["umount", path], check=False)
+        if os.path.ismount(path):
+            subprocess.run(["umount", "-l", path], check=False)
+
+
+# -- lasting damage ---------------------------------------------------------------------------
+
+
+def _object_file(c: Context, name: str, ext: str) -> tuple[str, str, str]:
+    """(ip, device, path) of ``name``'s newest ``ext`` file on its first primary."""
+    ip, device = c.cluster.primaries("object", ACCOUNT, c.container, name)[0]
+    with c.cluster.own_conf():
+        name_hash = hash_path(ACCOUNT, c.container, name)
+        part = c.cluster.ring("object").get_part(ACCOUNT, c.container, name)
+    hash_dir = os.path.join(
+        c.cluster.device_path(ip, device), "objects", str(part), suffix_of(name_hash), name_hash
+    )
+    files = sorted(f for f in os.listdir(hash_dir) if f.endswith(ext))
+    assert files, f"no {ext} file for {name} in {hash_dir}"
+    return ip, device, os.path.join(hash_dir, files[-1])
+
+
+def flip_byte(c: Context) -> None:
+    name = next(n for n in c.seeds if os.path.getsize(_object_file(c, n, ".data")[2]) > 0)
+    ip, device, path = _object_file(c, name, ".data")
+    with open(path, "r+b") as fh:
+        fh.seek(os.path.getsize(path) // 2)
+        byte = fh.read(1)
+        fh.seek(-1, os.SEEK_CUR)
+        fh.write(bytes([byte[0] ^ 0x5A]))
+    c.notes.append(f"flipped a byte of {name} on {ip}/{device}")
+
+
+def remove_partition(c: Context) -> None:
+    """Remove the partition directory holding the first seed's replica on its first primary."""
+    ip, device, path = _object_file(c, c.seeds[0], ".data")
+    part_dir = os.path.dirname(os.path.dirname(os.path.dirname(path)))
+    held = sum(len(files) for _, _, files in os.walk(part_dir))
+    shutil.rmtree(part_dir)
+    c.notes.append(f"removed {ip}/{device} objects/{os.path.basename(part_dir)} ({held} files)")
+
+
+def corrupt_container_db(c: Context) -> None:
+    """Overwrite the SQLite header and a page of the scenario container's DB on one primary."""
+    ip, device = c.cluster.primaries("container", ACCOUNT, c.container)[0]
+    root = os.path.join(c.cluster.device_path(ip, device), "containers")
+    dbs = [
+        os.path.join(d, f)
+        for d, _, files in os.walk(root)
+        for f in files
+        if f.endswith(".db") and _db_is_for(os.path.join(d, f), c)
+    ]
+    assert len(dbs) == 1, f"container DB of {c.container} on {ip}/{device}: {dbs}"
+    size = os.path.getsize(dbs[0])
+    with open(dbs[0], "r+b") as fh:
+        fh.write(os.urandom(100))
+        if size > 8192:
+            fh.seek(4096)
+            fh.write(os.urandom(4096))
+    c.notes.append(f"corrupted the container DB on {ip}/{device} ({size} bytes)")
+
+
+def _db_is_for(path: str, c: Context) -> bool:
+    with c.cluster.own_conf():
+        return os.path.basename(path) == hash_path(ACCOUNT, c.container) + ".db"
+
+
+# -- the matrix -------------------------------------------------------------------------------
+
+
+def _lasting(damage: Callable[[Context], None]) -> Callable[[Context], Recover | None]:
+    def inject(c: Context) -> None:
+        damage(c)
+
+    return inject
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("kill -9 object server", lambda c: kill9_server(c.cluster, 1, "object")),
+    Scenario("kill -9 container server", lambda c: kill9_server(c.cluster, 2, "container")),
+    Scenario("kill -9 account server", lambda c: kill9_server(c.cluster, 3, "account")),
+    Scenario("kill -9 proxy worker", lambda c: kill9_proxy_worker(c.cluster)),
+    Scenario("node SIGSTOP then SIGCONT", lambda c: stop_node(c.cluster, 3)),
+    Scenario(
+        "device unmounted",
+        lambda c: unmount_device(c.cluster, *c.cluster.all_devices()[2]),
+    ),
+    Scenario(
+        "device full (ENOSPC)",
+        lambda c: fill_device(c.cluster, *c.full_device),  # type: ignore[misc]
+        needs_full_device=True,
+    ),
+    Scenario("byte flipped in a .data", _lasting(flip_byte)),
+    Scenario("partition directory removed", _lasting(remove_partition)),
+    Scenario("container DB corrupted", _lasting(corrupt_container_db)),
+)
+
+
+def daemon_conf(c: Cluster, node: int, kind: str) -> str:
+    """The node's server config with the daemons' pacing off, so one pass is quick."""
+    plan_node = c.plan.nodes[node - 1]
+    path = os.path.join(c.plan.node_etc(plan_node), f"{kind}-once.conf")
+    text = render.render_config(c.plan.server_conf(plan_node, kind), UNPACED[kind])
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def run_daemons(c: Cluster) -> None:
+    """Every daemon once on every node, phase by phase; in a phase one process per node runs
+    that node's passes (``daemon_batch``), all nodes at once."""
+    env = aio_cluster.process_env(c.plan)
+    confs = {(n.index, k): daemon_conf(c, n.index, k) for n in c.plan.nodes for k in UNPACED}
+    for phase in REPAIR_PHASES:
+        running = []
+        for node in c.plan.nodes:
+            argv = [sys.executable, "-m", "tests.support.daemon_batch"]
+            argv += [f"{kind}-{daemon}={confs[node.index, kind]}" for kind, daemon in phase]
+            running.append(
+                (
+                    argv,
+                    subprocess.Popen(
+                        argv, env=env, cwd=_REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+                    ),
+                )
+            )
+        for argv, proc in running:
+            out, _ = proc.communicate(timeout=300)
+            assert proc.returncode == 0, f"{argv} failed:\n{out.decode(errors='replace')}"
+
+
+def restart_proxy(c: Cluster) -> None:
+    """A fresh proxy: no error-limited nodes, no pooled connections, nothing cached in it."""
+    procs.stop("proxy-server", c.plan.run_dir)
+    c.start_missing()
+
+
+def _observe(c: Cluster, token: str, path: str) -> State | str:
+    status, headers, body = c.request("GET", path, {"X-Auth-Token": token})
+    if status == 404:
+        return Gone
+    if status != 200:
+        return f"status {status}"
+    return Live(hashlib.md5(body).hexdigest(), len(body), headers.get("x-object-meta-tag", ""))
+
+
+def bad_replicas(ctx: Context) -> list[str]:
+    """Primaries that do not hold an acknowledged state exactly (direct GET of each)."""
+    certain = {n: r.possible[0] for n, r in ctx.journal.names.items() if r.certain}
+    ring = ctx.cluster.ring("object")
+    with ctx.cluster.own_conf():
+        places = {n: ring.get_nodes(ACCOUNT, ctx.container, n) for n in certain}
+
+    def check(name: str, part: int, node: dict) -> str | None:  # type: ignore[type-arg]
+        path = f"/{node['device']}/{part}/{ACCOUNT}/{ctx.container}/{name}"
+        try:
+            resp = direct_request(node["ip"], node["port"], "GET", path)
+        except OSError as exc:
+            return f"{name} on {node['ip']}/{node['device']}: {exc!r}"
+        want = certain[name]
+        if want is None:
+            ok = resp.status == 404
+        else:
+            got = Live(
+                hashlib.md5(resp.body).hexdigest(),
+                len(resp.body),
+                resp.header("x-object-meta-tag", ""),
+            )
+            ok = resp.status == 200 and got == want
+        return None if ok else f"{name} on {node['ip']}/{node['device']}: {resp.status}"
+
+    jobs = [(n, part, node) for n, (part, nodes) in places.items() for node in nodes]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda j: check(*j), jobs))
+    return [r for r in results if r is not None]
+
+
+def check_reads_and_listing(ctx: Context, fig: Figures) -> None:
+    c = ctx.cluster
+    observed = {
+        name: _observe(c, ctx.auth.token, f"{ctx.container_path}/{name}")
+        for name in ctx.journal.names
+    }
+    for name, got in observed.items():
+        rec = ctx.journal.names[name]
+        if got not in rec.possible:
+            fig.wrong_reads.append(f"{name}: read {got}, journal allows {rec.possible}")
+    host, port = c.proxy
+    rows = listing_of(host, port, ctx.auth.token, ctx.container_path)
+    for name in sorted(set(rows) | set(observed)):
+        got = observed.get(name, "never written")
+        row = rows.get(name)
+        if isinstance(got, Live):
+            if row is None or (row["hash"], row["bytes"]) != (got.md5, got.size):
+                fig.listing_mismatch.append(f"{name}: object {got}, listing row {row}")
+        elif row is not None:
+            fig.listing_mismatch.append(f"{name}: object {got}, but listed as {row}")
+
+
+def run_scenario(
+    cluster: Cluster, scenario: Scenario, seconds: float, full_device: tuple[str, str] | None
+) -> Figures:
+    auth = cluster.auth()
+    container = "fault-" + "".join(ch if ch.isalnum() else "-" for ch in scenario.name)
+    h = {"X-Auth-Token": auth.token}
+    assert cluster.request("PUT", f"{auth.path}/{container}", h)[0] == 201
+    host, port = cluster.proxy
+    load = JournalLoad(host, port, auth.token, f"{auth.path}/{container}")
+    ctx = Context(cluster, auth, container, load.journal, [], full_device)
+    seeder = load.workers[0]
+    for i in range(SEEDS):
+        name = f"seed-{i:02d}"
+        seeder.put(name)
+        assert load.journal.names[name].certain, f"seed PUT {name} failed"
+        ctx.seeds.append(name)
+    seeder.live.clear()  # the load never touches the seeds
+    seeder.drop()
+
+    fig = Figures(scenario.name, seconds)
+    started = time.monotonic()
+    fault_start = fault_end = started + seconds
+    recover: Recover | None = None
+    load.start()
+    try:
+        _pause_until(started + seconds * 0.25)
+        fault_start = time.monotonic()
+        recover = scenario.inject(ctx)
+        if recover is not None:
+            _pause_until(started + seconds * 0.75)
+            recover()
+        fault_end = time.monotonic() if recover is not None else started + seconds
+        _pause_until(started + seconds)
+    finally:
+        journal = load.finish()
+        if recover is not None and time.monotonic() < fault_end:
+            recover()
+    _summarise_load(fig, journal, fault_start, fault_end + SETTLE_S)
+    fig.notes = ctx.notes
+    t0 = time.monotonic()
+    fig.bad_replicas_before = len(bad_replicas(ctx))
+    t1 = time.monotonic()
+    run_daemons(cluster)
+    t2 = time.monotonic()
+    restart_proxy(cluster)
+    fig.bad_replicas_after = bad_replicas(ctx)
+    check_reads_and_listing(ctx, fig)
+    fig.timings = {
+        "check before": t1 - t0,
+        "daemons": t2 - t1,
+        "check after": time.monotonic() - t2,
+    }
+    return fig
+
+
+def _summarise_load(fig: Figures, journal: Journal, window_start: float, window_end: float) -> None:
+    fig.ops = len(journal.ops)
+    fig.acked_puts = journal.acked("PUT")
+    fig.acked_posts = journal.acked("POST")
+    fig.acked_deletes = journal.acked("DELETE")
+    errors = journal.errors()
+    fig.errors = len(errors)
+    fig.errors_outside = [
+        f"{op.method} {op.target} -> {op.status} {op.detail}"
+        f" at {op.start - window_start:+.2f}s..{op.end - window_start:+.2f}s"
+        for op in errors
+        if op.end < window_start or op.start > window_end
+    ]
+    fig.p50_ms, fig.p99_ms = journal.latencies_ms()
+
+
+def _pause_until(when: float) -> None:
+    wait_until(lambda: time.monotonic() >= when, timeout=max(1.0, when - time.monotonic() + 5))
