@@ -38,12 +38,19 @@ SETTLE_S = 2.0  # errors may trail the end of a fault by the ops still in flight
 SEEDS = 16  # objects written before the load and never touched by it (lasting faults' targets)
 
 # Each phase runs its daemons on every node at once; replicators run in two phases.
+# Auditors first (quarantine what is bad), replication restores it, the updaters then find
+# every container DB in place, and the second replication spreads what they changed.
 REPAIR_PHASES: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("object", "auditor"), ("container", "auditor"), ("account", "auditor")),
+    (
+        ("object", "auditor"),
+        ("container", "auditor"),
+        ("account", "auditor"),
+        ("object", "expirer"),
+        ("account", "reaper"),
+    ),
     (("object", "replicator"), ("container", "replicator"), ("account", "replicator")),
-    (("object", "updater"), ("object", "expirer"), ("account", "reaper")),
+    (("object", "updater"), ("container", "updater")),
     (("object", "replicator"), ("container", "replicator"), ("account", "replicator")),
-    (("container", "updater"),),
 )
 
 # Pacing options set to 0 (unlimited) for the repair passes: the defaults are for production.
@@ -281,8 +288,11 @@ def remove_partition(c: Context) -> None:
     """Remove the partition directory holding the first seed's replica on its first primary."""
     ip, device, path = _object_file(c, c.seeds[0], ".data")
     part_dir = os.path.dirname(os.path.dirname(os.path.dirname(path)))
-    held = sum(len(files) for _, _, files in os.walk(part_dir))
-    shutil.rmtree(part_dir)
+    # moved aside in one step (the servers keep writing into it), then deleted
+    aside = os.path.join(c.cluster.device_path(ip, device), "removed-partition")
+    os.rename(part_dir, aside)
+    held = sum(len(files) for _, _, files in os.walk(aside))
+    shutil.rmtree(aside)
     c.notes.append(f"removed {ip}/{device} objects/{os.path.basename(part_dir)} ({held} files)")
 
 
@@ -321,12 +331,28 @@ def _lasting(damage: Callable[[Context], None]) -> Callable[[Context], Recover |
     return inject
 
 
+def _primary_node(c: Context, kind: str, replica: int) -> int:
+    """The node index of one primary of the scenario's account (or container)."""
+    names = (ACCOUNT,) if kind == "account" else (ACCOUNT, c.container)
+    ip, _ = c.cluster.primaries(kind, *names)[replica]
+    return next(n.index for n in c.cluster.plan.nodes if n.ip == ip)
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("kill -9 object server", lambda c: kill9_server(c.cluster, 1, "object")),
-    Scenario("kill -9 container server", lambda c: kill9_server(c.cluster, 2, "container")),
-    Scenario("kill -9 account server", lambda c: kill9_server(c.cluster, 3, "account")),
+    Scenario(
+        "kill -9 container server",
+        lambda c: kill9_server(c.cluster, _primary_node(c, "container", 0), "container"),
+    ),
+    Scenario(
+        "kill -9 account server",
+        lambda c: kill9_server(c.cluster, _primary_node(c, "account", 0), "account"),
+    ),
     Scenario("kill -9 proxy worker", lambda c: kill9_proxy_worker(c.cluster)),
-    Scenario("node SIGSTOP then SIGCONT", lambda c: stop_node(c.cluster, 3)),
+    Scenario(
+        "node SIGSTOP then SIGCONT",
+        lambda c: stop_node(c.cluster, _primary_node(c, "container", 1)),
+    ),
     Scenario(
         "device unmounted",
         lambda c: unmount_device(c.cluster, *c.cluster.all_devices()[2]),
@@ -352,12 +378,14 @@ def daemon_conf(c: Cluster, node: int, kind: str) -> str:
     return path
 
 
-def run_daemons(c: Cluster) -> None:
+def run_daemons(c: Cluster) -> dict[str, float]:
     """Every daemon once on every node, phase by phase; in a phase one process per node runs
-    that node's passes (``daemon_batch``), all nodes at once."""
+    that node's passes (``daemon_batch``), all nodes at once. Returns the slowest node's time
+    of each pass."""
+    slowest: dict[str, float] = {}
     env = aio_cluster.process_env(c.plan)
     confs = {(n.index, k): daemon_conf(c, n.index, k) for n in c.plan.nodes for k in UNPACED}
-    for phase in REPAIR_PHASES:
+    for number, phase in enumerate(REPAIR_PHASES):
         running = []
         for node in c.plan.nodes:
             argv = [sys.executable, "-m", "tests.support.daemon_batch"]
@@ -373,6 +401,12 @@ def run_daemons(c: Cluster) -> None:
         for argv, proc in running:
             out, _ = proc.communicate(timeout=300)
             assert proc.returncode == 0, f"{argv} failed:\n{out.decode(errors='replace')}"
+            for line in out.decode(errors="replace").splitlines():
+                if line.startswith("pass "):
+                    _, name, seconds = line.split()
+                    key = f"{name}#{number}"
+                    slowest[key] = max(slowest.get(key, 0.0), float(seconds))
+    return slowest
 
 
 def restart_proxy(c: Cluster) -> None:
@@ -423,10 +457,10 @@ def bad_replicas(ctx: Context) -> list[str]:
 
 def check_reads_and_listing(ctx: Context, fig: Figures) -> None:
     c = ctx.cluster
-    observed = {
-        name: _observe(c, ctx.auth.token, f"{ctx.container_path}/{name}")
-        for name in ctx.journal.names
-    }
+    names = list(ctx.journal.names)
+    with ThreadPoolExecutor(8) as pool:
+        states = pool.map(lambda n: _observe(c, ctx.auth.token, f"{ctx.container_path}/{n}"), names)
+        observed = dict(zip(names, states, strict=True))
     for name, got in observed.items():
         rec = ctx.journal.names[name]
         if got not in rec.possible:
@@ -466,6 +500,7 @@ def run_scenario(
     started = time.monotonic()
     fault_start = fault_end = started + seconds
     recover: Recover | None = None
+    recovered = False
     load.start()
     try:
         _pause_until(started + seconds * 0.25)
@@ -473,28 +508,27 @@ def run_scenario(
         recover = scenario.inject(ctx)
         if recover is not None:
             _pause_until(started + seconds * 0.75)
+            recovered = True
             recover()
-        fault_end = time.monotonic() if recover is not None else started + seconds
+            fault_end = time.monotonic()
         _pause_until(started + seconds)
     finally:
         journal = load.finish()
-        if recover is not None and time.monotonic() < fault_end:
+        if recover is not None and not recovered:
             recover()
     _summarise_load(fig, journal, fault_start, fault_end + SETTLE_S)
     fig.notes = ctx.notes
     t0 = time.monotonic()
     fig.bad_replicas_before = len(bad_replicas(ctx))
     t1 = time.monotonic()
-    run_daemons(cluster)
+    fig.timings.update(run_daemons(cluster))
     t2 = time.monotonic()
     restart_proxy(cluster)
     fig.bad_replicas_after = bad_replicas(ctx)
     check_reads_and_listing(ctx, fig)
-    fig.timings = {
-        "check before": t1 - t0,
-        "daemons": t2 - t1,
-        "check after": time.monotonic() - t2,
-    }
+    fig.timings.update(
+        {"check before": t1 - t0, "daemons": t2 - t1, "check after": time.monotonic() - t2}
+    )
     return fig
 
 
