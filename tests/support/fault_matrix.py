@@ -14,6 +14,7 @@ children of the recorded proxy master).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field
 
 from swiftlite.aio import cluster as aio_cluster
 from swiftlite.aio import procs, render
+from swiftlite.common import errors
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.hashing import hash_path, suffix_of
+from swiftlite.common.timestamp import Timestamp
 from tests.support.cluster import Auth, Cluster
 from tests.support.journal_load import Gone, Journal, JournalLoad, Live, State, listing_of
 from tests.support.wait import wait_until
@@ -194,6 +197,13 @@ def stop_node(c: Cluster, node: int) -> Recover:
     pids = [_server_pid(c, node, kind) for kind in ("object", "container", "account")]
     for pid in pids:
         os.killpg(pid, signal.SIGSTOP)
+    plan_node = c.plan.nodes[node - 1]
+    try:
+        direct_request(plan_node.ip, plan_node.object_port, "GET", "/healthcheck", node_timeout=1)
+        answered = True
+    except errors.Timeout:
+        answered = False
+    assert not answered, f"node{node} still answers after SIGSTOP"
 
     def resume() -> None:
         for pid in pids:
@@ -205,12 +215,28 @@ def stop_node(c: Cluster, node: int) -> Recover:
 # -- devices ----------------------------------------------------------------------------------
 
 
-def unmount_device(c: Cluster, ip: str, device: str) -> Recover:
+def _expect_507(c: Context, ip: str, device: str, what: str) -> None:
+    """A direct object PUT to the device must be refused with 507 (the proxy then hands off)."""
+    node = next(n for n in c.cluster.plan.nodes if n.ip == ip)
+    resp = direct_request(
+        ip,
+        node.object_port,
+        "PUT",
+        f"/{device}/0/{ACCOUNT}/{c.container}/direct-probe",
+        {"X-Timestamp": Timestamp.now().internal, "Content-Type": "application/octet-stream"},
+        b"x" * 65536,
+    )
+    c.notes.append(f"{what} {ip}/{device}: a direct object PUT is {resp.status}")
+    assert resp.status == 507, f"object server on the {what} device answered {resp.status}"
+
+
+def unmount_device(c: Context, ip: str, device: str) -> Recover:
     """What the servers see of an unmounted device with mount_check off: no device directory
     (every request to it is 507). Recovery puts the directory back."""
-    path = c.device_path(ip, device)
+    path = c.cluster.device_path(ip, device)
     away = path + ".unmounted"
     os.rename(path, away)
+    _expect_507(c, ip, device, "unmounted")
 
     def remount() -> None:
         os.rename(away, path)
@@ -218,9 +244,9 @@ def unmount_device(c: Cluster, ip: str, device: str) -> Recover:
     return remount
 
 
-def fill_device(c: Cluster, ip: str, device: str) -> Recover:
+def fill_device(c: Context, ip: str, device: str) -> Recover:
     """Fill a device on its own small file system until ENOSPC; recovery frees the space."""
-    filler = os.path.join(c.device_path(ip, device), "filler")
+    filler = os.path.join(c.cluster.device_path(ip, device), "filler")
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         for size in (1 << 20, 4096, 512, 1):
@@ -233,6 +259,7 @@ def fill_device(c: Cluster, ip: str, device: str) -> Recover:
     finally:
         os.close(fd)
     assert os.statvfs(os.path.dirname(filler)).f_bavail == 0, "the device is not full"
+    _expect_507(c, ip, device, "full")
     return lambda: os.unlink(filler)
 
 
@@ -355,11 +382,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "device unmounted",
-        lambda c: unmount_device(c.cluster, *c.cluster.all_devices()[2]),
+        lambda c: unmount_device(c, *c.cluster.all_devices()[2]),
     ),
     Scenario(
         "device full (ENOSPC)",
-        lambda c: fill_device(c.cluster, *c.full_device),  # type: ignore[misc]
+        lambda c: fill_device(c, *c.full_device),  # type: ignore[misc]
         needs_full_device=True,
     ),
     Scenario("byte flipped in a .data", _lasting(flip_byte)),
@@ -452,7 +479,40 @@ def bad_replicas(ctx: Context) -> list[str]:
     jobs = [(n, part, node) for n, (part, nodes) in places.items() for node in nodes]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda j: check(*j), jobs))
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not None] + bad_container_replicas(ctx, certain)
+
+
+def bad_container_replicas(ctx: Context, certain: dict[str, State]) -> list[str]:
+    """Container primaries whose listing disagrees with the journal's certain names."""
+    with ctx.cluster.own_conf():
+        part, nodes = ctx.cluster.ring("container").get_nodes(ACCOUNT, ctx.container)
+    bad = []
+    for node in nodes:
+        where = f"container DB on {node['ip']}/{node['device']}"
+        try:
+            resp = direct_request(
+                node["ip"],
+                node["port"],
+                "GET",
+                f"/{node['device']}/{part}/{ACCOUNT}/{ctx.container}",
+                query="format=json",
+            )
+        except OSError as exc:
+            bad.append(f"{where}: {exc!r}")
+            continue
+        if resp.status != 200:
+            bad.append(f"{where}: {resp.status}")
+            continue
+        rows = {row["name"]: row for row in json.loads(resp.body)}
+        wrong = [
+            name
+            for name, want in certain.items()
+            if (rows.get(name, {}).get("hash") if name in rows else None)
+            != (want.md5 if want is not None else None)
+        ]
+        if wrong:
+            bad.append(f"{where}: {len(wrong)} rows differ from the journal, e.g. {wrong[:3]}")
+    return bad
 
 
 def check_reads_and_listing(ctx: Context, fig: Figures) -> None:
