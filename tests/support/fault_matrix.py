@@ -228,6 +228,14 @@ def _expect_507(c: Context, ip: str, device: str, what: str) -> None:
     )
     c.notes.append(f"{what} {ip}/{device}: a direct object PUT is {resp.status}")
     assert resp.status == 507, f"object server on the {what} device answered {resp.status}"
+    with c.cluster.own_conf():
+        part, nodes = c.cluster.ring("container").get_nodes(ACCOUNT, c.container)
+    if any((n["ip"], n["device"]) == (ip, device) for n in nodes):
+        listing = direct_request(
+            ip, node.container_port, "GET", f"/{device}/{part}/{ACCOUNT}/{c.container}"
+        )
+        c.notes.append(f"its container DB answers a listing GET with {listing.status}")
+        assert listing.status in (200, 204, 507), f"container listing GET: {listing.status}"
 
 
 def unmount_device(c: Context, ip: str, device: str) -> Recover:
@@ -542,6 +550,8 @@ def run_scenario(
 ) -> Figures:
     auth = cluster.auth()
     container = "fault-" + "".join(ch if ch.isalnum() else "-" for ch in scenario.name)
+    if scenario.needs_full_device:
+        container = _container_on(cluster, container, full_device)
     h = {"X-Auth-Token": auth.token}
     assert cluster.request("PUT", f"{auth.path}/{container}", h)[0] == 201
     host, port = cluster.proxy
@@ -590,6 +600,15 @@ def run_scenario(
         {"check before": t1 - t0, "daemons": t2 - t1, "check after": time.monotonic() - t2}
     )
     return fig
+
+
+def _container_on(c: Cluster, prefix: str, device: tuple[str, str] | None) -> str:
+    """The first name ``prefix-N`` whose container DB has a primary on ``device``."""
+    for n in range(100):
+        name = f"{prefix}-{n}"
+        if device in c.primaries("container", ACCOUNT, name):
+            return name
+    raise AssertionError(f"no container name puts a replica on {device}")
 
 
 def _summarise_load(fig: Figures, journal: Journal, window_start: float, window_end: float) -> None:
