@@ -14,9 +14,9 @@ import shutil
 
 import pytest
 
-from tests.support import fault_matrix
+from tests.support import fault_inject, fault_matrix
 from tests.support.cluster import Cluster
-from tests.support.fault_matrix import SCENARIOS, Scenario
+from tests.support.fault_inject import SCENARIOS, Scenario
 
 SECONDS = float(os.environ.get("SWIFTLITE_FAULT_SECONDS", "6"))
 FULL_NODE, FULL_DEVICE = 4, "d41"  # the device on a small file system of its own
@@ -29,7 +29,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("rsync is not installed (Debian package rsync): replication needs it")
     root = str(tmp_path_factory.mktemp("faults"))
     small = os.path.join(root, "srv", f"node{FULL_NODE}", FULL_DEVICE)
-    mounted = fault_matrix.mount_small_fs(small)
+    mounted = fault_inject.mount_small_fs(small)
     try:
         c = Cluster.start(root, nodes=4, daemons=False, part_power=4)
         try:
@@ -38,7 +38,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory):
             c.stop()
     finally:
         if mounted:
-            fault_matrix.unmount_small_fs(small)
+            fault_inject.unmount_small_fs(small)
     print("\n" + fault_matrix.TABLE_HEAD)
     for row in ROWS:
         print(row)
