@@ -59,8 +59,6 @@ class Op:
 @dataclass
 class NameRecord:
     possible: list[State]
-    acked_puts: int = 0
-    acked_deletes: int = 0
 
     @property
     def certain(self) -> bool:
@@ -80,18 +78,18 @@ class Journal:
     ops: list[Op] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, op: Op, name: str | None = None, after: State | str = "same") -> None:
-        """Add ``op``; for a write of ``name``, ``after`` is the state it tried to leave."""
+    def record(self, op: Op) -> None:
+        """Add a read (or any op that changes no object)."""
         with self.lock:
             self.ops.append(op)
-            if name is None or after == "same":
-                return
+
+    def record_write(self, op: Op, name: str, after: State) -> None:
+        """Add a write of ``name``; ``after`` is the state it tried to leave."""
+        with self.lock:
+            self.ops.append(op)
             rec = self.names.setdefault(name, NameRecord([Gone]))
-            assert not isinstance(after, str)
             if op.ok:
                 rec.possible = [after]
-                rec.acked_puts += op.method == "PUT"
-                rec.acked_deletes += op.method == "DELETE"
             elif after not in rec.possible:
                 rec.possible.append(after)
 
@@ -179,7 +177,9 @@ class _Worker:
         )
         ok = status == 201 and headers.get("etag", "").strip('"') == after.md5
         self.settle(name, ok)
-        self.load.journal.record(self._finish("PUT", name, start, status, ok, err), name, after)
+        self.load.journal.record_write(
+            self._finish("PUT", name, start, status, ok, err), name, after
+        )
 
     def post(self, name: str) -> None:
         old = self.load.journal.names[name].possible[0]
@@ -192,14 +192,18 @@ class _Worker:
         ok = status == 202
         self.settle(name, ok)
         after = Live(old.md5, old.size, tag)
-        self.load.journal.record(self._finish("POST", name, start, status, ok, err), name, after)
+        self.load.journal.record_write(
+            self._finish("POST", name, start, status, ok, err), name, after
+        )
 
     def delete(self, name: str) -> None:
         start = time.monotonic()
         status, _, _, err = self.request("DELETE", f"{self.load.container_path}/{name}", {})
         ok = status == 204
         self.live.remove(name)  # deleted names are never reused, acknowledged or not
-        self.load.journal.record(self._finish("DELETE", name, start, status, ok, err), name, Gone)
+        self.load.journal.record_write(
+            self._finish("DELETE", name, start, status, ok, err), name, Gone
+        )
 
     def get(self, name: str) -> None:
         want = self.load.journal.names[name].possible[0]
