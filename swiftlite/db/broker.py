@@ -80,11 +80,24 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 def _domain_error(exc: sqlite3.DatabaseError, path: str) -> errors.SwiftliteError | None:
     text = str(exc).lower()
-    if "disk is full" in text:
+    if "disk is full" in text or (_is_io_error(exc) and _no_space_left(path)):
         return errors.DiskFull(f"{path}: {exc}")
     if "malformed" in text or "not a database" in text or "file is encrypted" in text:
         return errors.Corrupt(f"{path}: {exc}")
     return None
+
+
+def _is_io_error(exc: sqlite3.DatabaseError) -> bool:
+    """SQLITE_IOERR and its extended codes: a write of the WAL index (``-shm``) that could not
+    grow the file surfaces as SQLITE_IOERR_SHMSIZE ("disk I/O error"), not SQLITE_FULL."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_IOERR")
+
+
+def _no_space_left(path: str) -> bool:
+    try:
+        return fs.free_bytes(os.path.dirname(path) or ".") == 0
+    except OSError:
+        return False
 
 
 class DatabaseBroker:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from swiftlite.common import fs
+from swiftlite.common.errors import DiskFull
 
 PENDING_VERSION = 1
 # Merge once the journal passes this size (Swift's PENDING_CAP), or before any read.
@@ -70,7 +71,11 @@ def append(path: str, record: Sequence[Any], timeout: float = DEFAULT_LOCK_TIMEO
 def append_many(
     path: str, records: Sequence[Sequence[Any]], timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> int:
-    """Append records as one write under the lock; returns the journal's size afterwards."""
+    """Append records as one write under the lock; returns the journal's size afterwards.
+
+    A write that fails (ENOSPC: ``DiskFull``) is cut back off, so a refused update leaves no
+    torn line behind and the journal is exactly what it was.
+    """
     data = b"".join(encode(r) for r in records)
     with fs.flock(path, timeout) as fd:
         size = os.fstat(fd).st_size
@@ -78,10 +83,16 @@ def append_many(
             data = b"\n" + data  # the previous writer died mid-line
         view = memoryview(data)
         offset = size
-        while view:
-            written = os.pwrite(fd, view, offset)
-            offset += written
-            view = view[written:]
+        try:
+            while view:
+                written = os.pwrite(fd, view, offset)
+                offset += written
+                view = view[written:]
+        except OSError as exc:
+            os.ftruncate(fd, size)
+            if fs.is_disk_full(exc):
+                raise DiskFull(f"{path}: {exc}") from None
+            raise
         return offset
 
 

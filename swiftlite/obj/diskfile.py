@@ -313,25 +313,40 @@ def quarantine_file(
     return target
 
 
-def makedirs_plain(path: str) -> None:
-    """mkdir -p without syncs (the caller syncs the whole file system afterwards)."""
-    os.makedirs(path, exist_ok=True)
-
-
-def makedirs_durable(path: str) -> None:
-    """mkdir -p, fsyncing the parent of every directory created so the new entries survive."""
+def _make_missing(path: str, root: str | None) -> list[str]:
+    """mkdir every missing directory of ``path``; the ones made. Nothing above ``root`` (a
+    device directory) is ever made: a device that is gone (unmounted while a write was in
+    flight) is DeviceUnavailable, never silently re-created on the disk underneath."""
     missing = []
     probe = path
     while not os.path.isdir(probe):
+        if root is not None and not probe.startswith(root + os.sep):
+            raise errors.DeviceUnavailable(f"{root} is gone")
         missing.append(probe)
         parent = os.path.dirname(probe)
         if parent == probe:
             break
         probe = parent
     for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(directory)
-    for parent in {os.path.dirname(d) for d in missing}:
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            if root is None:
+                raise
+            raise errors.DeviceUnavailable(f"{root} is gone") from None
+    return missing
+
+
+def makedirs_plain(path: str, root: str | None = None) -> None:
+    """mkdir -p (below ``root``) without syncs (the caller syncs the whole file system)."""
+    _make_missing(path, root)
+
+
+def makedirs_durable(path: str, root: str | None = None) -> None:
+    """mkdir -p (below ``root``), fsyncing the parent of every directory made."""
+    for parent in {os.path.dirname(d) for d in _make_missing(path, root)}:
         fs.fsync_dir(parent)
 
 
@@ -356,7 +371,7 @@ class Writer:
     def __enter__(self) -> Writer:
         df = self.diskfile
         tmp = layout.tmp_dir(df.dev_path, df.policy)
-        os.makedirs(tmp, exist_ok=True)
+        makedirs_plain(tmp, df.dev_path)
         reserve = df.config.fallocate_reserve
         if reserve and fs.free_bytes(tmp) - (self.size or 0) < reserve:
             raise errors.DiskFull(f"{df.dev_path}: less than {reserve} bytes would stay free")
@@ -451,10 +466,10 @@ class Writer:
         run(self._rename_into, target, makedirs_plain)
         group.wait()
 
-    def _rename_into(self, target: str, makedirs: Callable[[str], None]) -> None:
+    def _rename_into(self, target: str, makedirs: Callable[[str, str], None]) -> None:
         hash_dir = os.path.dirname(target)
         for attempt in range(3):
-            makedirs(hash_dir)
+            makedirs(hash_dir, self.diskfile.dev_path)
             try:
                 os.rename(self.tmp_path, target)
                 return

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from swiftlite.common import fs
 from swiftlite.common.errors import Corrupt
 from swiftlite.obj import layout
-from swiftlite.obj.diskfile import makedirs_durable
+from swiftlite.obj.diskfile import makedirs_durable, makedirs_plain
 
 VERSION = 1
 
@@ -60,9 +60,9 @@ def record(dev_path: str, name_hash: str, entry: Entry) -> str:
     """
     path = layout.expiry_entry_path(dev_path, entry.delete_at, name_hash)
     tmp = layout.tmp_dir(dev_path)
-    os.makedirs(tmp, exist_ok=True)
+    makedirs_plain(tmp, dev_path)  # never re-creates a device that is gone
     for attempt in range(3):
-        makedirs_durable(os.path.dirname(path))
+        makedirs_durable(os.path.dirname(path), dev_path)
         try:
             fs.write_file_durable(path, entry.to_json(), tmp_dir=tmp)
             break

@@ -25,7 +25,7 @@ from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout
-from swiftlite.obj.diskfile import makedirs_durable
+from swiftlite.obj.diskfile import makedirs_durable, makedirs_plain
 
 VERSION = 1
 
@@ -194,9 +194,9 @@ def write_async_pending(
     """
     path = layout.async_pending_path(dev_path, name_hash, timestamp, policy)
     tmp = layout.tmp_dir(dev_path, policy)
-    os.makedirs(tmp, exist_ok=True)
+    makedirs_plain(tmp, dev_path)  # never re-creates a device that is gone
     for attempt in range(3):
-        makedirs_durable(os.path.dirname(path))
+        makedirs_durable(os.path.dirname(path), dev_path)
         try:
             fs.write_file_durable(path, pending.to_json(), tmp_dir=tmp)
             break

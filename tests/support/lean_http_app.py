@@ -9,6 +9,7 @@ serves until killed. Each route exercises one part of the WSGI contract:
 - ``/echo-all``: the same, reading the body with one ``read()``;
 - ``/echo-lines``: the same, reading the body with ``readline()``;
 - ``/echo-mixed-lines``: the same, alternating ``readline()`` and ``readline(5)``;
+- ``/read-sizes``: JSON list of the lengths ``read(65536)`` returned until the body ended;
 - ``/nolength``: three chunks from a generator, no Content-Length;
 - ``/list``: a list of three byte strings, no Content-Length;
 - ``/raise``: raises before ``start_response``;
@@ -97,6 +98,18 @@ def _echo(environ, start_response, reader):
     return [out]
 
 
+def _read_sizes(environ, start_response):
+    sizes = []
+    while True:
+        part = environ["wsgi.input"].read(65536)
+        if not part:
+            break
+        sizes.append(len(part))
+    out = json.dumps(sizes).encode()
+    start_response("200 OK", [("Content-Length", str(len(out)))])
+    return [out]
+
+
 def _nolength(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     yield from NOLENGTH_CHUNKS
@@ -149,6 +162,7 @@ def _split_header(environ, start_response):
 
 
 ROUTES = {
+    "/read-sizes": _read_sizes,
     "/split-header": _split_header,
     "/nolength": _nolength,
     "/list": _list,

@@ -256,7 +256,18 @@ class Input:
             return b"".join(parts)
         if size == 0:
             return b""
-        return self._read(size)
+        # File semantics, as eventlet.wsgi and webob expect: ``size`` bytes unless the body
+        # ends first (webob takes a short read for a client that went away).
+        data = self._read(size)
+        if len(data) < size and not self.done:
+            parts = [data]
+            got = len(data)
+            while got < size and not self.done:
+                more = self._read(size - got)
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
+        return data
 
     def _read(self, size: int) -> bytes:
         if self.chunked:

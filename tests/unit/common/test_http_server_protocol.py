@@ -6,6 +6,7 @@ import email.utils
 import hashlib
 import http.client
 import json
+import select
 import time
 
 import pytest
@@ -171,6 +172,28 @@ def test_megabyte_body_arrives_intact(server, framing) -> None:
         env = echo(c, "/echo-all", method="PUT", **kwargs)
     assert env["body_len"] == len(payload)
     assert env["body_md5"] == hashlib.md5(payload).hexdigest()
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_read_of_a_size_waits_for_that_many_bytes_when_the_body_arrives_slowly(
+    server, framing
+) -> None:
+    """webob reads a body with read(n) and takes a short read for a client that went away
+    (a 500 for a replication batch of 129 KiB)."""
+    body = bytes(range(256)) * 400  # 102400 bytes
+    if framing == "chunked":
+        head = build("PUT", "/read-sizes", headers=[("Transfer-Encoding", "chunked")])
+        wire = chunked(body[:1000], body[1000:])
+    else:
+        head = build("PUT", "/read-sizes", headers=[("Content-Length", str(len(body)))])
+        wire = body
+    with Client(server.port) as c:
+        c.send(head + wire[:1000])
+        select.select([c.sock], [], [], 0.3)  # let the server's first read see only these
+        c.send(wire[1000:])
+        resp = c.response("PUT")
+    assert resp.status == 200
+    assert resp.json() == [65536, len(body) - 65536]
 
 
 def test_get_without_body_reads_empty_input_without_waiting(server) -> None:

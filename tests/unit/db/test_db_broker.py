@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sqlite3
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -192,3 +194,52 @@ def test_items_since_gives_replaced_rows_new_rowids(broker):
 
 def test_integrity_check_passes_on_healthy_database(broker):
     broker.integrity_check()
+
+
+@pytest.fixture
+def full_fs_device(tmp_path):
+    """A device on a 2 MiB tmpfs of its own (root only), with a container DB and queued
+    updates on it; the test fills the file system."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount tmpfs: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield str(mnt)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def _fill(directory: str) -> None:
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+
+
+def test_merge_on_a_full_file_system_is_disk_full_not_io_error(full_fs_device):
+    b = ContainerBroker.at(full_fs_device, 3, "acct", "cont")
+    b.initialize(Timestamp(1000))
+    etag = "d41d8cd98f00b204e9800998ecf8427e"
+    b.put_object("queued", Timestamp(1001), 1, "text/plain", etag, 0, 0)
+    b.close()
+    _fill(full_fs_device)
+    b = ContainerBroker.at(full_fs_device, 3, "acct", "cont")
+    try:
+        with pytest.raises(errors.DiskFull):
+            b.get_info()  # merges the queued row: SQLite cannot grow its WAL index
+    finally:
+        b.close()
+    os.unlink(os.path.join(full_fs_device, "filler"))
+    b = ContainerBroker.at(full_fs_device, 3, "acct", "cont")
+    assert b.get_info()["object_count"] == 1  # nothing was lost
+    b.close()

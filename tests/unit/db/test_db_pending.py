@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 
 import pytest
 
+from swiftlite.common import errors
 from swiftlite.db import pending
 
 
@@ -91,3 +93,24 @@ def test_append_from_many_processes_loses_no_record(tmp_path):
     names = [r[0] for r in drained]
     assert len(names) == 1200
     assert set(names) == {f"w{w}-{i}" for w in range(4) for i in range(300)}
+
+
+def test_append_on_a_full_disk_is_disk_full_and_leaves_no_torn_line(tmp_path, monkeypatch):
+    path = str(tmp_path / "x.pending")
+    before = pending.append(path, ["kept", 1])
+    real_pwrite = os.pwrite
+
+    def half_then_full(fd, data, offset):
+        if len(data) > 4:
+            return real_pwrite(fd, bytes(data[:4]), offset)  # a short write, then ENOSPC
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", half_then_full)
+    with pytest.raises(errors.DiskFull):
+        pending.append(path, ["refused", 2])
+    monkeypatch.undo()
+    assert os.path.getsize(path) == before
+    pending.append(path, ["next", 3])
+    seen = []
+    pending.drain(path, seen.extend)
+    assert seen == [["kept", 1], ["next", 3]]

@@ -261,3 +261,23 @@ def test_big_chunks_are_hashed_and_written_through_run_blocking(dev_path) -> Non
     assert w.etag == md5(body)
     with df.open() as opened:
         assert b"".join(opened.read_range(0, len(body))) == body
+
+
+def test_writer_on_a_vanished_device_is_unavailable_and_recreates_nothing(df, dev_path) -> None:
+    os.rename(dev_path, dev_path + ".unmounted")
+    with pytest.raises(errors.DeviceUnavailable):
+        df.writer(10).__enter__()
+    assert not os.path.exists(dev_path)
+
+
+def test_commit_after_the_device_vanished_is_unavailable_and_recreates_nothing(
+    df, dev_path
+) -> None:
+    meta = {"name": df.name, "X-Timestamp": ts().internal, "Content-Type": "text/plain"}
+    with df.writer(4) as w:
+        w.write(b"body")
+        os.rename(dev_path, dev_path + ".unmounted")  # unmounted while the PUT was in flight
+        meta.update({"Content-Length": "4", "ETag": w.etag})
+        with pytest.raises(errors.DeviceUnavailable):
+            w.commit(meta)
+    assert not os.path.exists(dev_path)

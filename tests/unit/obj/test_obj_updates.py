@@ -230,3 +230,13 @@ def test_async_pending_rejects_foreign_files(tmp_path) -> None:
 
 def test_ipv6_host_is_split_from_port() -> None:
     assert updates.Target("[::1]:6201", "d").ip_port == ("::1", 6201)
+
+
+def test_async_pending_on_a_vanished_device_is_unavailable_and_recreates_nothing(
+    tmp_path,
+) -> None:
+    dev_path = str(tmp_path / "sda")  # unmounted: its directory is gone
+    record = updates.AsyncPending("PUT", "a", "c", "o", {}, "1", ())
+    with pytest.raises(errors.DeviceUnavailable):
+        updates.write_async_pending(dev_path, "0" * 32, ts(), record)
+    assert not os.path.exists(dev_path)
