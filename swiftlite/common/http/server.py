@@ -27,6 +27,7 @@ from typing import Any
 
 from swiftlite.common import green, intparse, logs
 from swiftlite.common.http import head
+from swiftlite.common.http.drain import Drain
 from swiftlite.common.http.head import MAX_HEADERS, BadRequest
 
 __all__ = ["MAX_HEADERS", "BadRequest", "ChunkError", "serve"]
@@ -58,6 +59,7 @@ class _Dates:
 class _Limits:
     __slots__ = (
         "client_timeout",
+        "drain",
         "idle",
         "keepalive_timeout",
         "logger",
@@ -73,8 +75,10 @@ class _Limits:
         max_request_line,
         idle: _IdleConnections | None = None,
         logger: logging.Logger | None = None,
+        drain: Drain | None = None,
     ):
         self.logger = logger or logging.getLogger("swiftlite.http")
+        self.drain = drain
         self.client_timeout = client_timeout
         self.keepalive_timeout = keepalive_timeout
         self.max_header_line = max_header_line
@@ -112,7 +116,7 @@ class _IdleConnections:
 class Connection:
     """A client connection's socket and read buffer."""
 
-    __slots__ = ("buf", "evicted", "ip", "limits", "sock")
+    __slots__ = ("buf", "evicted", "ip", "limits", "served", "sock")
 
     def __init__(self, sock: Any, limits: _Limits, ip: str = "") -> None:
         self.sock = sock
@@ -120,6 +124,7 @@ class Connection:
         self.limits = limits
         self.ip = ip
         self.evicted = False
+        self.served = False  # a request head was read: the next one may be refused to drain
 
     def evict(self) -> None:
         """Close this idle connection from another green thread (its read sees EOF)."""
@@ -143,6 +148,20 @@ class Connection:
         must arrive within ``client_timeout`` of its first byte (408 otherwise), however slowly
         it trickles in.
         """
+        drain = self.limits.drain
+        if drain is None:
+            return self._read_head_idle()
+        if drain.draining and self.served and not self.buf:
+            return None  # the worker is going: no further request on this connection
+        drain.waiting.add(self)
+        try:
+            lines = self._read_head_idle()
+        finally:
+            drain.waiting.discard(self)
+        self.served = True
+        return lines
+
+    def _read_head_idle(self) -> list[bytes] | None:
         idle = self.limits.idle
         if idle is None:
             return self._read_head()
@@ -539,16 +558,18 @@ def serve(
     max_request_line: int = 8192,
     max_idle_per_ip: int = 0,
     logger: logging.Logger | None = None,
+    drain: Drain | None = None,
 ) -> None:
-    """Accept connections on the listening green socket ``sock`` and serve ``app`` forever.
+    """Accept connections on the listening green socket ``sock`` and serve ``app``.
 
     ``max_idle_per_ip`` (0: no cap) bounds the connections one client address may hold while
     they wait for a request head; past it, that address's oldest waiting connection closes.
+    With a ``drain`` (``common/http/drain.py``), serving ends once it has begun draining.
     """
     logger = logger or logging.getLogger("swiftlite.http")
     idle = _IdleConnections(max_idle_per_ip) if max_idle_per_ip > 0 else None
     limits = _Limits(
-        client_timeout, keepalive_timeout, max_header_line, max_request_line, idle, logger
+        client_timeout, keepalive_timeout, max_header_line, max_request_line, idle, logger, drain
     )
     host, port = sock.getsockname()[:2]
     base = {
@@ -565,10 +586,14 @@ def serve(
         "wsgi.input_terminated": True,
     }
     pool = green.GreenPool(max_clients)
-    while True:
+    if drain is not None:
+        drain.pool = pool
+    while drain is None or not drain.draining:
         try:
             client, addr = sock.accept()
         except OSError as exc:
+            if exc.errno == errno.EINVAL or (drain is not None and drain.draining):
+                return  # the listening socket was shut down: the server is stopping
             if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                 logger.error("accept failed: %s", exc)
                 green.sleep(0.05)
