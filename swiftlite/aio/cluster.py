@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -18,8 +19,20 @@ from swiftlite.aio.procs import ProcSpec
 START_TIMEOUT = 60.0
 
 # Background daemons per storage node, as (server kind, daemon): the console script is
-# swiftlite-<kind>-<daemon>, reading its section of that node's <kind>-server.conf.
-DAEMONS = (("container", "updater"),)
+# swiftlite-<kind>-<daemon>, reading its section of that node's <kind>-server.conf, where
+# render.py writes intervals suited to a laptop (LAPTOP_INTERVALS).
+DAEMONS = (
+    ("object", "replicator"),
+    ("object", "auditor"),
+    ("object", "updater"),
+    ("object", "expirer"),
+    ("container", "replicator"),
+    ("container", "auditor"),
+    ("container", "updater"),
+    ("account", "replicator"),
+    ("account", "auditor"),
+    ("account", "reaper"),
+)
 
 
 class ClusterError(Exception):
@@ -113,16 +126,78 @@ def start(
     _with_conf(plan, render.build_rings)
     render.write_configs(plan, memcached=tools.memcached is not None)
     specs = process_specs(plan, tools)
-    for spec in specs[:-1]:
-        procs.start(spec, plan.run_dir, plan.log_dir, env)
-    failed = procs.wait_healthy(specs[:-1], plan.run_dir, timeout)
-    if not failed:
-        procs.start(specs[-1], plan.run_dir, plan.log_dir, env)
-        failed = procs.wait_healthy(specs[-1:], plan.run_dir, timeout)
-    if failed:
-        logs = ", ".join(os.path.join(plan.log_dir, f"{name}.out") for name in failed)
-        raise ClusterError(f"not answering: {', '.join(failed)} (see {logs})")
+    started: list[str] = []
+    try:
+        _start_all(plan, specs, env, started, timeout)
+    except ClusterError:
+        for name in reversed(started):
+            procs.stop(name, plan.run_dir, grace=5)
+        raise
     return specs
+
+
+def _start_all(
+    plan: ClusterPlan,
+    specs: list[ProcSpec],
+    env: dict[str, str],
+    started: list[str],
+    timeout: float,
+) -> None:
+    """Start what is not running (storage first, then the proxy); ``started`` lists them.
+
+    Raises ClusterError naming each process that failed and why: a port another process holds
+    (checked before anything starts), a missing binary, or the end of its log.
+    """
+    pending = [s for s in specs if not procs.pid_alive(procs.read_pid(plan.run_dir, s.name))]
+    busy = [
+        f"{spec.name}: {ip}:{port} is already in use by another process"
+        for spec in pending
+        for ip, port in [spec.health or spec.tcp or ("", 0)]
+        if port and not _port_free(ip, port)
+    ]
+    if busy:
+        raise ClusterError("cannot start; " + "; ".join(busy))
+    for group in ([s for s in specs[:-1]], specs[-1:]):
+        for spec in group:
+            if spec not in pending:
+                continue
+            try:
+                procs.start(spec, plan.run_dir, plan.log_dir, env)
+            except OSError as exc:
+                why = f"{spec.argv[0]}: {exc.strerror}"
+                raise ClusterError(f"cannot start {spec.name}: {why}") from None
+            started.append(spec.name)
+        failed = procs.wait_healthy(group, plan.run_dir, timeout)
+        if failed:
+            reasons = [f"{name}: {_why(plan, name)}" for name in failed]
+            raise ClusterError("not answering: " + "; ".join(reasons))
+
+
+def _port_free(ip: str, port: int) -> bool:
+    """Nothing listens on ip:port (a bind test, as the servers bind: SO_REUSEADDR only)."""
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def _why(plan: ClusterPlan, name: str) -> str:
+    """The last lines a failed process wrote, and where its whole log is."""
+    path = os.path.join(plan.log_dir, f"{name}.out")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = fh.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        lines = []
+    alive = procs.pid_alive(procs.read_pid(plan.run_dir, name))
+    state = "running but not answering" if alive else "exited"
+    last = " | ".join(lines[-3:]) if lines else "no output"
+    return f"{state}: {last} (see {path})"
 
 
 def _with_conf(plan: ClusterPlan, func) -> None:  # type: ignore[no-untyped-def]
