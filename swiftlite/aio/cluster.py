@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 from dataclasses import dataclass
 
 from swiftlite.aio import procs, render
-from swiftlite.aio.plan import KINDS, ClusterPlan, load_plan, save_plan
+from swiftlite.aio.plan import KINDS, ClusterPlan, load_plan, port_free, save_plan
 from swiftlite.aio.procs import ProcSpec
 
 START_TIMEOUT = 60.0
@@ -153,7 +152,7 @@ def _start_all(
         f"{spec.name}: {ip}:{port} is already in use by another process"
         for spec in pending
         for ip, port in [spec.health or spec.tcp or ("", 0)]
-        if port and not _port_free(ip, port)
+        if port and not port_free(port, ip)
     ]
     if busy:
         raise ClusterError("cannot start; " + "; ".join(busy))
@@ -171,17 +170,6 @@ def _start_all(
         if failed:
             reasons = [f"{name}: {_why(plan, name)}" for name in failed]
             raise ClusterError("not answering: " + "; ".join(reasons))
-
-
-def _port_free(ip: str, port: int) -> bool:
-    """Nothing listens on ip:port (a bind test, as the servers bind: SO_REUSEADDR only)."""
-    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
 
 
 def _why(plan: ClusterPlan, name: str) -> str:
