@@ -1,10 +1,11 @@
-"""Draining a worker: stop taking requests, let the ones in flight finish.
+"""Draining a worker: stop taking connections, let the requests in flight finish.
 
-A worker that is told to go (a reload, a graceful stop) calls ``begin``: keep-alive
-connections waiting for their next request head are closed at once (their clients see an idle
-keep-alive close, which HTTP clients and the proxy's backend pools retry), a connection in the
-middle of a request is closed after its response, and ``wait`` returns when none are left or
-the time is up. A connection accepted but not yet read still has its first request served.
+A worker that is told to go (a reload, a graceful stop) calls ``begin``. From then on every
+response carries ``Connection: close`` and ends its connection, so a keep-alive client learns
+to reconnect (to another worker) from the response itself instead of from a reset. A
+connection that sits idle, waiting for a request head, for ``IDLE_GRACE`` seconds after that
+is closed (its client sees an idle keep-alive close, which HTTP clients and the proxy's backend
+pools retry). ``wait`` returns when no connection is left or the time is up.
 ``common/http/server.py`` registers connections here while they wait for a head.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from swiftlite.common import green
+
+IDLE_GRACE = 2.0
 
 
 class Drain:
@@ -23,12 +26,15 @@ class Drain:
         self.waiting: set[Any] = set()  # Connections waiting for a request head
         self.pool: Any = None  # the serve loop's GreenPool, once serving
 
-    def begin(self) -> None:
-        """Take no new request; close the connections that sit idle between requests."""
+    def begin(self, idle_grace: float = IDLE_GRACE) -> None:
+        """Take no new connection; close idle ones after ``idle_grace`` seconds."""
         self.draining = True
+        green.spawn_n(self._close_idle, idle_grace)
+
+    def _close_idle(self, idle_grace: float) -> None:
+        green.sleep(idle_grace)
         for conn in list(self.waiting):
-            if conn.served:  # a new connection still gets its first request answered
-                conn.evict()
+            conn.evict()
 
     def wait(self, timeout: float) -> bool:
         """Wait for the connections in flight; False when ``timeout`` ran out first."""

@@ -116,7 +116,7 @@ class _IdleConnections:
 class Connection:
     """A client connection's socket and read buffer."""
 
-    __slots__ = ("buf", "evicted", "ip", "limits", "served", "sock")
+    __slots__ = ("buf", "evicted", "ip", "limits", "sock")
 
     def __init__(self, sock: Any, limits: _Limits, ip: str = "") -> None:
         self.sock = sock
@@ -124,7 +124,6 @@ class Connection:
         self.limits = limits
         self.ip = ip
         self.evicted = False
-        self.served = False  # a request head was read: the next one may be refused to drain
 
     def evict(self) -> None:
         """Close this idle connection from another green thread (its read sees EOF)."""
@@ -151,15 +150,11 @@ class Connection:
         drain = self.limits.drain
         if drain is None:
             return self._read_head_idle()
-        if drain.draining and self.served and not self.buf:
-            return None  # the worker is going: no further request on this connection
         drain.waiting.add(self)
         try:
-            lines = self._read_head_idle()
+            return self._read_head_idle()
         finally:
             drain.waiting.discard(self)
-        self.served = True
-        return lines
 
     def _read_head_idle(self) -> list[bytes] | None:
         idle = self.limits.idle
@@ -428,10 +423,17 @@ class Request:
         )
         return self.write
 
+    def _keep_alive(self, asked: str) -> bool:
+        """What the client asked for, unless the worker is draining (its last response)."""
+        drain = self.conn.limits.drain
+        if drain is not None and drain.draining:
+            return False
+        return "close" not in asked if self.http11 else "keep-alive" in asked
+
     def _head(self, length: int | None) -> bytes:
         """Status line and headers; ``length`` is added when the app gave none."""
         asked = self.environ.get("HTTP_CONNECTION", "").lower()
-        self.keep = "close" not in asked if self.http11 else "keep-alive" in asked
+        self.keep = self._keep_alive(asked)
         out = [f"HTTP/1.1 {self.status}\r\n"]
         has_length = has_date = False
         for name, value in self.headers:

@@ -76,6 +76,18 @@ class Server:
     def ready(self) -> str:
         return wait_until(lambda: self.get(), timeout=20, what="server answering")
 
+    def all_serving(self) -> set[int]:
+        """Wait until every worker has answered (each has loaded its app); their pids."""
+        seen: set[int] = set()
+
+        def check() -> bool:
+            seen.update(int((self.get() or "0 ").split()[0]) for _ in range(4))
+            pids = self.worker_pids()
+            return len(pids) == 2 and seen >= pids  # the tests' configs run two workers
+
+        wait_until(check, timeout=20, what="every worker answering")
+        return self.worker_pids()
+
     def worker_pids(self) -> set[int]:
         with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children", encoding="ascii") as fh:
             return {int(p) for p in fh.read().split()}
@@ -259,8 +271,7 @@ def test_sighup_reloads_config_into_new_workers_while_old_finish(tmp_path, serve
     path = tmp_path / "s.conf"
     conf = _conf(path, port, app=ECHO + "word = old\n")
     server = _start(servers, conf, port)
-    server.ready()
-    old = server.worker_pids()
+    old = server.all_serving()
     result: list[str | None] = []
     slow = _slow(server, 1.5, tmp_path / "in-app", result)
     path.write_text(path.read_text().replace("word = old", "word = new"))
@@ -278,12 +289,11 @@ def test_sighup_with_a_broken_config_keeps_the_running_server(tmp_path, servers)
     path = tmp_path / "s.conf"
     log = tmp_path / "s.log"
     server = _start(servers, _conf(path, port, extra=f"log_file = {log}"), port)
-    server.ready()
-    workers = server.worker_pids()
+    workers = server.all_serving()
     path.write_text(path.read_text().replace("echo_factory", "no_such_factory"))
     server.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "reload refused" in log.read_text(), what="the refusal logged")
-    assert server.worker_pids() == workers
+    assert server.worker_pids() == workers, log.read_text()
     assert server.get() is not None
 
 
