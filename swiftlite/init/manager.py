@@ -82,18 +82,18 @@ class Node:
     # -- verbs -------------------------------------------------------------------------------
     def start(self, targets: list[Target]) -> list[str]:
         failures: list[str] = []
-        launched: list[tuple[Target, subprocess.Popen[bytes]]] = []
+        launched: list[tuple[Target, subprocess.Popen[bytes], float]] = []
         for target in targets:
             pid = self.pid(target)
             if pid is not None:
                 self.say(f"{target.name} running ({pid} - {target.conf})")
                 continue
             try:
-                launched.append((target, self.launch(target)))
+                launched.append((target, self.launch(target), time.monotonic()))
             except OSError as exc:
                 failures.append(f"{target.name}: cannot run {exc.filename}: {exc.strerror}")
-        for target, proc in launched:
-            why = self.wait_started(target, proc)
+        for target, proc, when in launched:
+            why = self.wait_started(target, proc, when)
             if why:
                 failures.append(f"{target.name}: {why}")
             else:
@@ -127,10 +127,12 @@ class Node:
     def out_path(self, target: Target) -> str:
         return os.path.join(self.log_dir, f"{target.name}.out")
 
-    def wait_started(self, target: Target, proc: subprocess.Popen[bytes]) -> str | None:
+    def wait_started(
+        self, target: Target, proc: subprocess.Popen[bytes], launched: float
+    ) -> str | None:
         """None once started; else why not (its exit and last output, or silence)."""
         address = listen_address(target) if target.is_server else None
-        deadline = time.monotonic() + (self.start_wait if address else DAEMON_SETTLE)
+        deadline = launched + (self.start_wait if address else DAEMON_SETTLE)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 with contextlib.suppress(OSError):
