@@ -5,8 +5,9 @@ it) and its own session, and writes what it prints to ``<log-dir>/<name>.out``. 
 never looked up by name. Every verb returns a list of failures (empty: success), each a line
 naming the process and the reason.
 
-- ``start``: start what is not running; a server counts as started once its port accepts a
-  connection, a daemon once it survived ``DAEMON_SETTLE`` seconds (a bad config exits sooner).
+- ``start``: start what is not running (refusing a server whose port another process holds);
+  a server counts as started once it answers HTTP, a daemon once it survived
+  ``DAEMON_SETTLE`` seconds (a bad config exits sooner).
 - ``stop`` / ``shutdown``: ``SIGTERM`` (our servers finish requests in flight) and wait up to
   ``kill_wait``; then ``SIGKILL`` the process group only when asked (``kill_after_timeout``).
 - ``reload``: servers get ``SIGHUP`` (new workers with the re-read config, the same pid);
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from swiftlite.aio.plan import port_free
 from swiftlite.init.names import Target
 
 DAEMON_SETTLE = 1.0
@@ -88,6 +90,11 @@ class Node:
             if pid is not None:
                 self.say(f"{target.name} running ({pid} - {target.conf})")
                 continue
+            address = listen_address(target) if target.is_server else None
+            if address and not port_free(address[1], address[0]):
+                where = f"{address[0]}:{address[1]} (port {address[1]})"
+                failures.append(f"{target.name}: {where} is already in use by another process")
+                continue
             try:
                 launched.append((target, self.launch(target), time.monotonic()))
             except OSError as exc:
@@ -138,11 +145,11 @@ class Node:
                 with contextlib.suppress(OSError):
                     os.unlink(self.pidfile(target))
                 return f"exited with status {proc.returncode}: {self.last_output(target)}"
-            if address and accepts(address):
+            if address and answers(address):
                 return None
             _pause(POLL)
         if address:
-            return f"not accepting on {address[0]}:{address[1]} after {self.start_wait:.0f}s"
+            return f"not answering on {address[0]}:{address[1]} after {self.start_wait:.0f}s"
         return None
 
     def last_output(self, target: Target) -> str:
@@ -280,6 +287,16 @@ def accepts(address: tuple[str, int]) -> bool:
     try:
         with socket.create_connection(address, timeout=1.0):
             return True
+    except OSError:
+        return False
+
+
+def answers(address: tuple[str, int]) -> bool:
+    """A worker answers HTTP there (any status): the app loaded, not just the port bound."""
+    try:
+        with socket.create_connection(address, timeout=2.0) as sock:
+            sock.sendall(b"GET /healthcheck HTTP/1.0\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
     except OSError:
         return False
 
