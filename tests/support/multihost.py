@@ -258,3 +258,7 @@ class MultiHostCluster(Cluster):
 
     def stop(self) -> None:
         self.hosts.stop()
+
+    def device_path(self, node_ip: str, device: str) -> str:
+        machine = next(m for m in self.hosts.storage if m.ip == node_ip)
+        return os.path.join(machine.srv, device)
