@@ -1,19 +1,23 @@
 """Bring a whole all-in-one cluster up or down: the library behind ``swiftlite-aio``.
 
 Tests start clusters through these same functions, so a newcomer's cluster and the test
-suite's are started the same way.
+suite's are started the same way. Each node's servers and daemons are started by the code of
+``swiftlite-init start`` (``init/manager.py``'s ``Node``, with that node's config directory
+and a ``node<N>-`` name prefix for pidfiles and output), as on a real node; rsync and memcached
+are started here.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 
 from swiftlite.aio import procs, render
 from swiftlite.aio.plan import KINDS, ClusterPlan, load_plan, port_free, save_plan
 from swiftlite.aio.procs import ProcSpec
+from swiftlite.init.manager import Node, command_path
+from swiftlite.init.names import Target
 
 START_TIMEOUT = 60.0
 
@@ -50,8 +54,7 @@ class Tools:
 
 def _script(name: str) -> str:
     """A console script of ours, from the same environment as the running interpreter."""
-    beside = os.path.join(os.path.dirname(sys.executable), name)
-    return beside if os.path.exists(beside) else (shutil.which(name) or name)
+    return command_path(name)
 
 
 def process_specs(plan: ClusterPlan, tools: Tools) -> list[ProcSpec]:
@@ -157,19 +160,46 @@ def _start_all(
     if busy:
         raise ClusterError("cannot start; " + "; ".join(busy))
     for group in ([s for s in specs[:-1]], specs[-1:]):
+        by_node: dict[tuple[str, str], list[Target]] = {}
         for spec in group:
             if spec not in pending:
+                continue
+            started.append(spec.name)
+            target = _init_target(spec)
+            if target is not None:  # our servers and daemons: as swiftlite-init starts them
+                prefix = spec.name[: -len(target.name)]
+                by_node.setdefault((os.path.dirname(target.conf), prefix), []).append(target)
                 continue
             try:
                 procs.start(spec, plan.run_dir, plan.log_dir, env)
             except OSError as exc:
                 why = f"{spec.argv[0]}: {exc.strerror}"
                 raise ClusterError(f"cannot start {spec.name}: {why}") from None
-            started.append(spec.name)
+        for (conf_dir, prefix), targets in by_node.items():
+            node = Node(
+                conf_dir,
+                plan.run_dir,
+                plan.log_dir,
+                start_wait=timeout,
+                say=lambda _line: None,
+                prefix=prefix,
+                base_env=env,
+            )
+            failures = node.start(targets)
+            if failures:
+                raise ClusterError("cannot start: " + "; ".join(failures))
         failed = procs.wait_healthy(group, plan.run_dir, timeout)
         if failed:
             reasons = [f"{name}: {_why(plan, name)}" for name in failed]
             raise ClusterError("not answering: " + "; ".join(reasons))
+
+
+def _init_target(spec: ProcSpec) -> Target | None:
+    """The swiftlite-init target behind one of our server or daemon specs, else None."""
+    command = os.path.basename(spec.argv[0])
+    if not command.startswith("swiftlite-") or len(spec.argv) != 2:
+        return None
+    return Target(command[len("swiftlite-") :], spec.argv[1])
 
 
 def _why(plan: ClusterPlan, name: str) -> str:

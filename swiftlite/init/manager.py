@@ -53,10 +53,16 @@ class Node:
     start_wait: float = 30.0
     kill_after_timeout: bool = False
     say: Callable[[str], None] = print
+    prefix: str = ""  # before each pidfile and output name (the aio: "node1-")
+    base_env: dict[str, str] | None = None  # the environment to start from (os.environ)
+
+    def label(self, target: Target) -> str:
+        """The name of ``target``'s pidfile and output file, and of it in messages."""
+        return f"{self.prefix}{target.name}"
 
     # -- pidfiles ----------------------------------------------------------------------------
     def pidfile(self, target: Target) -> str:
-        return os.path.join(self.run_dir, f"{target.name}.pid")
+        return os.path.join(self.run_dir, f"{self.label(target)}.pid")
 
     def pid(self, target: Target) -> int | None:
         """The recorded pid when that process is alive, else None (a stale file is removed)."""
@@ -72,7 +78,7 @@ class Node:
         return None
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ if self.base_env is None else self.base_env)
         cluster_conf = os.path.join(self.conf_dir, "swiftlite.conf")
         if os.path.isfile(cluster_conf):
             env["SWIFTLITE_CONF"] = cluster_conf  # this node's hash secrets, not the caller's
@@ -88,23 +94,25 @@ class Node:
         for target in targets:
             pid = self.pid(target)
             if pid is not None:
-                self.say(f"{target.name} running ({pid} - {target.conf})")
+                self.say(f"{self.label(target)} running ({pid} - {target.conf})")
                 continue
             address = listen_address(target) if target.is_server else None
             if address and not port_free(address[1], address[0]):
                 where = f"{address[0]}:{address[1]} (port {address[1]})"
-                failures.append(f"{target.name}: {where} is already in use by another process")
+                failures.append(
+                    f"{self.label(target)}: {where} is already in use by another process"
+                )
                 continue
             try:
                 launched.append((target, self.launch(target), time.monotonic()))
             except OSError as exc:
-                failures.append(f"{target.name}: cannot run {exc.filename}: {exc.strerror}")
+                failures.append(f"{self.label(target)}: cannot run {exc.filename}: {exc.strerror}")
         for target, proc, when in launched:
             why = self.wait_started(target, proc, when)
             if why:
-                failures.append(f"{target.name}: {why}")
+                failures.append(f"{self.label(target)}: {why}")
             else:
-                self.say(f"Starting {target.name}...({target.conf}) pid {proc.pid}")
+                self.say(f"Starting {self.label(target)}...({target.conf}) pid {proc.pid}")
         return failures
 
     def launch(self, target: Target, foreground: bool = False) -> subprocess.Popen[bytes]:
@@ -132,7 +140,7 @@ class Node:
         return proc
 
     def out_path(self, target: Target) -> str:
-        return os.path.join(self.log_dir, f"{target.name}.out")
+        return os.path.join(self.log_dir, f"{self.label(target)}.out")
 
     def wait_started(
         self, target: Target, proc: subprocess.Popen[bytes], launched: float
@@ -168,9 +176,9 @@ class Node:
         for target in reversed(targets):
             pid = self.pid(target)
             if pid is None:
-                self.say(f"No {target.name} running")
+                self.say(f"No {self.label(target)} running")
                 continue
-            self.say(f"Signal {target.name} pid: {pid} signal: {int(signal.SIGTERM)}")
+            self.say(f"Signal {self.label(target)} pid: {pid} signal: {int(signal.SIGTERM)}")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
             waiting.append((target, pid))
@@ -182,7 +190,9 @@ class Node:
                 _pause(POLL)
         for target, pid in waiting:
             if not self.kill_after_timeout:
-                failures.append(f"{target.name}: pid {pid} still running after {self.kill_wait}s")
+                failures.append(
+                    f"{self.label(target)}: pid {pid} still running after {self.kill_wait}s"
+                )
                 continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
@@ -204,11 +214,11 @@ class Node:
             if pid is None:
                 failures += self.start([target])
                 continue
-            self.say(f"Signal {target.name} pid: {pid} signal: {int(signo)}")
+            self.say(f"Signal {self.label(target)} pid: {pid} signal: {int(signo)}")
             os.kill(pid, signo)
             address = listen_address(target)
             if address and not self.answers_soon(pid, address):
-                failures.append(f"{target.name}: not accepting after reload")
+                failures.append(f"{self.label(target)}: not accepting after reload")
         if daemons:
             failures += self.stop(daemons)
             failures += self.start(daemons)
@@ -227,10 +237,10 @@ class Node:
         for target in targets:
             pid = self.pid(target)
             if pid is None:
-                self.say(f"No {target.name} running")
-                failures.append(f"{target.name}: not running")
+                self.say(f"No {self.label(target)} running")
+                failures.append(f"{self.label(target)}: not running")
             else:
-                self.say(f"{target.name} running ({pid} - {target.conf})")
+                self.say(f"{self.label(target)} running ({pid} - {target.conf})")
         return failures
 
     def once(self, targets: list[Target]) -> list[str]:
@@ -238,11 +248,11 @@ class Node:
         for target in targets:
             if target.is_server:
                 continue
-            self.say(f"Running {target.name} once...({target.conf})")
+            self.say(f"Running {self.label(target)} once...({target.conf})")
             argv = self.argv(target, "once")
             done = subprocess.run(argv, env=self.env(), check=False)  # noqa: S603
             if done.returncode:
-                failures.append(f"{target.name}: once exited with status {done.returncode}")
+                failures.append(f"{self.label(target)}: once exited with status {done.returncode}")
         return failures
 
     def no_daemon(self, targets: list[Target]) -> list[str]:
@@ -262,7 +272,7 @@ class Node:
             with contextlib.suppress(OSError):
                 os.unlink(self.pidfile(target))
             if code not in (0, -signal.SIGTERM):
-                failures.append(f"{target.name}: exited with status {code}")
+                failures.append(f"{self.label(target)}: exited with status {code}")
         return failures
 
 
