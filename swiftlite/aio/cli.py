@@ -109,8 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = cluster.status(plan)
     print(f"{'process':28} {'pid':>8}  state")
+    checked = {
+        spec.name
+        for spec in cluster.process_specs(plan, cluster.Tools.find())
+        if spec.health or spec.tcp
+    }
     for row in rows:
-        state = "healthy" if row.healthy else ("running" if row.alive else "stopped")
+        state = "running" if row.alive else "stopped"
+        if row.alive and row.name in checked:
+            state = "healthy" if row.healthy else "not answering"
         print(f"{row.name:28} {row.pid or '-':>8}  {state}")
     return 0 if all(r.healthy for r in rows) else 1
 

@@ -1,25 +1,41 @@
 """Bring a whole all-in-one cluster up or down: the library behind ``swiftlite-aio``.
 
 Tests start clusters through these same functions, so a newcomer's cluster and the test
-suite's are started the same way.
+suite's are started the same way. Each node's servers and daemons are started by the code of
+``swiftlite-init start`` (``init/manager.py``'s ``Node``, with that node's config directory
+and a ``node<N>-`` name prefix for pidfiles and output), as on a real node; rsync and memcached
+are started here.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 
 from swiftlite.aio import procs, render
-from swiftlite.aio.plan import KINDS, ClusterPlan, load_plan, save_plan
+from swiftlite.aio.plan import KINDS, ClusterPlan, load_plan, port_free, save_plan
 from swiftlite.aio.procs import ProcSpec
+from swiftlite.init.manager import Node, command_path
+from swiftlite.init.names import Target
 
 START_TIMEOUT = 60.0
 
 # Background daemons per storage node, as (server kind, daemon): the console script is
-# swiftlite-<kind>-<daemon>, reading its section of that node's <kind>-server.conf.
-DAEMONS = (("container", "updater"),)
+# swiftlite-<kind>-<daemon>, reading its section of that node's <kind>-server.conf, where
+# render.py writes intervals suited to a laptop (LAPTOP_INTERVALS).
+DAEMONS = (
+    ("object", "replicator"),
+    ("object", "auditor"),
+    ("object", "updater"),
+    ("object", "expirer"),
+    ("container", "replicator"),
+    ("container", "auditor"),
+    ("container", "updater"),
+    ("account", "replicator"),
+    ("account", "auditor"),
+    ("account", "reaper"),
+)
 
 
 class ClusterError(Exception):
@@ -38,8 +54,7 @@ class Tools:
 
 def _script(name: str) -> str:
     """A console script of ours, from the same environment as the running interpreter."""
-    beside = os.path.join(os.path.dirname(sys.executable), name)
-    return beside if os.path.exists(beside) else (shutil.which(name) or name)
+    return command_path(name)
 
 
 def process_specs(plan: ClusterPlan, tools: Tools) -> list[ProcSpec]:
@@ -113,16 +128,94 @@ def start(
     _with_conf(plan, render.build_rings)
     render.write_configs(plan, memcached=tools.memcached is not None)
     specs = process_specs(plan, tools)
-    for spec in specs[:-1]:
-        procs.start(spec, plan.run_dir, plan.log_dir, env)
-    failed = procs.wait_healthy(specs[:-1], plan.run_dir, timeout)
-    if not failed:
-        procs.start(specs[-1], plan.run_dir, plan.log_dir, env)
-        failed = procs.wait_healthy(specs[-1:], plan.run_dir, timeout)
-    if failed:
-        logs = ", ".join(os.path.join(plan.log_dir, f"{name}.out") for name in failed)
-        raise ClusterError(f"not answering: {', '.join(failed)} (see {logs})")
+    started: list[str] = []
+    try:
+        _start_all(plan, specs, env, started, timeout)
+    except ClusterError:
+        for name in reversed(started):
+            procs.stop(name, plan.run_dir, grace=5)
+        raise
     return specs
+
+
+def _start_all(
+    plan: ClusterPlan,
+    specs: list[ProcSpec],
+    env: dict[str, str],
+    started: list[str],
+    timeout: float,
+) -> None:
+    """Start what is not running (storage first, then the proxy); ``started`` lists them.
+
+    Raises ClusterError naming each process that failed and why: a port another process holds
+    (checked before anything starts), a missing binary, or the end of its log.
+    """
+    pending = [s for s in specs if not procs.pid_alive(procs.read_pid(plan.run_dir, s.name))]
+    busy = [
+        f"{spec.name}: {ip}:{port} is already in use by another process"
+        for spec in pending
+        for ip, port in [spec.health or spec.tcp or ("", 0)]
+        if port and not port_free(port, ip)
+    ]
+    if busy:
+        raise ClusterError("cannot start; " + "; ".join(busy))
+    for group in ([s for s in specs[:-1]], specs[-1:]):
+        by_node: dict[tuple[str, str], list[Target]] = {}
+        for spec in group:
+            if spec not in pending:
+                continue
+            started.append(spec.name)
+            target = _init_target(spec)
+            if target is not None:  # our servers and daemons: as swiftlite-init starts them
+                prefix = spec.name[: -len(target.name)]
+                by_node.setdefault((os.path.dirname(target.conf), prefix), []).append(target)
+                continue
+            try:
+                procs.start(spec, plan.run_dir, plan.log_dir, env)
+            except OSError as exc:
+                why = f"{spec.argv[0]}: {exc.strerror}"
+                raise ClusterError(f"cannot start {spec.name}: {why}") from None
+        for (conf_dir, prefix), targets in by_node.items():
+            node = Node(
+                conf_dir,
+                plan.run_dir,
+                plan.log_dir,
+                start_wait=timeout,
+                say=lambda _line: None,
+                prefix=prefix,
+                base_env=env,
+            )
+            failures = node.start(targets)
+            if failures:
+                raise ClusterError("cannot start: " + "; ".join(failures))
+        failed = procs.wait_healthy(group, plan.run_dir, timeout)
+        if failed:
+            reasons = [f"{name}: {_why(plan, name)}" for name in failed]
+            raise ClusterError("not answering: " + "; ".join(reasons))
+
+
+def _init_target(spec: ProcSpec) -> Target | None:
+    """The swiftlite-init target behind one of our server or daemon specs, else None."""
+    command = os.path.basename(spec.argv[0])
+    if not command.startswith("swiftlite-") or len(spec.argv) != 2:
+        return None
+    return Target(command[len("swiftlite-") :], spec.argv[1])
+
+
+def _why(plan: ClusterPlan, name: str) -> str:
+    """The last lines a failed process wrote, and where its whole log is."""
+    path = os.path.join(plan.log_dir, f"{name}.out")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = fh.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        lines = []
+    alive = procs.pid_alive(procs.read_pid(plan.run_dir, name))
+    state = "running but not answering" if alive else "exited"
+    last = " | ".join(lines[-3:]) if lines else "no output"
+    return f"{state}: {last} (see {path})"
 
 
 def _with_conf(plan: ClusterPlan, func) -> None:  # type: ignore[no-untyped-def]

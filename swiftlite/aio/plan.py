@@ -192,9 +192,9 @@ def save_plan(plan: ClusterPlan) -> None:
         fh.write(plan.to_json())
 
 
-def _port_free(port: int, ip: str = "127.0.0.1") -> bool:
+def port_free(port: int, ip: str = "127.0.0.1") -> bool:
     """Bind as the servers do (SO_REUSEADDR), so TIME_WAIT leftovers don't count as busy."""
-    with socket.socket() as s:
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((ip, port))
@@ -217,6 +217,6 @@ def free_proxy_port() -> int:
     high = _ephemeral_low() - 20
     for _ in range(500):
         port = random.randrange(10000, high)  # noqa: S311 - spreading, not secrecy
-        if _port_free(port) and all(_port_free(p) for p in range(port + 10, port + 16)):
+        if port_free(port) and all(port_free(p) for p in range(port + 10, port + 16)):
             return port
     raise RuntimeError("no free port range found")

@@ -107,8 +107,31 @@ def build_rings(plan: ClusterPlan) -> None:
         builder.write_ring(ring_path)
 
 
+#: Daemon settings for a laptop: repairs, async updates and expiry within a minute, audits
+#: slow enough not to compete with the servers. {section: {key: value}}, per server kind.
+LAPTOP_INTERVALS: dict[str, dict[str, dict[str, str]]] = {
+    "object": {
+        "object-replicator": {"interval": "60"},
+        "object-auditor": {"interval": "300", "files_per_second": "10"},
+        "object-updater": {"interval": "30"},
+        "object-expirer": {"interval": "30"},
+    },
+    "container": {
+        "container-replicator": {"interval": "60"},
+        "container-auditor": {"interval": "600"},
+        "container-updater": {"interval": "30"},
+    },
+    "account": {
+        "account-replicator": {"interval": "60"},
+        "account-auditor": {"interval": "600"},
+        "account-reaper": {"interval": "60"},
+    },
+}
+
+
 def _server_overrides(plan: ClusterPlan, node: NodePlan, kind: str) -> dict[str, dict[str, str]]:
     return {
+        **LAPTOP_INTERVALS[kind],
         "DEFAULT": {
             "bind_ip": node.ip,
             "bind_port": str(node.port_of(kind)),
@@ -120,7 +143,7 @@ def _server_overrides(plan: ClusterPlan, node: NodePlan, kind: str) -> dict[str,
             "log_name": f"{kind}-server-{node.index}",
             "recon_cache_path": plan.node_recon_cache(node),
             "rsync_port": str(node.rsync_port),
-        }
+        },
     }
 
 

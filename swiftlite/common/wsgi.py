@@ -1,27 +1,37 @@
-"""Run a paste.deploy app: bind before fork, pre-fork workers, supervise them.
+"""Run a paste.deploy app: bind, check the app, drop privileges, fork workers.
 
-``run_server(conf_path)`` is what every ``swiftlite-*-server`` command calls. The master binds
-the listening socket once, forks ``workers`` children that each load the app and serve it with
-the lean HTTP server of ``common/http/server.py`` (``http_server = eventlet`` picks
-eventlet.wsgi), re-spawns a worker that dies, and on SIGTERM/SIGINT stops them all.
-``workers = 0`` serves in the master process itself (handy for debugging and small tests).
-The supervision loop reads from its method names: spawn_worker, reap_workers, handle_term.
+``run_server(conf_path)`` is what every ``swiftlite-*-server`` command calls. In order, as
+Swift's servers: read ``[DEFAULT]``; bind the listening socket (IPv4 or IPv6 ``bind_ip``, no
+``SO_REUSEPORT``, so a port another process holds fails the start with an error naming it);
+switch to ``user``; load the app once to check the pipeline (a broken one exits non-zero at
+start, naming the section or option); then hand over to the master of
+``common/supervisor.py``, which forks ``workers`` children (``auto``: one per CPU) that each
+load the app and serve it with the lean HTTP server of ``common/http/server.py``
+(``http_server = eventlet`` picks eventlet.wsgi). ``workers = 0`` serves in the master itself.
+
+A worker serves until told to go (``SIGHUP``: a reload, ``SIGTERM``: a stop): it stops
+accepting, closes idle keep-alive connections, and exits when its requests are done
+(``common/http/drain.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
+import pwd
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, green, logs, telemetry
+from swiftlite.common import config, green, logs, supervisor, telemetry
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.http import server as http_server
+from swiftlite.common.http.drain import Drain
 
 
 @dataclass(frozen=True)
@@ -47,24 +57,34 @@ class ServerOptions:
     user: str | None = None
     swift_dir: str = "/etc/swiftlite"
     http_server: str = "swiftlite"  # or "eventlet": eventlet.wsgi, kept for A/B measurement
+    bind_timeout: float = 2.0  # how long to retry a port a dying process still holds
+    graceful_shutdown_timeout: float = 30.0  # SIGTERM: time for requests in flight
+    stale_worker_timeout: float = 86400.0  # SIGHUP/SIGUSR1: time old workers may finish in
 
 
-def bind_socket(ip: str, port: int, backlog: int) -> socket.socket:
-    """Listen on ip:port with SO_REUSEADDR, retrying briefly while a dying process holds it."""
-    last: OSError | None = None
-    for _ in range(50):
+def bind_socket(ip: str, port: int, backlog: int, timeout: float = 2.0) -> Any:
+    """Listen on ip:port (IPv6 when ``ip`` has a colon) with SO_REUSEADDR, never SO_REUSEPORT.
+
+    A port in use is retried for ``timeout`` seconds (a process that is exiting may still hold
+    it), then fails with a ConfigError naming the address.
+    """
+    ip = ip.strip("[]")
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            sock = green.listen((ip, port), backlog=backlog)
-            # Accepted sockets inherit this: without it, a response written as headers then a
-            # sendfile body stalls ~40 ms on Nagle plus the client's delayed ACK.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
+            sock = green.listen((ip, port), family=family, backlog=backlog, reuse_port=False)
+            break
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
-            last = exc
+            if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                where = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+                why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+                raise ConfigError(f"cannot bind {where} (port {port}): {why}") from None
             green.sleep(0.1)
-    raise ConfigError(f"cannot bind {ip}:{port}: {last}")
+    # Accepted sockets inherit this: without it, a response written as headers then a
+    # sendfile body stalls ~40 ms on Nagle plus the client's delayed ACK.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def load_app(conf_path: str) -> Any:
@@ -73,91 +93,102 @@ def load_app(conf_path: str) -> Any:
     return loadapp(f"config:{os.path.abspath(conf_path)}")
 
 
-class Supervisor:
-    """The master process: owns the socket and the worker pids."""
+def check_app(conf_path: str) -> None:
+    """Load the app once, as a worker will; ConfigError with paste's or the app's reason."""
+    try:
+        load_app(conf_path)
+    except ConfigError as exc:
+        raise ConfigError(f"{conf_path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - paste raises LookupError, ValueError...
+        raise ConfigError(
+            f"{conf_path}: cannot load the app: {type(exc).__name__}: {exc}"
+        ) from None
 
-    def __init__(self, conf_path: str, options: ServerOptions, logger: logging.Logger) -> None:
-        self.conf_path = conf_path
-        self.options = options
-        self.logger = logger
-        self.sock: socket.socket | None = None
-        self.children: set[int] = set()
-        self.running = True
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def run(self) -> int:
-        self.sock = bind_socket(self.options.bind_ip, self.options.bind_port, self.options.backlog)
-        if self.options.workers <= 0:
-            return self.serve_in_process()
-        signal.signal(signal.SIGTERM, self.handle_term)
-        signal.signal(signal.SIGINT, self.handle_term)
-        signal.signal(signal.SIGHUP, self.handle_term)
-        while self.running:
-            while self.running and len(self.children) < self.options.workers:
-                self.spawn_worker()
-            self.reap_workers(block=True)
-        self.stop_workers()
-        return 0
+def drop_privileges(user: str | None) -> None:
+    """Become ``user`` (its uid, gid and groups); a no-op when already that user."""
+    if not user:
+        return
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise ConfigError(f"user {user!r} does not exist") from None
+    if os.getuid() == entry.pw_uid and os.geteuid() == entry.pw_uid:
+        return
+    if os.geteuid() != 0:
+        raise ConfigError(f"cannot switch to user {user!r}: not running as root")
+    os.setgroups(os.getgrouplist(user, entry.pw_gid))
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    os.environ["HOME"] = entry.pw_dir
+    os.umask(0o022)
 
-    def serve_in_process(self) -> int:
-        green.monkey_patch()
-        app = load_app(self.conf_path)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        serve(self.sock, app, self.options, self.logger)  # type: ignore[arg-type]
-        return 0
 
-    # -- workers -----------------------------------------------------------------------------
-    def spawn_worker(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            self.run_worker()
-            os._exit(0)
-        self.children.add(pid)
+def run_worker(sock: Any, conf_path: str, options: ServerOptions, logger: logging.Logger) -> None:
+    """A worker's life: load the app, serve until SIGHUP/SIGTERM, then drain and return."""
+    app = load_app(conf_path)
+    drain = Drain()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)  # the hub sees a signal as a readable pipe
+    for signo in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(signo, _noted)
+    done = green.Event()
+    serving = green.spawn(_serve_logged, sock, app, options, logger, drain)
+    serving.link(lambda _gt: done.ready() or done.send(None))
+    green.spawn_n(_wait_for_signal, wake_r, done)
+    signo = done.wait()  # None: serving ended (the master shut the socket down for a stop)
+    drain.begin()
+    serving.kill()
+    with contextlib.suppress(OSError):
+        sock.close()
+    grace = options.graceful_shutdown_timeout
+    if signo == signal.SIGHUP:
+        grace = options.stale_worker_timeout
+    elif signo == signal.SIGINT:
+        grace = 0.0
+    if not drain.wait(grace):
+        logger.warning("worker %d: requests still running after %.0fs", os.getpid(), grace)
 
-    def run_worker(self) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+def _serve_logged(
+    sock: Any, app: Any, options: ServerOptions, logger: logging.Logger, drain: Drain
+) -> None:
+    try:
+        serve(sock, app, options, logger, drain)
+    except Exception:  # the worker then drains and exits; the master respawns it
+        logger.exception("worker %d stopped serving", os.getpid())
+
+
+def _noted(signo: int, frame: object) -> None:
+    """A worker's signal handler: the wake-up pipe carries the signal to the hub."""
+
+
+def _wait_for_signal(fd: int, done: Any) -> None:
+    while not done.ready():
+        green.trampoline(fd, read=True)
         try:
-            green.monkey_patch()
-            app = load_app(self.conf_path)
-            serve(self.sock, app, self.options, self.logger)  # type: ignore[arg-type]
-        except Exception:
-            self.logger.exception("worker %d failed", os.getpid())
-            os._exit(1)
-
-    def reap_workers(self, block: bool) -> None:
-        try:
-            pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            return
-        if pid and pid in self.children:
-            self.children.discard(pid)
-            if self.running:
-                self.logger.warning("worker %d exited (status %d); starting another", pid, status)
-
-    def handle_term(self, signum: int, frame: object) -> None:
-        self.running = False
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                self.children.discard(pid)
-
-    def stop_workers(self) -> None:
-        for pid in list(self.children):
-            try:
-                os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.children.discard(pid)
+            data = os.read(fd, 16)
+        except BlockingIOError:
+            continue
+        for signo in data:
+            if signo in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT) and not done.ready():
+                done.send(signo)
 
 
-def serve(sock: socket.socket, app: Any, options: ServerOptions, logger: logging.Logger) -> None:
-    """Serve ``app`` on ``sock`` until the process ends (``common/http/server.py``)."""
+def serve_in_process(sock: Any, conf_path: str, options: ServerOptions, logger: Any) -> int:
+    """``workers = 0``: serve in the master itself (debugging, small tests)."""
+    app = load_app(conf_path)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    serve(sock, app, options, logger)
+    return 0
+
+
+def serve(
+    sock: Any, app: Any, options: ServerOptions, logger: logging.Logger, drain: Drain | None = None
+) -> None:
+    """Serve ``app`` on ``sock`` until the process ends or ``drain`` begins."""
     if options.http_server != "eventlet":
         http_server.serve(
             sock,
@@ -169,6 +200,7 @@ def serve(sock: socket.socket, app: Any, options: ServerOptions, logger: logging
             max_request_line=options.max_request_line,
             max_idle_per_ip=options.max_idle_per_ip,
             logger=logger,
+            drain=drain,
         )
         return
     green.wsgi.MAX_HEADER_LINE = options.max_header_line
@@ -201,6 +233,8 @@ class _WsgiLog:
 def read_server_options(conf_path: str) -> ServerOptions:
     parser = config.read_file(conf_path, raw_sections=True)
     defaults = dict(parser.items("DEFAULT")) if parser.has_section("DEFAULT") else {}
+    if defaults.get("workers", "").strip().lower() == "auto":
+        defaults["workers"] = str(os.cpu_count() or 1)
     # [DEFAULT] holds every server and app key; warn only about keys nobody could want.
     options = config.parse_options(ServerOptions, {}, defaults, where=f"{conf_path} [DEFAULT]")
     if options.http_server not in ("swiftlite", "eventlet"):
@@ -210,8 +244,18 @@ def read_server_options(conf_path: str) -> ServerOptions:
     return options
 
 
+def _reloaded(conf_path: str) -> ServerOptions:
+    options = read_server_options(conf_path)
+    check_app(conf_path)
+    return options
+
+
+def _bind(options: ServerOptions) -> Any:
+    return bind_socket(options.bind_ip, options.bind_port, options.backlog, options.bind_timeout)
+
+
 def run_server(conf_path: str, name: str) -> int:
-    """Entry point of a server command: returns the process exit code."""
+    """Entry point of a server command: returns the process exit code (2: bad config)."""
     try:
         options = read_server_options(conf_path)
         telemetry.configure_from_file(conf_path)  # syslog and StatsD targets (h6b)
@@ -219,6 +263,19 @@ def run_server(conf_path: str, name: str) -> int:
         sys.stderr.write(f"{name}: {exc}\n")
         return 2
     logger = logs.get_logger(name, options.log_file, options.log_level)
+    green.monkey_patch()
+    try:
+        family = socket.AF_INET6 if ":" in options.bind_ip else socket.AF_INET
+        wanted = (options.bind_ip.strip("[]"), options.bind_port)
+        sock, inherited = supervisor.inherited_socket(wanted, family)
+        if sock is None:
+            sock = _bind(options)
+        drop_privileges(options.user)
+        check_app(conf_path)
+    except ConfigError as exc:
+        logger.error("%s", exc)
+        sys.stderr.write(f"{name}: {exc}\n")
+        return 2
     logger.info(
         "%s starting on %s:%d with %d workers",
         name,
@@ -226,9 +283,14 @@ def run_server(conf_path: str, name: str) -> int:
         options.bind_port,
         options.workers,
     )
-    try:
-        return Supervisor(conf_path, options, logger).run()
-    except ConfigError as exc:
-        logger.error("%s", exc)
-        sys.stderr.write(f"{name}: {exc}\n")
-        return 2
+    if options.workers <= 0:
+        return serve_in_process(sock, conf_path, options, logger)
+    master = supervisor.Master(
+        sock,
+        options,
+        logger,
+        worker=lambda s, o: run_worker(s, conf_path, o, logger),
+        reload=lambda: _reloaded(conf_path),
+        bind=_bind,
+    )
+    return master.run(inherited)

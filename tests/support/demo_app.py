@@ -12,3 +12,31 @@ def app_factory(global_conf, **local_conf):
         return [body]
 
     return app
+
+
+def echo_factory(global_conf, **local_conf):
+    """``<pid> <word>``; ``/slow/<seconds>?<file>`` writes ``file``, answers ``seconds`` later.
+
+    With ``fail_if`` naming a file that exists, the factory raises: a worker started after the
+    test creates it cannot load its app.
+    """
+    from swiftlite.common import green
+
+    fail_if = local_conf.get("fail_if")
+    if fail_if and os.path.exists(fail_if):
+        raise RuntimeError(f"refusing to load: {fail_if} exists")
+    word = local_conf.get("word", "")
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/slow/"):
+            mark = environ.get("QUERY_STRING", "")
+            if mark:  # tells the test the request is in the app
+                with open(mark, "w", encoding="ascii") as fh:
+                    fh.write(str(os.getpid()))
+            green.sleep(float(path[len("/slow/") :]))
+        body = f"{os.getpid()} {word}".encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    return app

@@ -27,6 +27,7 @@ from typing import Any
 
 from swiftlite.common import green, intparse, logs
 from swiftlite.common.http import head
+from swiftlite.common.http.drain import Drain
 from swiftlite.common.http.head import MAX_HEADERS, BadRequest
 
 __all__ = ["MAX_HEADERS", "BadRequest", "ChunkError", "serve"]
@@ -58,6 +59,7 @@ class _Dates:
 class _Limits:
     __slots__ = (
         "client_timeout",
+        "drain",
         "idle",
         "keepalive_timeout",
         "logger",
@@ -73,8 +75,10 @@ class _Limits:
         max_request_line,
         idle: _IdleConnections | None = None,
         logger: logging.Logger | None = None,
+        drain: Drain | None = None,
     ):
         self.logger = logger or logging.getLogger("swiftlite.http")
+        self.drain = drain
         self.client_timeout = client_timeout
         self.keepalive_timeout = keepalive_timeout
         self.max_header_line = max_header_line
@@ -143,6 +147,16 @@ class Connection:
         must arrive within ``client_timeout`` of its first byte (408 otherwise), however slowly
         it trickles in.
         """
+        drain = self.limits.drain
+        if drain is None:
+            return self._read_head_idle()
+        drain.waiting.add(self)
+        try:
+            return self._read_head_idle()
+        finally:
+            drain.waiting.discard(self)
+
+    def _read_head_idle(self) -> list[bytes] | None:
         idle = self.limits.idle
         if idle is None:
             return self._read_head()
@@ -420,10 +434,17 @@ class Request:
         )
         return self.write
 
+    def _keep_alive(self, asked: str) -> bool:
+        """What the client asked for, unless the worker is draining (its last response)."""
+        drain = self.conn.limits.drain
+        if drain is not None and drain.draining:
+            return False
+        return "close" not in asked if self.http11 else "keep-alive" in asked
+
     def _head(self, length: int | None) -> bytes:
         """Status line and headers; ``length`` is added when the app gave none."""
         asked = self.environ.get("HTTP_CONNECTION", "").lower()
-        self.keep = "close" not in asked if self.http11 else "keep-alive" in asked
+        self.keep = self._keep_alive(asked)
         out = [f"HTTP/1.1 {self.status}\r\n"]
         has_length = has_date = False
         for name, value in self.headers:
@@ -550,16 +571,18 @@ def serve(
     max_request_line: int = 8192,
     max_idle_per_ip: int = 0,
     logger: logging.Logger | None = None,
+    drain: Drain | None = None,
 ) -> None:
-    """Accept connections on the listening green socket ``sock`` and serve ``app`` forever.
+    """Accept connections on the listening green socket ``sock`` and serve ``app``.
 
     ``max_idle_per_ip`` (0: no cap) bounds the connections one client address may hold while
     they wait for a request head; past it, that address's oldest waiting connection closes.
+    With a ``drain`` (``common/http/drain.py``), serving ends once it has begun draining.
     """
     logger = logger or logging.getLogger("swiftlite.http")
     idle = _IdleConnections(max_idle_per_ip) if max_idle_per_ip > 0 else None
     limits = _Limits(
-        client_timeout, keepalive_timeout, max_header_line, max_request_line, idle, logger
+        client_timeout, keepalive_timeout, max_header_line, max_request_line, idle, logger, drain
     )
     host, port = sock.getsockname()[:2]
     base = {
@@ -576,10 +599,14 @@ def serve(
         "wsgi.input_terminated": True,
     }
     pool = green.GreenPool(max_clients)
-    while True:
+    if drain is not None:
+        drain.pool = pool
+    while drain is None or not drain.draining:
         try:
             client, addr = sock.accept()
         except OSError as exc:
+            if exc.errno == errno.EINVAL or (drain is not None and drain.draining):
+                return  # the listening socket was shut down: the server is stopping
             if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                 logger.error("accept failed: %s", exc)
                 green.sleep(0.05)

@@ -1,0 +1,1 @@
+"""``swiftlite-init``: start, stop and reload a node's servers and daemons (Swift's swift-init)."""
