@@ -174,3 +174,12 @@ def test_account_policy_quota_holds_only_that_policy(policy_cluster: Cluster) ->
     assert policy_cluster.request("PUT", f"{silver}/fits", _h(owner), b"x" * 5)[0] == 201
     unset = {"X-Account-Quota-Bytes-Policy-silver": ""}
     assert policy_cluster.request("POST", account, _h(reseller, **unset))[0] == 204
+
+
+def test_empty_storage_policy_header_means_the_default_not_400(
+    policy_cluster: Cluster, owner: Auth
+) -> None:
+    c = f"{owner.path}/{_name('empty')}"
+    assert policy_cluster.request("PUT", c, _h(owner, **{"X-Storage-Policy": ""}))[0] == 201
+    _, headers, _ = policy_cluster.request("HEAD", c, _h(owner))
+    assert headers["x-storage-policy"] == "gold"

@@ -169,10 +169,10 @@ class ContainerController(Controller):
         return self._send(req, "PUT", policy)
 
     def _chosen_policy(self, req: Request) -> policies.StoragePolicy | Response | None:
-        """The policy ``X-Storage-Policy`` names (None without one); 400 if unknown or
-        deprecated, as Swift answers."""
+        """The policy ``X-Storage-Policy`` names (None without one or with an empty value: the
+        default); 400 if unknown or deprecated, as Swift answers."""
         name = req.headers.get("X-Storage-Policy")
-        if name is None:
+        if not name:
             return None
         policy = self.app.policies.get_by_name(name)
         if policy is None:
