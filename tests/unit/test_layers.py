@@ -21,6 +21,7 @@ LAYERS = {
     "middleware": 5,
     "cli": 6,
     "aio": 6,
+    "init": 6,  # swiftlite-init: starts and stops what aio and cli name
 }
 # Daemons sit beside their servers; the account reaper drives container and object deletes
 # through the proxy-free direct client, and recon middleware reads storage stats.
