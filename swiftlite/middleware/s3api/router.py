@@ -17,6 +17,7 @@ from swiftlite.middleware.s3api.controllers import (
     multi_upload,
     obj,
     service,
+    tagging,
     versioning,
 )
 from swiftlite.middleware.s3api.errors import S3Error
@@ -48,7 +49,6 @@ UNSUPPORTED = frozenset(
         "restore",
         "retention",
         "select",
-        "tagging",
         "torrent",
         "website",
     ]
@@ -67,6 +67,9 @@ BUCKET: dict[tuple[str, str | None], Handler] = {
     ("GET", "versions"): versioning.list_versions,
     ("GET", "uploads"): multi_upload.list_uploads,
     ("POST", "delete"): multi_delete.POST,
+    ("GET", "tagging"): tagging.get_bucket,
+    ("PUT", "tagging"): tagging.put_bucket,
+    ("DELETE", "tagging"): tagging.delete_bucket,
 }
 OBJECT: dict[tuple[str, str | None], Handler] = {
     ("GET", None): obj.GET,
@@ -76,6 +79,9 @@ OBJECT: dict[tuple[str, str | None], Handler] = {
     ("GET", "acl"): acl.get_object,
     ("GET", "attributes"): obj.attributes,
     ("PUT", "acl"): acl.put_object,
+    ("GET", "tagging"): tagging.get_object,
+    ("PUT", "tagging"): tagging.put_object,
+    ("DELETE", "tagging"): tagging.delete_object,
     ("POST", "uploads"): multi_upload.initiate,
     ("PUT", "uploadId"): multi_upload.upload_part,
     ("GET", "uploadId"): multi_upload.list_parts,

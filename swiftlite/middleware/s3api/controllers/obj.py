@@ -12,6 +12,7 @@ from swiftlite.common.names import str_to_wsgi
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.s3api import body as bodymod
 from swiftlite.middleware.s3api import checksums, xmlio
+from swiftlite.middleware.s3api.controllers import tagging
 from swiftlite.middleware.s3api.controllers.names import check_key
 from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import Context
@@ -88,6 +89,9 @@ def s3_headers(resp: Response) -> dict[str, str]:
     out["ETag"] = object_etag(resp.headers)
     out["Accept-Ranges"] = "bytes"
     out["x-amz-storage-class"] = "STANDARD"
+    tags = tagging.decode(resp.headers.get(tagging.OBJECT_TAGGING))
+    if tags:
+        out["x-amz-tagging-count"] = str(len(tags))
     if resp.headers.get("X-Object-Sysmeta-Versions-Version-Id"):
         out["x-amz-version-id"] = resp.headers["X-Object-Sysmeta-Versions-Version-Id"]
     return out
@@ -262,10 +266,10 @@ def PUT(ctx: Context) -> Response:
         raise S3Error(why)
     if "x-amz-copy-source" in ctx.req.headers:
         return copy(ctx, bucket, key)
-    if "x-amz-tagging" in ctx.req.headers:
-        raise S3Error("NotImplemented", "Object tagging is not implemented.")
     _check_put_conditions(ctx, bucket, key)
     headers = object_headers(ctx.req.headers)
+    if "x-amz-tagging" in ctx.req.headers:
+        headers[tagging.OBJECT_TAGGING] = tagging.from_header(ctx.req.headers["x-amz-tagging"])
     if ctx.req.headers.get("if-none-match", "").strip() == "*":
         headers["If-None-Match"] = "*"
     elif "if-none-match" in ctx.req.headers:
@@ -371,11 +375,22 @@ def copy(ctx: Context, bucket: str, key: str) -> Response:
             "without changing the object's metadata, storage class, website redirect location "
             "or encryption attributes.",
         )
+    tag_directive = ctx.req.headers.get("x-amz-tagging-directive", "COPY")
+    if tag_directive not in ("COPY", "REPLACE"):
+        raise S3Error(
+            "InvalidArgument",
+            "Unknown tagging directive.",
+            ArgumentName="x-amz-tagging-directive",
+        )
     headers = copy_headers(ctx, src_bucket, src_key, version)
     headers.pop("Range", None)
     if directive == "REPLACE":
         headers.update(object_headers(ctx.req.headers))
         headers["X-Fresh-Metadata"] = "true"
+    if tag_directive == "REPLACE":
+        headers[tagging.OBJECT_TAGGING] = tagging.from_header(
+            ctx.req.headers.get("x-amz-tagging", "")
+        )
     resp = ctx.swift("PUT", bucket, key, headers=headers, body=b"")
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
