@@ -74,11 +74,9 @@ def _add_to_rings(hosts: MultiHost, machine: Machine) -> None:
     staging = os.path.join(hosts.base, "operator")
     for kind in KINDS:
         builder = os.path.join(staging, f"{kind}.builder")
-        for device in DEVICES:
-            port = str(hosts.port_of(kind))
-            done = _ring_builder(builder, "add", "--region", "1", "--zone", "4", "--ip",
-                                 machine.ip, "--port", port, "--device", device, "--weight", "100")
-            assert done.returncode == 0, done.stdout + done.stderr
+        devices = [f"r1z4-{machine.ip}:{hosts.port_of(kind)}/{device}" for device in DEVICES]
+        done = _ring_builder(builder, "add", *(arg for dev in devices for arg in (dev, "100")))
+        assert done.returncode == 0, done.stdout + done.stderr
         # The first rings were built moments ago; their min_part_hours has not passed.
         assert _ring_builder(builder, "pretend_min_part_hours_passed").returncode == 0
         done = _ring_builder(builder, "rebalance", "--seed", "2")

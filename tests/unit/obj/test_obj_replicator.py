@@ -151,7 +151,7 @@ def test_replicate_handoff_is_kept_when_rsync_fails(net) -> None:
 
 
 def test_handoff_moved_away_by_a_concurrent_pass_is_not_a_failure(net) -> None:
-    part, primaries = net.placement("o")
+    part, _ = net.placement("o")
     handoff = net.handoff_port("o")
     net.put([handoff], "o")
     part_dir = layout.partition_dir(net.dev_path(handoff), part)
