@@ -344,7 +344,10 @@ class ObjectReplicator(daemon.Daemon):
         if not suffixes:
             return SyncResult(Outcome.OK, confirmed)
         if not self._push(job, node, suffixes, stats):
-            stats.fail(node)
+            if any(os.path.isdir(os.path.join(job.part_dir, s)) for s in suffixes):
+                stats.fail(node)
+            # else another pass (the daemon beside a ``once`` run) moved them away meanwhile:
+            # nothing of ours is left unpushed, so this pass has not failed
             return SyncResult(Outcome.FAILED, confirmed)
         rehash = self._replicate_call(node, f"{base}/{'-'.join(suffixes)}", job.policy)
         if rehash is None or rehash.status != 200:

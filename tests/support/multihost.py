@@ -193,13 +193,14 @@ class MultiHost:
             argv += ["-m", "32"] + (["-u", "root"] if os.geteuid() == 0 else [])
             tcp = ("127.0.0.1", self.memcached_port)
             services.append((ProcSpec("memcached", tuple(argv), None, tcp=tcp), self.proxy.run))
-        rsync = shutil.which("rsync")
-        for machine in self.storage if rsync else []:
-            conf = os.path.join(machine.etc, "rsyncd.conf")
-            argv = [rsync or "rsync", "--daemon", "--no-detach", f"--config={conf}"]
-            tcp = (machine.ip, self.port + 13)
-            services.append((ProcSpec("rsyncd", tuple(argv), None, tcp=tcp), machine.run))
+        if shutil.which("rsync"):
+            services += [(self._rsyncd(machine), machine.run) for machine in self.storage]
         return services
+
+    def _rsyncd(self, machine: Machine) -> ProcSpec:
+        conf = os.path.join(machine.etc, "rsyncd.conf")
+        argv = [shutil.which("rsync") or "rsync", "--daemon", "--no-detach", f"--config={conf}"]
+        return ProcSpec("rsyncd", tuple(argv), None, tcp=(machine.ip, self.port + 13))
 
     # -- start and stop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -210,6 +211,27 @@ class MultiHost:
             assert procs.wait_healthy([spec], run, 30) == [], spec.name
         for machine in self.machines:  # storage first, the proxy last
             machine.init("start", "all")
+
+    def add_storage(self, ip: str) -> Machine:
+        """Set up one more storage machine as the first ones were, and start it.
+
+        It gets the rings as they are now (it is in none of them yet) and its own configs and
+        rsync; the operator then adds its devices to the builders and pushes the new rings.
+        """
+        name = f"storage{len(self.storage) + 1}"
+        machine = Machine(name, ip, os.path.join(self.base, name))
+        for directory in (machine.etc, machine.run, machine.log):
+            os.makedirs(directory, exist_ok=True)
+        staging = os.path.join(self.base, "operator")
+        for file in ["swiftlite.conf", *(f"{kind}.ring.gz" for kind in KINDS)]:
+            shutil.copy(os.path.join(staging, file), machine.etc)
+        self._storage_configs(machine)
+        self.storage.append(machine)  # from now on stop() stops it too
+        spec = self._rsyncd(machine)
+        procs.start(spec, machine.run, machine.log, dict(os.environ))
+        assert procs.wait_healthy([spec], machine.run, 30) == [], f"{name} rsyncd"
+        machine.init("start", "all")
+        return machine
 
     def stop(self) -> None:
         for machine in reversed(self.machines):

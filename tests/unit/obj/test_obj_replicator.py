@@ -150,6 +150,23 @@ def test_replicate_handoff_is_kept_when_rsync_fails(net) -> None:
     assert all(net.files(p, "o") == [] for p in primaries)
 
 
+def test_handoff_moved_away_by_a_concurrent_pass_is_not_a_failure(net) -> None:
+    part, _ = net.placement("o")
+    handoff = net.handoff_port("o")
+    net.put([handoff], "o")
+    part_dir = layout.partition_dir(net.dev_path(handoff), part)
+
+    def other_pass_first(argv, timeout):
+        # the daemon's pass pushed this partition and removed it while ours was listing it
+        shutil.rmtree(part_dir, ignore_errors=True)
+        return rsync.run(argv, timeout)
+
+    summary = replicator(net, handoff, run_rsync=other_pass_first).run_once()
+    assert summary["failures"] == 0
+    assert summary["handoffs_removed"] == 0
+    assert not os.path.exists(part_dir)
+
+
 def test_write_racing_a_handoff_push_stays_on_the_handoff(net) -> None:
     _, primaries = net.placement("o")
     handoff = net.handoff_port("o")
