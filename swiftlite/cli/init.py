@@ -84,7 +84,7 @@ def run(node: Node, verb: str, targets: list[names.Target]) -> list[str]:
     if verb == "start":
         return node.start(targets)
     if verb in ("stop", "shutdown"):
-        return node.stop(targets)
+        return node.stop(targets, graceful=verb == "shutdown")
     if verb == "restart":
         return node.stop(targets) or node.start(targets)
     if verb in ("reload", "reload-seamless"):

@@ -8,8 +8,10 @@ naming the process and the reason.
 - ``start``: start what is not running (refusing a server whose port another process holds);
   a server counts as started once it answers HTTP, a daemon once it survived
   ``DAEMON_SETTLE`` seconds (a bad config exits sooner).
-- ``stop`` / ``shutdown``: ``SIGTERM`` (our servers finish requests in flight) and wait up to
-  ``kill_wait``; then ``SIGKILL`` the process group only when asked (``kill_after_timeout``).
+- ``stop``: servers get ``SIGINT`` (workers stop at once, cutting requests in flight, as
+  Swift's ``stop``); ``shutdown``: ``SIGTERM`` (they finish requests in flight, up to
+  ``graceful_shutdown_timeout``). Daemons get ``SIGTERM`` for both. Then wait up to
+  ``kill_wait``, and ``SIGKILL`` the process group only when asked (``kill_after_timeout``).
 - ``reload``: servers get ``SIGHUP`` (new workers with the re-read config, the same pid);
   daemons, which cannot reload, are restarted. ``reload-seamless``: ``SIGUSR1`` instead.
 - ``status``, ``once`` (one pass of each daemon, in the foreground) and ``no-daemon`` (start in
@@ -170,7 +172,8 @@ class Node:
             return "no output"
         return " | ".join(lines[-3:]) or "no output"
 
-    def stop(self, targets: list[Target]) -> list[str]:
+    def stop(self, targets: list[Target], graceful: bool = False) -> list[str]:
+        """``graceful``: ``shutdown`` (servers finish requests in flight) rather than ``stop``."""
         failures: list[str] = []
         waiting: list[tuple[Target, int]] = []
         for target in reversed(targets):
@@ -178,9 +181,10 @@ class Node:
             if pid is None:
                 self.say(f"No {self.label(target)} running")
                 continue
-            self.say(f"Signal {self.label(target)} pid: {pid} signal: {int(signal.SIGTERM)}")
+            signo = signal.SIGINT if target.is_server and not graceful else signal.SIGTERM
+            self.say(f"Signal {self.label(target)} pid: {pid} signal: {int(signo)}")
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signo)
             waiting.append((target, pid))
         deadline = time.monotonic() + self.kill_wait
         while waiting and time.monotonic() < deadline:

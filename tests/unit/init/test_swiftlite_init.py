@@ -6,12 +6,14 @@ config section pointing at an empty device directory. Everything is stopped by p
 
 from __future__ import annotations
 
+import http.client
 import os
 import pathlib
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import types
 
 import pytest
@@ -191,3 +193,52 @@ def test_unknown_name_is_a_usage_error(node) -> None:
     done = _init(node.dirs, "start", "object-sever")
     assert done.returncode == 2
     assert "object-sever" in done.stderr
+
+
+def _slow_request(
+    port: int, mark: pathlib.Path, seconds: float
+) -> tuple[list[object], threading.Thread]:
+    """A GET the demo app holds ``seconds``; the list gets its status, or the error it met."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", f"/slow/{seconds}?{mark}")
+            resp = conn.getresponse()
+            resp.read()
+            outcome.append(resp.status)
+        except (OSError, http.client.HTTPException) as exc:
+            outcome.append(exc)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(mark.exists, what="the request in the app")
+    return outcome, thread
+
+
+def test_shutdown_lets_requests_in_flight_finish(node, tmp_path) -> None:
+    assert _init(node.dirs, "start", "object-server").returncode == 0
+    master = _pid(node.run, "object-server")
+    outcome, thread = _slow_request(node.ports["object"], tmp_path / "in-app", 2.0)
+    done = _init(node.dirs, "shutdown", "object-server")
+    thread.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"signal: {int(signal.SIGTERM)}" in done.stdout
+    assert outcome == [200]  # a stop that cut the request would leave an error here
+    assert not alive(master)
+
+
+def test_stop_does_not_wait_for_requests_in_flight(node, tmp_path) -> None:
+    assert _init(node.dirs, "start", "object-server").returncode == 0
+    master = _pid(node.run, "object-server")
+    outcome, thread = _slow_request(node.ports["object"], tmp_path / "in-app", 30.0)
+    done = _init(node.dirs, "stop", "object-server")
+    thread.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"signal: {int(signal.SIGINT)}" in done.stdout
+    assert len(outcome) == 1, outcome
+    assert isinstance(outcome[0], Exception), outcome  # cut, not served
+    assert not alive(master)
