@@ -5,8 +5,10 @@ A filter calls ``register_info("slo", max_manifest_segments=1000)`` from its
 body (the ``swift`` section into Swift's own). The registry lives here, below both the
 middleware and the proxy, so neither imports the other for it.
 
-It also holds the query parameters a filter declares secret (``register_sensitive_param``,
-as Swift's registry): ``proxy_logging`` shows only the first characters of their values.
+It also holds the query parameters and request headers a filter declares secret
+(``register_sensitive_param``, ``register_sensitive_header``, as Swift's registry):
+``proxy_logging`` shows only the first characters of their values. The auth headers are
+secret from the start.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from typing import Any
 
 _REGISTRY: dict[str, dict[str, Any]] = {}
 _SENSITIVE_PARAMS: set[str] = set()
+_SENSITIVE_HEADERS: set[str] = {
+    "x-auth-token",
+    "x-storage-token",
+    "x-service-token",
+    "x-auth-key",
+    "authorization",
+}
 
 
 def register_info(section: str, **data: Any) -> None:
@@ -36,3 +45,14 @@ def register_sensitive_param(name: str) -> None:
 def sensitive_params() -> frozenset[str]:
     """Every query parameter name declared secret so far."""
     return frozenset(_SENSITIVE_PARAMS)
+
+
+def register_sensitive_header(name: str) -> None:
+    """Declare request header ``name`` (ASCII, any case) secret, e.g. ``x-auth-token``."""
+    name.encode("ascii")
+    _SENSITIVE_HEADERS.add(name.lower())
+
+
+def sensitive_headers() -> frozenset[str]:
+    """Every request header name (lower case) declared secret so far."""
+    return frozenset(_SENSITIVE_HEADERS)

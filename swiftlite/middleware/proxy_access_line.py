@@ -11,7 +11,8 @@ split on whitespace and take the first N fields) read it::
 and the values of the query parameters a filter declared secret (``register_sensitive_param``
 in ``common/registry.py``: tempurl's ``temp_url_sig``), show only their first
 ``reveal_sensitive_prefix`` characters, then ``...``, as Swift; ``headers`` (all request
-headers, one ``Name: value`` a line) is ``-`` unless ``access_log_headers`` is on. Every
+headers, one ``Name: value`` a line, secret ones such as ``X-Auth-Token`` obscured the same
+way) is ``-`` unless ``access_log_headers`` is on. Every
 client-supplied value goes through ``logs`` quoting: no raw space, control byte or
 non-ASCII byte reaches the line.
 """
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from swiftlite.common import logs
-from swiftlite.common.registry import sensitive_params
+from swiftlite.common.registry import sensitive_headers, sensitive_params
 
 FIELDS = (
     "client_ip",
@@ -114,7 +115,8 @@ class _Clock:
         return cls.text
 
 
-def _headers(environ: Mapping[str, Any]) -> bytes:
+def _headers(environ: Mapping[str, Any], reveal: int) -> bytes:
+    secret = sensitive_headers()
     lines = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -123,6 +125,8 @@ def _headers(environ: Mapping[str, Any]) -> bytes:
             name = key.replace("_", "-").title()
         else:
             continue
+        if name.lower() in secret:
+            value = obscure(str(value), reveal)
         lines.append(logs.wsgi_bytes(f"{name}: {value}"))
     return b"\n".join(lines)
 
@@ -158,7 +162,7 @@ def format_line(
         str(bytes_out),
         client(environ.get("HTTP_ETAG")),
         client(environ.get("swiftlite.trans_id")),
-        field(_headers(environ)) if log_headers else "-",
+        field(_headers(environ, reveal_sensitive_prefix)) if log_headers else "-",
         f"{end - start:.4f}",
         client(environ.get("swiftlite.source")),
         client(",".join(str(item) for item in log_info)),

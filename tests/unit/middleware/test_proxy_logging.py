@@ -222,6 +222,22 @@ def test_access_log_headers_lists_request_headers_quoted(lines: Lines) -> None:
     assert "%0A" in headers  # one header a line, the newline quoted
 
 
+def test_access_log_headers_obscure_tokens_and_s3_authorization(lines: Lines) -> None:
+    mw = ProxyLoggingMiddleware(
+        echo_upload,
+        ProxyLoggingOptions(access_log_headers=True),
+        logging.getLogger("swiftlite.test-access"),
+    )
+    token = "AUTH_tk" + "0123456789abcdef" * 4
+    auth = "AWS4-HMAC-SHA256 Credential=test:tester/x, Signature=" + "f" * 64
+    headers = {"X-Auth-Token": token, "Authorization": auth, "X-Foo": "shown"}
+    Request.blank("/v1/a", headers=headers).get_response(mw).body  # noqa: B018
+    logged = fields(lines.lines[0])["headers"].split("%0A")
+    assert "X-Auth-Token:%20AUTH_tk012345678..." in logged  # a full token here is a leak
+    assert not any("f" * 20 in line for line in logged)  # nor the signature
+    assert "X-Foo:%20shown" in logged
+
+
 class _Statsd:
     def __init__(self) -> None:
         import socket
