@@ -47,7 +47,10 @@ class _Raw:
         size = max(want, 65536)
         if self.remaining is not None:
             size = min(size, self.remaining)
-        data = self.stream.read(size)
+        try:
+            data = self.stream.read(size)
+        except ValueError:  # the HTTP layer's ChunkError: the transfer framing is broken
+            raise BodyError(S3Error("IncompleteBody", "The chunked framing is broken.")) from None
         if not data:
             return False
         if self.remaining is not None:

@@ -148,3 +148,18 @@ def test_malformed_checksum_header_is_refused_up_front() -> None:
     assert header_error({"x-amz-checksum-crc32": "!!"}) is not None
     assert header_error({"x-amz-checksum-sha1": base64.b64encode(b"short").decode()}) is not None
     assert header_error({"x-amz-checksum-crc32": checksums.of("CRC32", b"")}) is None
+
+
+class _BrokenFraming(io.RawIOBase):
+    """A request body whose HTTP chunked framing breaks, as the server's input reports it."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise ValueError("bad chunk size b'0x5'")
+
+
+@pytest.mark.parametrize("mode", ["UNSIGNED-PAYLOAD", sigv4.STREAMING])
+def test_broken_transfer_framing_is_incomplete_body_not_a_crash(mode: str) -> None:
+    reader = BodyReader(_BrokenFraming(), None, None, _signed(mode), {})
+    with pytest.raises(BodyError) as caught:
+        _drain(reader)
+    assert caught.value.error.code == "IncompleteBody"  # was a ValueError: a 500
