@@ -27,7 +27,7 @@ from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
 from swiftlite.common.storage_app import StorageServer
-from swiftlite.common.timestamp import Timestamp
+from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.container.updater import (
     AccountReporter,
@@ -64,15 +64,6 @@ class ContainerServerOptions:
     log_requests: bool = True
     log_level: str = "INFO"
     log_file: str | None = None
-
-
-def request_timestamp(req: Request) -> Timestamp:
-    """The required X-Timestamp; BadInput (400) when missing or malformed."""
-    try:
-        ts = Timestamp(req.headers["X-Timestamp"])
-    except (KeyError, ValueError):
-        raise errors.BadInput("Missing or invalid X-Timestamp") from None
-    return ts
 
 
 def policy_index(req: Request, header: str = POLICY_HEADER) -> int | None:
@@ -319,7 +310,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
 
     def PUT(self, req: Request) -> Response:
         path = self._path(req)
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         if path.obj is not None:
             return self._object_update(req, path, ts)
         updates = self._metadata(req, ts)
@@ -409,7 +400,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         path = self._path(req)
         if path.obj is not None:
             raise errors.BadInput("Invalid path: POST has no object")
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         broker = self._broker(path)
         with broker:
@@ -422,7 +413,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
 
     def DELETE(self, req: Request) -> Response:
         path = self._path(req)
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         if path.obj is not None:
             return self._object_update(req, path, ts)
         broker = self._broker(path)
@@ -444,7 +435,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
     def UPDATE(self, req: Request) -> Response:
         """Many object rows at once (``obj/update_batch.py``); 202, or 404 for no container."""
         path = self._path(req)
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         if path.obj is not None:
             raise errors.BadInput("UPDATE goes to a container, not an object")
         if (req.content_length or 0) > MAX_UPDATE_BODY:

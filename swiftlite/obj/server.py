@@ -33,7 +33,7 @@ from swiftlite.common.http.headers import (
 from swiftlite.common.names import split_backend_path
 from swiftlite.common.policies import INDEX_HEADER, backend_policy
 from swiftlite.common.storage_app import StorageServer
-from swiftlite.common.timestamp import Timestamp
+from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.obj import expiry_queue, hashes, layout, updates
 from swiftlite.obj.diskfile import (
     DiskConfig,
@@ -208,18 +208,6 @@ class ObjectServer(StorageServer):
         container, obj = path.container or "", path.obj or ""  # both present: 5 segments
         return self.disk.get(dev_path, path.partition, path.account, container, obj, policy)
 
-    @staticmethod
-    def _timestamp(req: Request) -> Timestamp:
-        value = req.headers.get("X-Timestamp")
-        if not value:
-            raise errors.BadInput("Missing timestamp")
-        try:
-            return Timestamp(value)
-        except ValueError:
-            raise errors.BadInput(
-                f"X-Timestamp should be a UNIX timestamp float value; was {value!r}"
-            ) from None
-
     def _user_metadata(self, req: Request, with_sysmeta: bool) -> dict[str, str]:
         """User meta, transient sysmeta, allowed headers (and sysmeta on PUT), title-cased."""
         meta = {}
@@ -240,7 +228,7 @@ class ObjectServer(StorageServer):
 
     def PUT(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
+        ts = header_timestamp(req.headers)
         declared, chunked, expires = self._check_create(req)
         plan = updates.plan_from_headers(req.headers)
         stored = df.probe()
@@ -515,7 +503,7 @@ class ObjectServer(StorageServer):
 
     def POST(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
+        ts = header_timestamp(req.headers)
         constraints.check_metadata(req.headers, "object", self.limits)
         expires = constraints.parse_delete_at(req.headers)
         stored = df.probe()
@@ -548,7 +536,7 @@ class ObjectServer(StorageServer):
 
     def DELETE(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
+        ts = header_timestamp(req.headers)
         plan = updates.plan_from_headers(req.headers)
         stored = df.probe()
         orig = stored.timestamp
