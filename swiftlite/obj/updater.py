@@ -30,11 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, recon_cache
+from swiftlite.common import daemon, errors, fs, green, recon_cache
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import devices, layout, updates
+from swiftlite.obj import layout, updates
 from swiftlite.obj.ratelimit import RateLimiter
 from swiftlite.ring import Ring, RingError
 
@@ -171,7 +171,7 @@ class ObjectUpdater(daemon.Daemon):
         stats = UpdateStats()
         self.container_ring = self.load_container_ring()
         pool = green.GreenPool(max(1, self.options.concurrency))
-        for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
+        for _, dev_path in fs.local_devices(self.options.devices, self.options.mount_check):
             for policy, root in layout.policy_dirs(dev_path, layout.ASYNC_PENDING):
                 for name_hash, stamp, path in self._records(root, stats):
                     self.pace.wait()
