@@ -30,11 +30,12 @@ from swiftlite.common.http.headers import (
     is_sys_or_user_meta,
     title,
 )
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import split_backend_path
-from swiftlite.common.policies import INDEX_HEADER, backend_policy
+from swiftlite.common.policies import backend_policy
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
-from swiftlite.obj import expiry_queue, hashes, layout, updates
+from swiftlite.obj import expiry_queue, hashes, layout, notify, updates
 from swiftlite.obj.diskfile import (
     DiskConfig,
     DiskFile,
@@ -45,8 +46,8 @@ from swiftlite.obj.diskfile import (
     Writer,
     delete_at,
 )
+from swiftlite.obj.notify import ContainerNotifier
 from swiftlite.obj.sendfile import SendfileBody, client_socket_fd
-from swiftlite.obj.update_batch import UpdateBatcher
 
 DEFAULT_ALLOWED_HEADERS = (
     "content-disposition",
@@ -151,13 +152,12 @@ class ObjectServer(StorageServer):
                 if options.container_update_keepalive
                 else direct_request
             )
-        self.request = request  # container updates go out through this
-        self.batcher = (
-            UpdateBatcher(
-                request, options.conn_timeout, options.container_update_timeout, self.logger
-            )
-            if options.container_update_batch
-            else None
+        self.notifier = ContainerNotifier(  # container updates go out through this
+            request,
+            options.conn_timeout,
+            options.container_update_timeout,
+            options.container_update_batch,
+            self.logger,
         )
         self.limits = constraints.load()
         disk = DiskConfig(
@@ -258,13 +258,12 @@ class ObjectServer(StorageServer):
                 meta["X-Delete-At"] = str(expires)
                 self._queue_expiry(df, expires)
             writer.commit(meta)
-        self._container_update(plan, "PUT", req, df, ts, meta)
+        self._tell_containers(plan, df, notify.put_update(df, ts, req.headers, meta))
         return Response(status=201, headers={"ETag": etag, "X-Backend-Timestamp": ts.internal})
 
     def _queue_expiry(self, df: DiskFile, delete_at: int) -> None:
         """Queue the object for the expirer before the write that sets X-Delete-At lands."""
-        _, account, container, obj = df.name.split("/", 3)
-        entry = expiry_queue.Entry(account, container, obj, delete_at, df.policy)
+        entry = expiry_queue.Entry(df.account, df.container, df.obj, delete_at, df.policy)
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
     def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
@@ -343,50 +342,11 @@ class ObjectServer(StorageServer):
         if remaining:
             raise ClientDisconnect(f"body ended {remaining} bytes short")
 
-    def _container_update(
-        self,
-        plan: updates.UpdatePlan | None,
-        op: str,
-        req: Request,
-        df: DiskFile,
-        ts: Timestamp,
-        meta: dict[str, str],
+    def _tell_containers(
+        self, plan: updates.UpdatePlan | None, df: DiskFile, update: ListingUpdate
     ) -> None:
-        if plan is None:
-            return
-        trans_id = req.headers.get("X-Trans-Id")
-        if op == "PUT":
-            override = "X-Backend-Container-Update-Override-"
-            headers = updates.put_headers(
-                ts,
-                int(req.headers.get(override + "Size") or meta["Content-Length"]),
-                req.headers.get(override + "Content-Type") or meta["Content-Type"],
-                req.headers.get(override + "Etag") or meta["ETag"],
-                trans_id,
-            )
-        else:
-            headers = updates.delete_headers(ts, trans_id)
-        headers[INDEX_HEADER] = str(df.policy)
-        path = df.name
-        if self.batcher is not None:
-            failed = self.batcher.send(op, path, headers, plan)
-        else:
-            failed = updates.send(
-                op,
-                path,
-                headers,
-                plan,
-                self.options.conn_timeout,
-                self.options.container_update_timeout,
-                request=self.request,
-                logger=self.logger,
-            )
-        if failed:
-            _, account, container, obj = path.split("/", 3)
-            pending = updates.AsyncPending(
-                op, account, container, obj, headers, plan.partition, tuple(failed)
-            )
-            updates.write_async_pending(df.dev_path, df.name_hash, ts, pending, df.policy)
+        """Send the write's listing update to the replicas the proxy named, if it named any."""
+        if plan is not None and self.notifier.tell(update, plan, df):
             self.metrics.increment("async_pendings")
 
     # -- GET / HEAD ------------------------------------------------------------------------
@@ -531,7 +491,8 @@ class ObjectServer(StorageServer):
         df.write_metadata(meta)
         if new_type is not None and new_type != old_type:
             # the listing row shows the new type, last modified at this POST, as Swift's does
-            self._container_update(plan, "PUT", req, df, ts, _listing_meta(stored, new_type))
+            update = notify.post_update(df, ts, req.headers, stored.metadata, new_type)
+            self._tell_containers(plan, df, update)
         return Response(status=202, headers={X_BACKEND_TIMESTAMP: ts.internal})
 
     def DELETE(self, req: Request) -> Response:
@@ -557,7 +518,7 @@ class ObjectServer(StorageServer):
                 return Response(status=412, body=b"X-If-Delete-At and X-Delete-At do not match")
         if orig is None or orig < ts:
             df.delete(ts)
-            self._container_update(plan, "DELETE", req, df, ts, {})
+            self._tell_containers(plan, df, notify.delete_update(df, ts, req.headers))
         newest = ts if orig is None or orig < ts else orig
         return Response(status=status, headers={X_BACKEND_TIMESTAMP: newest.internal})
 
@@ -587,15 +548,3 @@ def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ObjectServer:
         ObjectServerOptions, local_conf, global_conf, where="[app:object-server]"
     )
     return ObjectServer(options)
-
-
-def _listing_meta(stored: Any, content_type: str) -> dict[str, str]:
-    """What a container row describes after a POST changed the type: the stored size and
-    ETag (or the listing overrides a middleware stored as sysmeta on PUT), the new type."""
-    meta = stored.metadata
-    override = "X-Object-Sysmeta-Container-Update-Override-"
-    return {
-        "Content-Length": meta.get(override + "Size") or meta.get("Content-Length", "0"),
-        "ETag": meta.get(override + "Etag") or meta.get("ETag", ""),
-        "Content-Type": content_type,
-    }

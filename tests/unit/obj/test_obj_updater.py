@@ -10,6 +10,7 @@ import pytest
 from objdaemon_helpers import Net, quiet_logger
 
 from swiftlite.common import hashing, recon_cache
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, updates
 from swiftlite.obj.updater import ObjectUpdater, ObjectUpdaterOptions, parse_record_name
@@ -38,9 +39,11 @@ def pending(
 ) -> updates.AsyncPending:
     cpart, cports = net.container_placement()
     if op == "PUT":
-        headers = updates.put_headers(stamp, 5, "text/plain", "0" * 32, "tx1")
+        headers = ListingUpdate(
+            "PUT", "a", "c", obj, stamp, 5, "text/plain", "0" * 32, trans_id="tx1"
+        ).to_headers()
     else:
-        headers = updates.delete_headers(stamp, "tx2")
+        headers = ListingUpdate("DELETE", "a", "c", obj, stamp, trans_id="tx2").to_headers()
     targets = tuple(updates.Target(f"127.0.0.1:{p}", net.device(p)) for p in (ports or cports))
     return updates.AsyncPending(op, "a", "c", obj, headers, str(cpart), targets)
 
