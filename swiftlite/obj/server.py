@@ -4,7 +4,8 @@ Paths are ``/<device>/<partition>/<account>/<container>/<object>`` (REPLICATE:
 ``/<device>/<partition>[/<sfx>-<sfx>...]``). Each verb reads as a short list of steps: check the
 request and the device, look at what is stored (``DiskFile.probe``), refuse early (before the
 body is read, so ``Expect: 100-continue`` clients never send it), then write through a
-``Writer`` and tell the container servers (``updates``). Handlers return webob responses; the
+``Writer`` (the body read by ``put_body``) and tell the container servers the write's
+``ListingUpdate`` (``notify``). Handlers return webob responses; the
 disk layer raises domain errors, mapped once by ``storage_app``. Options are parsed once into
 ``ObjectServerOptions`` by ``app_factory``.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +43,10 @@ from swiftlite.obj.diskfile import (
     ObjectBody,
     OpenObject,
     Probe,
-    Writer,
     delete_at,
 )
 from swiftlite.obj.notify import ContainerNotifier
+from swiftlite.obj.put_body import ClientDisconnect, read_body
 from swiftlite.obj.sendfile import SendfileBody, client_socket_fd
 
 DEFAULT_ALLOWED_HEADERS = (
@@ -98,15 +98,6 @@ class ObjectServerOptions:
     # commit object files with syncfs calls shared by concurrent writers (obj/groupsync.py)
     # instead of per-file and per-directory fsyncs; off, or where syncfs is missing: fsyncs
     group_sync: bool = True
-
-
-# A large body reaches the disk layer in pieces of this size, which it hashes and writes in a
-# pool thread (Writer.write): fewer, bigger hand-offs than one per network chunk.
-WRITE_BATCH = 1 << 20
-
-
-class ClientDisconnect(Exception):
-    """The client went away before sending the whole body (answered 499)."""
 
 
 def pooled_requester(pool: BackendPool) -> updates.Requester:
@@ -229,7 +220,7 @@ class ObjectServer(StorageServer):
     def PUT(self, req: Request) -> Response:
         df = self._diskfile(req)
         ts = header_timestamp(req.headers)
-        declared, chunked, expires = self._check_create(req)
+        declared, expires = self._check_create(req)
         plan = updates.plan_from_headers(req.headers)
         stored = df.probe()
         refusal = self._refuse_put(req, ts, stored)
@@ -237,7 +228,8 @@ class ObjectServer(StorageServer):
             return refusal
         with df.writer(declared) as writer:
             try:
-                self._read_body(req, writer, declared, chunked)
+                source = req.environ["wsgi.input"]
+                read_body(source, writer, declared, self.options, self.limits.max_file_size)
             except ClientDisconnect:
                 return Response(status="499 Client Disconnect", body=b"Client disconnected")
             except green.Timeout:
@@ -266,8 +258,8 @@ class ObjectServer(StorageServer):
         entry = expiry_queue.Entry(df.account, df.container, df.obj, delete_at, df.policy)
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
-    def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
-        """(declared length, chunked, X-Delete-At) after Swift's object-creation checks.
+    def _check_create(self, req: Request) -> tuple[int | None, int | None]:
+        """(declared length or None when chunked, X-Delete-At) after Swift's object-creation checks.
 
         The HTTP server has already refused any framing but a lone ``chunked`` or an ASCII
         Content-Length; the same rule holds here for a request from elsewhere. Every backend
@@ -290,7 +282,7 @@ class ObjectServer(StorageServer):
         if not req.headers.get("Content-Type"):
             raise errors.BadInput("No content type")
         constraints.check_metadata(req.headers, "object", self.limits)
-        return declared, chunked, constraints.parse_delete_at(req.headers)
+        return declared, constraints.parse_delete_at(req.headers)
 
     @staticmethod
     def _refuse_put(req: Request, ts: Timestamp, stored: Probe) -> Response | None:
@@ -305,42 +297,6 @@ class ObjectServer(StorageServer):
         if stored.timestamp is not None and stored.timestamp >= ts:
             return Response(status=409, headers={X_BACKEND_TIMESTAMP: stored.timestamp.internal})
         return None
-
-    def _read_body(self, req: Request, writer: Writer, declared: int | None, chunked: bool) -> None:
-        """Copy the body into ``writer``; ClientDisconnect, green.Timeout or TooLarge."""
-        source = req.environ["wsgi.input"]
-        chunk_size = self.options.network_chunk_size
-        remaining = declared
-        received = 0
-        batch: list[bytes] = []  # network chunks joined into WRITE_BATCH-sized disk writes
-        batched = 0
-        deadline = time.monotonic() + self.options.max_upload_time
-        while remaining is None or remaining > 0:
-            want = chunk_size if remaining is None else min(chunk_size, remaining)
-            try:
-                with green.Timeout(self.options.client_timeout):
-                    chunk = source.read(want)
-            except (OSError, ValueError) as exc:  # reset socket or broken chunked framing
-                raise ClientDisconnect(str(exc)) from None
-            if not chunk:
-                break
-            received += len(chunk)
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= WRITE_BATCH:
-                writer.write(b"".join(batch))
-                batch.clear()
-                batched = 0
-            if remaining is not None:
-                remaining -= len(chunk)
-            elif received > self.limits.max_file_size:
-                raise errors.TooLarge("Your request is too large.")
-            if time.monotonic() > deadline:
-                raise green.Timeout()
-        if batch:
-            writer.write(b"".join(batch))
-        if remaining:
-            raise ClientDisconnect(f"body ended {remaining} bytes short")
 
     def _tell_containers(
         self, plan: updates.UpdatePlan | None, df: DiskFile, update: ListingUpdate
