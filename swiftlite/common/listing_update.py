@@ -54,12 +54,6 @@ class ListingUpdate:
         if self.op not in (PUT, DELETE):
             raise ValueError(f"a listing update is a PUT or a DELETE, not {self.op!r}")
 
-    @classmethod
-    def of_name(cls, op: str, name: str, timestamp: Timestamp, **fields: Any) -> ListingUpdate:
-        """From an object's full name ``/<a>/<c>/<o>`` (as the updater's records name it)."""
-        _, account, container, obj = name.split("/", 3)
-        return cls(op, account, container, obj, timestamp, **fields)
-
     @property
     def deleted(self) -> bool:
         return self.op == DELETE
