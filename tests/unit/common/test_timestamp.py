@@ -67,11 +67,11 @@ def test_internal_string_round_trips_and_orders(ticks: int, offset: int) -> None
 
 def test_header_timestamp_refuses_missing_and_malformed_with_swift_bodies() -> None:
     assert header_timestamp({"X-Timestamp": "1700000000.12345"}) == Timestamp(1700000000.12345)
-    with pytest.raises(BadInput, match="^Missing timestamp$"):
+    with pytest.raises(BadInput, match=r"^Missing timestamp$"):
         header_timestamp({})
-    with pytest.raises(BadInput, match="^Missing timestamp$"):
+    with pytest.raises(BadInput, match=r"^Missing timestamp$"):
         header_timestamp({"X-Timestamp": ""})
     with pytest.raises(BadInput, match="should be a UNIX timestamp float value; was 'x'"):
         header_timestamp({"X-Timestamp": "x"})
-    with pytest.raises(BadInput, match="^Missing X-Put-Timestamp$"):
+    with pytest.raises(BadInput, match=r"^Missing X-Put-Timestamp$"):
         header_timestamp({"X-Timestamp": "1"}, "X-Put-Timestamp")
