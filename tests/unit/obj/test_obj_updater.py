@@ -129,6 +129,22 @@ def test_update_corrupt_record_is_quarantined(net) -> None:
     assert not os.path.exists(path)
 
 
+def test_update_record_whose_headers_name_no_update_is_quarantined_not_sent(net) -> None:
+    port = net.object_ports[0]
+    stamp = Timestamp.now()
+    cpart, cports = net.container_placement()
+    targets = tuple(updates.Target(f"127.0.0.1:{p}", net.device(p)) for p in cports)
+    headers = {"X-Timestamp": stamp.internal}  # a PUT without X-Size, -Content-Type, -Etag
+    path = write(
+        net, port, updates.AsyncPending("PUT", "a", "c", "o", headers, str(cpart), targets), stamp
+    )
+    summary = updater(net, port).run_once()
+    assert (summary["quarantined"], summary["failures"]) == (1, 0)
+    assert not os.path.exists(path)
+    for cport in cports:
+        assert names(net, cport) == []
+
+
 def test_update_after_object_server_failed_to_tell_containers(net) -> None:
     """The whole path: the object server writes the record, the updater delivers it."""
     port = net.object_ports[0]
