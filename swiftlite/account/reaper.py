@@ -130,17 +130,7 @@ class AccountReaper(daemon.Daemon):
         """``(db path, replica index)`` of each DELETED account this server reaps."""
         ring = self.ring("account")
         horizon = Timestamp(max(0.0, time.time() - self.options.delay_reaping))
-        try:
-            names = sorted(os.listdir(self.options.devices))
-        except FileNotFoundError:
-            return
-        for device in names:
-            try:
-                device_path = fs.check_device(
-                    self.options.devices, device, self.options.mount_check
-                )
-            except errors.DeviceUnavailable:
-                continue
+        for device, device_path in fs.local_devices(self.options.devices, self.options.mount_check):
             for db_path in layout.walk_db_files(device_path, layout.ACCOUNT):
                 part = layout.parse_db_path(db_path).partition
                 shard = self._my_index(ring.get_part_nodes(part), device)

@@ -23,7 +23,7 @@ from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
-from swiftlite.common.timestamp import Timestamp
+from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.db import layout, rpc
 from swiftlite.db.listing import Subdir, parse_params, query_params
 from swiftlite.db.metadata import live_after, metadata_updates
@@ -40,13 +40,6 @@ class AccountServerOptions:
     log_requests: bool = True
     log_level: str = "INFO"
     log_file: str | None = None
-
-
-def _timestamp(req: Request, header: str = "X-Timestamp") -> Timestamp:
-    try:
-        return Timestamp(req.headers[header])
-    except (KeyError, ValueError):
-        raise errors.BadInput(f"Missing or invalid {header}") from None
 
 
 def _count(req: Request, header: str) -> int:
@@ -162,7 +155,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         path = self._path(req, allow_container=True)
         if path.container is not None:
             return self._put_container(req, path)
-        ts = _timestamp(req)
+        ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         broker = self._broker(path)
         with broker:
@@ -181,11 +174,13 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         return Response(status=201 if created else 202)
 
     def _put_container(self, req: Request, path: BackendPath) -> Response:
-        put_ts = _timestamp(req, "X-Put-Timestamp")
-        delete_ts = _timestamp(req, "X-Delete-Timestamp")
+        put_ts = header_timestamp(req.headers, "X-Put-Timestamp")
+        delete_ts = header_timestamp(req.headers, "X-Delete-Timestamp")
         count = _count(req, "X-Object-Count")
         used = _count(req, "X-Bytes-Used")
-        stats_ts = _timestamp(req) if "X-Timestamp" in req.headers else Timestamp.now()
+        stats_ts = Timestamp.now()
+        if "X-Timestamp" in req.headers:
+            stats_ts = header_timestamp(req.headers)
         try:
             policy = intparse.parse_uint(req.headers.get(POLICY_HEADER, "0"), 10)
         except ValueError:
@@ -242,7 +237,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
 
     def POST(self, req: Request) -> Response:
         path = self._path(req, allow_container=False)
-        ts = _timestamp(req)
+        ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         broker = self._broker(path)
         with broker:
@@ -256,7 +251,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
 
     def DELETE(self, req: Request) -> Response:
         path = self._path(req, allow_container=False)
-        ts = _timestamp(req)
+        ts = header_timestamp(req.headers)
         broker = self._broker(path)
         with broker:
             if not broker.exists():

@@ -1,8 +1,9 @@
 """File-system primitives with the durability rules in one place.
 
 fsync of files and directories, atomic rename-into-place, preallocation, advisory locks,
-mount checks and free space. Every durable write in swiftlite goes through these, so the crash
-rules (write to a temp file, fsync, rename, fsync the directory) are written down once.
+mount checks, the device list and free space. Every durable write in swiftlite goes through
+these, so the crash rules (write to a temp file, fsync, rename, fsync the directory) are
+written down once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import errno
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from swiftlite.common.errors import DeviceUnavailable, DiskFull, Timeout
 
@@ -151,6 +152,30 @@ def check_device(devices: str, device: str, mount_check: bool) -> str:
     if not os.path.isdir(path):
         raise DeviceUnavailable(f"{path} does not exist")
     return path
+
+
+def local_devices(
+    devices: str,
+    mount_check: bool,
+    skipped: Callable[[str, DeviceUnavailable], None] | None = None,
+) -> list[tuple[str, str]]:
+    """(name, path) of each usable device dir under ``devices``, by name: what a daemon walks.
+
+    Unmounted (with ``mount_check``) or missing ones are left out, each told to ``skipped``
+    when given; no ``devices`` dir at all gives no devices.
+    """
+    try:
+        names = sorted(os.listdir(devices))
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        try:
+            found.append((name, check_device(devices, name, mount_check)))
+        except DeviceUnavailable as exc:
+            if skipped is not None:
+                skipped(name, exc)
+    return found
 
 
 def free_bytes(path: str) -> int:

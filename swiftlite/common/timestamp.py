@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Mapping
 
 from swiftlite.common import intparse
+from swiftlite.common.errors import BadInput
 
 TICKS_PER_SECOND = 100_000
 _MAX_TICKS = 10**10 * TICKS_PER_SECOND  # year 2286: Swift's limit of 10 digits of seconds
@@ -136,3 +138,18 @@ def parse(value: str | None) -> Timestamp | None:
     if value is None or value == "":
         return None
     return Timestamp(value)
+
+
+def header_timestamp(headers: Mapping[str, str], name: str = "X-Timestamp") -> Timestamp:
+    """The timestamp a request names in header ``name``, for every server's verbs.
+
+    BadInput (400) with Swift's body when it is missing or empty ("Missing timestamp") or
+    not a timestamp ("<name> should be a UNIX timestamp float value; was '...'").
+    """
+    value = headers.get(name)
+    if not value:
+        raise BadInput("Missing timestamp" if name == "X-Timestamp" else f"Missing {name}")
+    try:
+        return Timestamp(value)
+    except ValueError:
+        raise BadInput(f"{name} should be a UNIX timestamp float value; was {value!r}") from None

@@ -12,12 +12,11 @@ account in batches every ``account_update_interval`` seconds by a green thread; 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from webob import Request, Response
@@ -25,9 +24,10 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors, green, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import listing_response, negotiate
-from swiftlite.common.names import BackendPath, split_backend_path, wsgi_to_str
+from swiftlite.common.listing_update import ListingUpdate
+from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
-from swiftlite.common.timestamp import Timestamp
+from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.container.updater import (
     AccountReporter,
@@ -66,15 +66,6 @@ class ContainerServerOptions:
     log_file: str | None = None
 
 
-def request_timestamp(req: Request) -> Timestamp:
-    """The required X-Timestamp; BadInput (400) when missing or malformed."""
-    try:
-        ts = Timestamp(req.headers["X-Timestamp"])
-    except (KeyError, ValueError):
-        raise errors.BadInput("Missing or invalid X-Timestamp") from None
-    return ts
-
-
 def policy_index(req: Request, header: str = POLICY_HEADER) -> int | None:
     """The policy index a header names (None without it); 400 unless a policy has it."""
     value = req.headers.get(header)
@@ -92,10 +83,13 @@ def policy_index(req: Request, header: str = POLICY_HEADER) -> int | None:
 MAX_UPDATE_BODY = 8 << 20  # bytes of one UPDATE body (object servers send at most 1000 rows)
 
 
-def update_rows(body: bytes, limits: constraints.Constraints, policy: int) -> list[tuple[Any, ...]]:
-    """The object rows of an ``UPDATE`` body; BadInput (400) for anything malformed.
+def update_rows(
+    body: bytes, path: BackendPath, limits: constraints.Constraints, policy: int
+) -> list[ListingUpdate]:
+    """The object updates of an ``UPDATE`` body; BadInput (400) for anything malformed.
 
-    The body is a JSON list of ``[name, created_at, size, content_type, etag, deleted]``.
+    The body is a JSON list of rows, ``[name, created_at, size, content_type, etag, deleted]``
+    (``ListingUpdate.to_row``).
     """
     try:
         items = json.loads(body)
@@ -103,24 +97,12 @@ def update_rows(body: bytes, limits: constraints.Constraints, policy: int) -> li
         raise errors.BadInput("UPDATE body is not JSON") from None
     if not isinstance(items, list) or not items:
         raise errors.BadInput("UPDATE body must be a non-empty list of rows")
-    rows = []
+    found = []
     for item in items:
-        if not isinstance(item, list) or len(item) != 6:
-            raise errors.BadInput("UPDATE rows are [name, created_at, size, type, etag, deleted]")
-        name, created_at, size, content_type, etag, deleted = item
-        if not isinstance(name, str) or not name:
-            raise errors.BadInput("UPDATE row without an object name")
-        constraints.check_object_name(name, limits)
-        if not isinstance(size, int) or size < 0 or deleted not in (0, 1):
-            raise errors.BadInput(f"bad size or deleted flag for {name!r}")
-        if not isinstance(content_type, str) or not isinstance(etag, str):
-            raise errors.BadInput(f"bad content type or etag for {name!r}")
-        try:
-            stamp = Timestamp(created_at).internal
-        except (TypeError, ValueError):
-            raise errors.BadInput(f"bad timestamp for {name!r}") from None
-        rows.append((name, stamp, size, content_type, etag, deleted, policy))
-    return rows
+        update = ListingUpdate.from_row(path.account, path.container or "", item, policy)
+        constraints.check_object_name(update.obj, limits)
+        found.append(update)
+    return found
 
 
 def object_row(row: Any) -> dict[str, Any]:
@@ -282,27 +264,16 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
 
     # -- object rows ------------------------------------------------------------------------
 
-    def _object_update(self, req: Request, path: BackendPath, ts: Timestamp) -> Response:
-        obj = path.obj or ""
+    def _object_update(self, req: Request, path: BackendPath) -> Response:
+        """The object server's per-object PUT or DELETE: one row, journaled."""
         policy = policy_index(req) or 0
-        if req.method == "PUT":
-            try:
-                size = intparse.parse_uint(req.headers["X-Size"], maximum=intparse.INT64_MAX)
-                content_type = req.headers["X-Content-Type"]
-                etag = req.headers["X-Etag"]
-            except (KeyError, ValueError):
-                raise errors.BadInput(
-                    "Object updates need X-Size, X-Content-Type and X-Etag"
-                ) from None
-            with contextlib.suppress(errors.BadName):  # undecodable bytes stay as they came
-                content_type = wsgi_to_str(content_type)
+        update = ListingUpdate.from_headers(
+            req.method, path.account, path.container or "", path.obj or "", req.headers
+        )
         broker = self._broker(path)
         with broker:
-            self._require_for_rows(broker, path, ts, policy)
-            if req.method == "PUT":
-                broker.put_object(obj, ts, size, content_type, etag, 0, policy)
-            else:
-                broker.delete_object(obj, ts, policy)
+            self._require_for_rows(broker, path, update.timestamp, policy)
+            broker.put_records([replace(update, policy=policy).to_record()])
         self._mark_dirty(broker)
         return Response(status=201 if req.method == "PUT" else 204)
 
@@ -319,9 +290,9 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
 
     def PUT(self, req: Request) -> Response:
         path = self._path(req)
-        ts = request_timestamp(req)
         if path.obj is not None:
-            return self._object_update(req, path, ts)
+            return self._object_update(req, path)
+        ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         requested = policy_index(req)
         default = policy_index(req, policies.DEFAULT_HEADER)
@@ -409,7 +380,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         path = self._path(req)
         if path.obj is not None:
             raise errors.BadInput("Invalid path: POST has no object")
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         broker = self._broker(path)
         with broker:
@@ -422,9 +393,9 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
 
     def DELETE(self, req: Request) -> Response:
         path = self._path(req)
-        ts = request_timestamp(req)
         if path.obj is not None:
-            return self._object_update(req, path, ts)
+            return self._object_update(req, path)
+        ts = header_timestamp(req.headers)
         broker = self._broker(path)
         with broker:
             if not broker.exists():
@@ -444,13 +415,13 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
     def UPDATE(self, req: Request) -> Response:
         """Many object rows at once (``obj/update_batch.py``); 202, or 404 for no container."""
         path = self._path(req)
-        ts = request_timestamp(req)
+        ts = header_timestamp(req.headers)
         if path.obj is not None:
             raise errors.BadInput("UPDATE goes to a container, not an object")
         if (req.content_length or 0) > MAX_UPDATE_BODY:
             raise errors.TooLarge("UPDATE body too large")
         policy = policy_index(req) or 0
-        rows = update_rows(req.body, self.limits, policy)
+        rows = [u.to_record() for u in update_rows(req.body, path, self.limits, policy)]
         broker = self._broker(path)
         with broker:
             self._require_for_rows(broker, path, ts, policy)

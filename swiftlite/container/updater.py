@@ -268,17 +268,11 @@ class ContainerUpdater(daemon.Daemon):
         return cls(config.load_section(path, cls.section, ContainerUpdaterOptions))
 
     def _devices(self) -> list[str]:
-        try:
-            names = sorted(os.listdir(self.options.devices))
-        except FileNotFoundError:
-            return []
-        paths = []
-        for name in names:
-            try:
-                paths.append(fs.check_device(self.options.devices, name, self.options.mount_check))
-            except errors.DeviceUnavailable:
-                self.logger.warning("skipping unavailable device %s", name)
-        return paths
+        def skipped(device: str, _exc: errors.DeviceUnavailable) -> None:
+            self.logger.warning("skipping unavailable device %s", device)
+
+        found = fs.local_devices(self.options.devices, self.options.mount_check, skipped)
+        return [path for _, path in found]
 
     def _report_path(self, db_path: str, stats: dict[str, int], reclaim: bool = False) -> bool:
         """Report one database; True when the account is up to date afterwards.

@@ -11,7 +11,6 @@ its peers. A database that is only busy is counted as a failure and left alone.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -61,16 +60,12 @@ class DbAuditor(daemon.Daemon):
         return stats
 
     def _databases(self) -> Iterator[str]:
-        try:
-            names = sorted(os.listdir(self.options.devices))
-        except FileNotFoundError:
-            return
-        for name in names:
-            try:
-                device_path = fs.check_device(self.options.devices, name, self.options.mount_check)
-            except errors.DeviceUnavailable as exc:
-                self.logger.warning("%s: skipping device: %s", self.name, exc)
-                continue
+        def skipped(_device: str, exc: errors.DeviceUnavailable) -> None:
+            self.logger.warning("%s: skipping device: %s", self.name, exc)
+
+        for _, device_path in fs.local_devices(
+            self.options.devices, self.options.mount_check, skipped
+        ):
             yield from layout.walk_db_files(device_path, self.kind)
 
     def audit(self, db_path: str) -> str:

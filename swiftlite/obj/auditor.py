@@ -32,8 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, hashing, policies, recon_cache
-from swiftlite.obj import devices, expiry_queue, hashes, layout, metadata
+from swiftlite.common import daemon, errors, fs, green, hashing, policies, recon_cache
+from swiftlite.obj import expiry_queue, hashes, layout, metadata
 from swiftlite.obj.diskfile import delete_at, quarantine_file
 from swiftlite.obj.ratelimit import RateLimiter
 
@@ -164,7 +164,7 @@ class ObjectAuditor(daemon.Daemon):
 
     def run_once(self) -> dict[str, Any]:
         stats = AuditStats()
-        local = devices.local_devices(self.options.devices, self.options.mount_check)
+        local = fs.local_devices(self.options.devices, self.options.mount_check)
         stats.devices = len(local)
         pool = green.GreenPool(max(1, self.options.concurrency))
         for _, dev_path in local:

@@ -1,8 +1,6 @@
-"""Which devices an object daemon works on.
+"""Which ring devices an object daemon works on (the daemons that act on whatever is on disk,
+auditor, updater and expirer, walk ``common.fs.local_devices`` instead).
 
-- ``local_devices(devices, mount_check)``: every device directory under ``devices`` (mounted,
-  when ``mount_check`` is on) as (name, path), for the daemons that act on whatever is on disk
-  (auditor, updater, expirer).
 - ``ring_devices(ring, bind_ip, bind_port)``: the ring's devices served by this node, found as
   Swift does by matching the ring's ``ip:port`` or ``replication_ip:replication_port`` against
   the server's bind address (any address when ``bind_ip`` is a wildcard). The replicator needs
@@ -11,29 +9,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
-from swiftlite.common import fs
-from swiftlite.common.errors import DeviceUnavailable
-
 WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})  # noqa: S104 - compared, never bound
-
-
-def local_devices(devices: str, mount_check: bool) -> list[tuple[str, str]]:
-    """(device, path) for each usable device dir, sorted; unmounted ones are skipped."""
-    try:
-        names = sorted(os.listdir(devices))
-    except FileNotFoundError:
-        return []
-    found = []
-    for name in names:
-        try:
-            found.append((name, fs.check_device(devices, name, mount_check)))
-        except DeviceUnavailable:
-            continue
-    return found
 
 
 def _normal_ip(ip: str) -> str:

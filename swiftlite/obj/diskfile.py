@@ -158,6 +158,7 @@ class DiskFile:
         self.dev_path = dev_path
         self.partition = partition
         self.policy = policy  # the storage policy index: which objects-N/ holds the files
+        self.account, self.container, self.obj = account, container, obj
         self.name = f"/{account}/{container}/{obj}"
         self.name_hash = hashing.hash_path(account, container, obj)
         self.suffix = hashing.suffix_of(self.name_hash)

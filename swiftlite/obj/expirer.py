@@ -33,11 +33,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, recon_cache, reserved
+from swiftlite.common import daemon, errors, fs, green, recon_cache, reserved
 from swiftlite.common.direct_client import DirectResponse, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import devices, expiry_queue
+from swiftlite.obj import expiry_queue
 from swiftlite.obj.ratelimit import RateLimiter
 from swiftlite.ring import Ring, RingError
 
@@ -131,7 +131,7 @@ class ObjectExpirer(daemon.Daemon):
             return stats.summary()
         now = self.clock()
         pool = green.GreenPool(max(1, self.options.concurrency))
-        for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
+        for _, dev_path in fs.local_devices(self.options.devices, self.options.mount_check):
             for path in expiry_queue.due(dev_path, now):
                 self.pace.wait()
                 pool.spawn_n(self._expire_safely, path, stats)

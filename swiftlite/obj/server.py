@@ -4,7 +4,8 @@ Paths are ``/<device>/<partition>/<account>/<container>/<object>`` (REPLICATE:
 ``/<device>/<partition>[/<sfx>-<sfx>...]``). Each verb reads as a short list of steps: check the
 request and the device, look at what is stored (``DiskFile.probe``), refuse early (before the
 body is read, so ``Expect: 100-continue`` clients never send it), then write through a
-``Writer`` and tell the container servers (``updates``). Handlers return webob responses; the
+``Writer`` (the body read by ``put_body``) and tell the container servers the write's
+``ListingUpdate`` (``notify``). Handlers return webob responses; the
 disk layer raises domain errors, mapped once by ``storage_app``. Options are parsed once into
 ``ObjectServerOptions`` by ``app_factory``.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +30,12 @@ from swiftlite.common.http.headers import (
     is_sys_or_user_meta,
     title,
 )
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import split_backend_path
-from swiftlite.common.policies import INDEX_HEADER, backend_policy
+from swiftlite.common.policies import backend_policy
 from swiftlite.common.storage_app import StorageServer
-from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import expiry_queue, hashes, layout, updates
+from swiftlite.common.timestamp import Timestamp, header_timestamp
+from swiftlite.obj import expiry_queue, hashes, layout, notify, updates
 from swiftlite.obj.diskfile import (
     DiskConfig,
     DiskFile,
@@ -42,11 +43,11 @@ from swiftlite.obj.diskfile import (
     ObjectBody,
     OpenObject,
     Probe,
-    Writer,
     delete_at,
 )
+from swiftlite.obj.notify import ContainerNotifier
+from swiftlite.obj.put_body import ClientDisconnect, read_body
 from swiftlite.obj.sendfile import SendfileBody, client_socket_fd
-from swiftlite.obj.update_batch import UpdateBatcher
 
 DEFAULT_ALLOWED_HEADERS = (
     "content-disposition",
@@ -99,15 +100,6 @@ class ObjectServerOptions:
     group_sync: bool = True
 
 
-# A large body reaches the disk layer in pieces of this size, which it hashes and writes in a
-# pool thread (Writer.write): fewer, bigger hand-offs than one per network chunk.
-WRITE_BATCH = 1 << 20
-
-
-class ClientDisconnect(Exception):
-    """The client went away before sending the whole body (answered 499)."""
-
-
 def pooled_requester(pool: BackendPool) -> updates.Requester:
     """A ``direct_request``-shaped sender over keep-alive connections from ``pool``."""
 
@@ -151,13 +143,12 @@ class ObjectServer(StorageServer):
                 if options.container_update_keepalive
                 else direct_request
             )
-        self.request = request  # container updates go out through this
-        self.batcher = (
-            UpdateBatcher(
-                request, options.conn_timeout, options.container_update_timeout, self.logger
-            )
-            if options.container_update_batch
-            else None
+        self.notifier = ContainerNotifier(  # container updates go out through this
+            request,
+            options.conn_timeout,
+            options.container_update_timeout,
+            options.container_update_batch,
+            self.logger,
         )
         self.limits = constraints.load()
         disk = DiskConfig(
@@ -208,18 +199,6 @@ class ObjectServer(StorageServer):
         container, obj = path.container or "", path.obj or ""  # both present: 5 segments
         return self.disk.get(dev_path, path.partition, path.account, container, obj, policy)
 
-    @staticmethod
-    def _timestamp(req: Request) -> Timestamp:
-        value = req.headers.get("X-Timestamp")
-        if not value:
-            raise errors.BadInput("Missing timestamp")
-        try:
-            return Timestamp(value)
-        except ValueError:
-            raise errors.BadInput(
-                f"X-Timestamp should be a UNIX timestamp float value; was {value!r}"
-            ) from None
-
     def _user_metadata(self, req: Request, with_sysmeta: bool) -> dict[str, str]:
         """User meta, transient sysmeta, allowed headers (and sysmeta on PUT), title-cased."""
         meta = {}
@@ -240,8 +219,8 @@ class ObjectServer(StorageServer):
 
     def PUT(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
-        declared, chunked, expires = self._check_create(req)
+        ts = header_timestamp(req.headers)
+        declared, expires = self._check_create(req)
         plan = updates.plan_from_headers(req.headers)
         stored = df.probe()
         refusal = self._refuse_put(req, ts, stored)
@@ -249,7 +228,8 @@ class ObjectServer(StorageServer):
             return refusal
         with df.writer(declared) as writer:
             try:
-                self._read_body(req, writer, declared, chunked)
+                source = req.environ["wsgi.input"]
+                read_body(source, writer, declared, self.options, self.limits.max_file_size)
             except ClientDisconnect:
                 return Response(status="499 Client Disconnect", body=b"Client disconnected")
             except green.Timeout:
@@ -270,17 +250,16 @@ class ObjectServer(StorageServer):
                 meta["X-Delete-At"] = str(expires)
                 self._queue_expiry(df, expires)
             writer.commit(meta)
-        self._container_update(plan, "PUT", req, df, ts, meta)
+        self._tell_containers(plan, df, notify.put_update(df, ts, req.headers, meta))
         return Response(status=201, headers={"ETag": etag, "X-Backend-Timestamp": ts.internal})
 
     def _queue_expiry(self, df: DiskFile, delete_at: int) -> None:
         """Queue the object for the expirer before the write that sets X-Delete-At lands."""
-        _, account, container, obj = df.name.split("/", 3)
-        entry = expiry_queue.Entry(account, container, obj, delete_at, df.policy)
+        entry = expiry_queue.Entry(df.account, df.container, df.obj, delete_at, df.policy)
         self.disk.run_blocking(expiry_queue.record, df.dev_path, df.name_hash, entry)
 
-    def _check_create(self, req: Request) -> tuple[int | None, bool, int | None]:
-        """(declared length, chunked, X-Delete-At) after Swift's object-creation checks.
+    def _check_create(self, req: Request) -> tuple[int | None, int | None]:
+        """(declared length or None when chunked, X-Delete-At) after Swift's object-creation checks.
 
         The HTTP server has already refused any framing but a lone ``chunked`` or an ASCII
         Content-Length; the same rule holds here for a request from elsewhere. Every backend
@@ -303,7 +282,7 @@ class ObjectServer(StorageServer):
         if not req.headers.get("Content-Type"):
             raise errors.BadInput("No content type")
         constraints.check_metadata(req.headers, "object", self.limits)
-        return declared, chunked, constraints.parse_delete_at(req.headers)
+        return declared, constraints.parse_delete_at(req.headers)
 
     @staticmethod
     def _refuse_put(req: Request, ts: Timestamp, stored: Probe) -> Response | None:
@@ -319,86 +298,11 @@ class ObjectServer(StorageServer):
             return Response(status=409, headers={X_BACKEND_TIMESTAMP: stored.timestamp.internal})
         return None
 
-    def _read_body(self, req: Request, writer: Writer, declared: int | None, chunked: bool) -> None:
-        """Copy the body into ``writer``; ClientDisconnect, green.Timeout or TooLarge."""
-        source = req.environ["wsgi.input"]
-        chunk_size = self.options.network_chunk_size
-        remaining = declared
-        received = 0
-        batch: list[bytes] = []  # network chunks joined into WRITE_BATCH-sized disk writes
-        batched = 0
-        deadline = time.monotonic() + self.options.max_upload_time
-        while remaining is None or remaining > 0:
-            want = chunk_size if remaining is None else min(chunk_size, remaining)
-            try:
-                with green.Timeout(self.options.client_timeout):
-                    chunk = source.read(want)
-            except (OSError, ValueError) as exc:  # reset socket or broken chunked framing
-                raise ClientDisconnect(str(exc)) from None
-            if not chunk:
-                break
-            received += len(chunk)
-            batch.append(chunk)
-            batched += len(chunk)
-            if batched >= WRITE_BATCH:
-                writer.write(b"".join(batch))
-                batch.clear()
-                batched = 0
-            if remaining is not None:
-                remaining -= len(chunk)
-            elif received > self.limits.max_file_size:
-                raise errors.TooLarge("Your request is too large.")
-            if time.monotonic() > deadline:
-                raise green.Timeout()
-        if batch:
-            writer.write(b"".join(batch))
-        if remaining:
-            raise ClientDisconnect(f"body ended {remaining} bytes short")
-
-    def _container_update(
-        self,
-        plan: updates.UpdatePlan | None,
-        op: str,
-        req: Request,
-        df: DiskFile,
-        ts: Timestamp,
-        meta: dict[str, str],
+    def _tell_containers(
+        self, plan: updates.UpdatePlan | None, df: DiskFile, update: ListingUpdate
     ) -> None:
-        if plan is None:
-            return
-        trans_id = req.headers.get("X-Trans-Id")
-        if op == "PUT":
-            override = "X-Backend-Container-Update-Override-"
-            headers = updates.put_headers(
-                ts,
-                int(req.headers.get(override + "Size") or meta["Content-Length"]),
-                req.headers.get(override + "Content-Type") or meta["Content-Type"],
-                req.headers.get(override + "Etag") or meta["ETag"],
-                trans_id,
-            )
-        else:
-            headers = updates.delete_headers(ts, trans_id)
-        headers[INDEX_HEADER] = str(df.policy)
-        path = df.name
-        if self.batcher is not None:
-            failed = self.batcher.send(op, path, headers, plan)
-        else:
-            failed = updates.send(
-                op,
-                path,
-                headers,
-                plan,
-                self.options.conn_timeout,
-                self.options.container_update_timeout,
-                request=self.request,
-                logger=self.logger,
-            )
-        if failed:
-            _, account, container, obj = path.split("/", 3)
-            pending = updates.AsyncPending(
-                op, account, container, obj, headers, plan.partition, tuple(failed)
-            )
-            updates.write_async_pending(df.dev_path, df.name_hash, ts, pending, df.policy)
+        """Send the write's listing update to the replicas the proxy named, if it named any."""
+        if plan is not None and self.notifier.tell(update, plan, df):
             self.metrics.increment("async_pendings")
 
     # -- GET / HEAD ------------------------------------------------------------------------
@@ -515,7 +419,7 @@ class ObjectServer(StorageServer):
 
     def POST(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
+        ts = header_timestamp(req.headers)
         constraints.check_metadata(req.headers, "object", self.limits)
         expires = constraints.parse_delete_at(req.headers)
         stored = df.probe()
@@ -543,12 +447,13 @@ class ObjectServer(StorageServer):
         df.write_metadata(meta)
         if new_type is not None and new_type != old_type:
             # the listing row shows the new type, last modified at this POST, as Swift's does
-            self._container_update(plan, "PUT", req, df, ts, _listing_meta(stored, new_type))
+            update = notify.post_update(df, ts, req.headers, stored.metadata, new_type)
+            self._tell_containers(plan, df, update)
         return Response(status=202, headers={X_BACKEND_TIMESTAMP: ts.internal})
 
     def DELETE(self, req: Request) -> Response:
         df = self._diskfile(req)
-        ts = self._timestamp(req)
+        ts = header_timestamp(req.headers)
         plan = updates.plan_from_headers(req.headers)
         stored = df.probe()
         orig = stored.timestamp
@@ -569,7 +474,7 @@ class ObjectServer(StorageServer):
                 return Response(status=412, body=b"X-If-Delete-At and X-Delete-At do not match")
         if orig is None or orig < ts:
             df.delete(ts)
-            self._container_update(plan, "DELETE", req, df, ts, {})
+            self._tell_containers(plan, df, notify.delete_update(df, ts, req.headers))
         newest = ts if orig is None or orig < ts else orig
         return Response(status=status, headers={X_BACKEND_TIMESTAMP: newest.internal})
 
@@ -599,15 +504,3 @@ def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> ObjectServer:
         ObjectServerOptions, local_conf, global_conf, where="[app:object-server]"
     )
     return ObjectServer(options)
-
-
-def _listing_meta(stored: Any, content_type: str) -> dict[str, str]:
-    """What a container row describes after a POST changed the type: the stored size and
-    ETag (or the listing overrides a middleware stored as sysmeta on PUT), the new type."""
-    meta = stored.metadata
-    override = "X-Object-Sysmeta-Container-Update-Override-"
-    return {
-        "Content-Length": meta.get(override + "Size") or meta.get("Content-Length", "0"),
-        "ETag": meta.get(override + "Etag") or meta.get("ETag", ""),
-        "Content-Type": content_type,
-    }

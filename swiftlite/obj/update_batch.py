@@ -3,11 +3,12 @@
 An object server under load sends one listing update per object write to a container replica,
 and every update costs a request to make, parse, log and journal on both sides (about a fifth
 of a small PUT's CPU). ``UpdateBatcher.send`` queues the update under its key (container
-replica, partition, account, container). The first writer for a key sends at once; updates
-that arrive while that request is in flight wait for it to end and then go together in one
-``UPDATE /<dev>/<part>/<a>/<c>`` whose JSON body lists the rows (the container server merges
-them in one journal append). So an idle server adds no delay, and a busy one sends one request
-per round trip instead of one per object.
+replica, partition, account, container, storage policy). The first writer for a key sends at
+once; updates that arrive while that request is in flight wait for it to end and then go
+together in one ``UPDATE /<dev>/<part>/<a>/<c>`` whose JSON body lists the rows
+(``ListingUpdate.to_row``; the container server merges them in one journal append) and whose
+``X-Backend-Storage-Policy-Index`` names the policy, as a lone update's does. So an idle server
+adds no delay, and a busy one sends one request per round trip instead of one per object.
 
 A batch of one goes as the classic ``PUT|DELETE /<dev>/<part>/<a>/<c>/<o>`` (what Swift's
 container servers understand). Every writer waits for its own update's outcome, so "201 means
@@ -17,49 +18,27 @@ records, which the object-updater replays one object at a time.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.common import green
-from swiftlite.common.errors import BadName
-from swiftlite.common.names import wsgi_to_str
+from swiftlite.common.listing_update import ListingUpdate
+from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.obj import updates
 
 UPDATE_CONTENT_TYPE = "application/json"
 MAX_BATCH = 1000  # rows per UPDATE request; more wait for the next round
 
-BatchKey = tuple[str, str, str, str, str]  # host, device, partition, account, container
+# host, device, partition, account, container, policy index
+BatchKey = tuple[str, str, str, str, str, int | None]
 
 
 @dataclass
 class _Update:
-    op: str
-    path: str  # /<a>/<c>/<o>
-    headers: Mapping[str, str]
-    row: list[Any]
+    update: ListingUpdate
     done: Any = field(default_factory=green.Event)  # sent True (2xx) or False
-
-
-def row_of(op: str, name: str, headers: Mapping[str, str]) -> list[Any]:
-    """The container row an update's headers describe: name, created_at, size, type, etag,
-    deleted (the order of the container server's UPDATE body)."""
-    if op == "PUT":
-        content_type = headers["X-Content-Type"]
-        with contextlib.suppress(BadName):  # header values are WSGI strings; rows carry text
-            content_type = wsgi_to_str(content_type)
-        return [
-            name,
-            headers["X-Timestamp"],
-            int(headers["X-Size"]),
-            content_type,
-            headers["X-Etag"],
-            0,
-        ]
-    return [name, headers["X-Timestamp"], 0, "", "", 1]
 
 
 class UpdateBatcher:
@@ -80,28 +59,27 @@ class UpdateBatcher:
         self.requests_sent = 0  # tests and the bench read these
         self.rows_sent = 0
 
-    def send(
-        self, op: str, path: str, headers: Mapping[str, str], plan: updates.UpdatePlan
-    ) -> list[updates.Target]:
-        """Tell every target of ``plan`` about one object write; the targets that failed.
-
-        ``path`` is ``/<a>/<c>/<o>`` (real str) and ``headers`` the classic update's headers
-        (``updates.put_headers`` / ``delete_headers``).
-        """
-        _, account, container, obj = path.split("/", 3)
-        row = row_of(op, obj, headers)
+    def send(self, update: ListingUpdate, plan: updates.UpdatePlan) -> list[updates.Target]:
+        """Tell every target of ``plan`` about one object write; the targets that failed."""
         waiting = []
         for target in plan.targets:
-            key = (target.host, target.device, plan.partition, account, container)
-            update = _Update(op, path, headers, row)
+            key = (
+                target.host,
+                target.device,
+                plan.partition,
+                update.account,
+                update.container,
+                update.policy,
+            )
+            queued = _Update(update)
             queue = self._queues.get(key)
             if queue is None:
-                self._queues[key] = [update]
+                self._queues[key] = [queued]
                 green.spawn_n(self._drain, key, target, plan.partition)
             else:
-                queue.append(update)
-            waiting.append((target, update))
-        return [target for target, update in waiting if not update.done.wait()]
+                queue.append(queued)
+            waiting.append((target, queued))
+        return [target for target, queued in waiting if not queued.done.wait()]
 
     def _drain(self, key: BatchKey, target: updates.Target, partition: str) -> None:
         """Send what is queued under ``key``, round after round, until nothing is left."""
@@ -127,12 +105,9 @@ class UpdateBatcher:
         self.requests_sent += 1
         self.rows_sent += len(batch)
         if len(batch) == 1:
-            one = batch[0]
             plan = updates.UpdatePlan(partition, (target,))
             failed = updates.send(
-                one.op,
-                one.path,
-                one.headers,
+                batch[0].update,
                 plan,
                 self.conn_timeout,
                 self.node_timeout,
@@ -140,13 +115,15 @@ class UpdateBatcher:
                 logger=self.logger,
             )
             return not failed
-        _host, device, _part, account, container = key
+        _host, device, _part, account, container, policy = key
         full = f"/{device}/{partition}/{account}/{container}"
-        body = json.dumps([u.row for u in batch]).encode("utf-8")
+        body = json.dumps([u.update.to_row() for u in batch]).encode("utf-8")
         headers = {
             "Content-Type": UPDATE_CONTENT_TYPE,
-            "X-Timestamp": max(u.row[1] for u in batch),
+            "X-Timestamp": max(u.update.timestamp for u in batch).internal,
         }
+        if policy is not None:
+            headers[INDEX_HEADER] = str(policy)
         return updates.send_to(
             target,
             "UPDATE",

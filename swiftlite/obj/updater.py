@@ -16,9 +16,10 @@ usable container ring the record's own targets are used. Then:
 - some do: the record is rewritten naming only the targets that still failed;
 - none do: it stays for the next pass.
 
-A record that cannot be parsed is moved to ``quarantined/async_pending/``. Records are sent by
-``concurrency`` greenthreads, paced at ``objects_per_second``. Summary: successes, failures,
-unlinked (superseded records), quarantined.
+A record that cannot be parsed, or names no valid update, is moved to
+``quarantined/async_pending/``. Records are sent by ``concurrency`` greenthreads, paced at
+``objects_per_second``. Summary: successes, failures, unlinked (superseded records),
+quarantined.
 """
 
 from __future__ import annotations
@@ -27,14 +28,13 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, recon_cache
+from swiftlite.common import daemon, errors, fs, green, recon_cache
 from swiftlite.common.direct_client import direct_request
-from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import devices, layout, updates
+from swiftlite.obj import layout, updates
 from swiftlite.obj.ratelimit import RateLimiter
 from swiftlite.ring import Ring, RingError
 
@@ -171,7 +171,7 @@ class ObjectUpdater(daemon.Daemon):
         stats = UpdateStats()
         self.container_ring = self.load_container_ring()
         pool = green.GreenPool(max(1, self.options.concurrency))
-        for _, dev_path in devices.local_devices(self.options.devices, self.options.mount_check):
+        for _, dev_path in fs.local_devices(self.options.devices, self.options.mount_check):
             for policy, root in layout.policy_dirs(dev_path, layout.ASYNC_PENDING):
                 for name_hash, stamp, path in self._records(root, stats):
                     self.pace.wait()
@@ -229,6 +229,7 @@ class ObjectUpdater(daemon.Daemon):
         unlink, narrow or keep it by how its targets answered."""
         try:
             pending = updates.read_async_pending(path)
+            update = replace(pending.listing_update(), policy=policy)
         except FileNotFoundError:
             return
         except errors.Corrupt as exc:
@@ -238,12 +239,8 @@ class ObjectUpdater(daemon.Daemon):
         if self.container_ring is not None:
             current = ring_plan(self.container_ring, pending.account, pending.container)
         plan = replay_plan(pending, current)
-        obj_path = f"/{pending.account}/{pending.container}/{pending.obj}"
-        headers = {**pending.headers, INDEX_HEADER: str(policy)}
         failed = updates.send(
-            pending.op,
-            obj_path,
-            headers,
+            update,
             plan,
             self.options.conn_timeout,
             self.options.node_timeout,
@@ -260,15 +257,7 @@ class ObjectUpdater(daemon.Daemon):
         stats.failures += 1
         if len(failed) < len(plan.targets):
             stats.partial += 1
-            narrowed = updates.AsyncPending(
-                pending.op,
-                pending.account,
-                pending.container,
-                pending.obj,
-                pending.headers,
-                plan.partition,
-                tuple(failed),
-            )
+            narrowed = replace(pending, partition=plan.partition, targets=tuple(failed))
             updates.write_async_pending(dev_path, name_hash, stamp, narrowed, policy)
 
     def _quarantine(

@@ -1,8 +1,10 @@
 """Container updates after an object PUT or DELETE, and the async_pending records for retries.
 
-Owns the async_pending format (``<dev>/async_pending/<sfx>/<hash>-<timestamp>``, versioned
-JSON, see docs/formats/object.md): written here when a container server cannot be told, read
-back by the object-updater daemon with ``read_async_pending``.
+The update itself is a ``ListingUpdate`` (``common/listing_update.py``, which owns its wire
+forms); this module sends it and keeps it for later. Owns the async_pending format
+(``<dev>/async_pending/<sfx>/<hash>-<timestamp>``, versioned JSON, see
+docs/formats/listing-update.md): written when a container server cannot be told, read back by
+the object-updater daemon with ``read_async_pending``.
 
 The proxy names the container replicas in ``X-Container-Host`` (comma-separated ``ip:port``),
 ``X-Container-Device`` (comma-separated, same order) and ``X-Container-Partition``. Each gets
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,7 @@ from swiftlite.common import fs, green, intparse, reserved
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout
 from swiftlite.obj.diskfile import makedirs_durable, makedirs_plain
@@ -70,49 +73,26 @@ def plan_from_headers(headers: Mapping[str, str]) -> UpdatePlan | None:
     return UpdatePlan(partition, targets)
 
 
-def put_headers(
-    timestamp: Timestamp, size: int, content_type: str, etag: str, trans_id: str | None
-) -> dict[str, str]:
-    """Headers of the container PUT describing a new object version."""
-    headers = {
-        "X-Timestamp": timestamp.internal,
-        "X-Size": str(size),
-        "X-Content-Type": content_type,
-        "X-Etag": etag,
-    }
-    if trans_id:
-        headers["X-Trans-Id"] = trans_id
-    return headers
-
-
-def delete_headers(timestamp: Timestamp, trans_id: str | None) -> dict[str, str]:
-    headers = {"X-Timestamp": timestamp.internal}
-    if trans_id:
-        headers["X-Trans-Id"] = trans_id
-    return headers
-
-
 Requester = Callable[..., Any]
 
 
 def send(
-    op: str,
-    path: str,
-    headers: Mapping[str, str],
+    update: ListingUpdate,
     plan: UpdatePlan,
     conn_timeout: float,
     node_timeout: float,
     request: Requester = direct_request,
     logger: logging.Logger | None = None,
 ) -> list[Target]:
-    """Send the update to every target at once; the targets that did not answer 2xx.
-
-    ``path`` is ``/<a>/<c>/<o>``; each target gets ``/<dev>/<part>`` in front of it.
-    """
+    """Send ``update`` as Swift's per-object request to every target at once; the targets
+    that did not answer 2xx. Each gets ``/<dev>/<part>/<a>/<c>/<o>``."""
+    headers = update.to_headers()
 
     def one(target: Target) -> Target | None:
-        full = f"/{target.device}/{plan.partition}{path}"
-        ok = send_to(target, op, full, headers, None, conn_timeout, node_timeout, request, logger)
+        full = f"/{target.device}/{plan.partition}{update.path}"
+        ok = send_to(
+            target, update.op, full, headers, None, conn_timeout, node_timeout, request, logger
+        )
         return None if ok else target
 
     if len(plan.targets) == 1:
@@ -169,6 +149,21 @@ class AsyncPending:
     headers: dict[str, str]
     partition: str
     targets: tuple[Target, ...]
+
+    @classmethod
+    def of(cls, update: ListingUpdate, partition: str, targets: Iterable[Target]) -> AsyncPending:
+        """The record of ``update`` still owed to ``targets``: it keeps the update's headers."""
+        names = (update.account, update.container, update.obj)
+        return cls(update.op, *names, update.to_headers(), partition, tuple(targets))
+
+    def listing_update(self) -> ListingUpdate:
+        """The update to replay; Corrupt when the record's headers do not describe one."""
+        try:
+            return ListingUpdate.from_headers(
+                self.op, self.account, self.container, self.obj, self.headers
+            )
+        except BadInput as exc:
+            raise Corrupt(f"async_pending with a bad update: {exc}") from None
 
     def to_json(self) -> bytes:
         doc = {

@@ -11,7 +11,7 @@ from tests.support.inproc import InprocCluster
 def test_concurrent_puts_and_deletes_are_all_listed_through_batched_updates(
     cluster: InprocCluster, container: str
 ) -> None:
-    batchers = [b.faults.app.batcher for b in cluster.backends["object"]]  # type: ignore[union-attr]
+    batchers = [b.faults.app.notifier.batcher for b in cluster.backends["object"]]  # type: ignore[union-attr]
     before = sum(b.requests_sent for b in batchers), sum(b.rows_sent for b in batchers)
     names = [f"o{i:03d}-\u00e9" for i in range(120)]
     statuses: list[int] = []

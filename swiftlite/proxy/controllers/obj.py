@@ -21,7 +21,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, policies
 from swiftlite.common.http.conditional import normalize_etag
-from swiftlite.common.timestamp import Timestamp
+from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.proxy import cors, info, responses
 from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
@@ -180,12 +180,7 @@ class ObjectController(Controller):
         given = req.headers.get("X-Timestamp")
         if given is None or not req.environ.get(KEEP_X_TIMESTAMP):
             return Timestamp.now()
-        try:
-            return Timestamp(given)
-        except ValueError:
-            raise errors.BadInput(
-                f"X-Timestamp should be a UNIX timestamp float value; was {given!r}"
-            ) from None
+        return header_timestamp(req.headers)
 
     def apply_delete_at(self, req: Request, headers: dict[str, str]) -> None:
         """X-Delete-After becomes an absolute X-Delete-At, so every replica gets one value."""

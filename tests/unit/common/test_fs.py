@@ -42,3 +42,16 @@ def test_disk_usage_reports_sizes(tmp_path) -> None:
     usage = fs.disk_usage(str(tmp_path))
     assert usage["size"] >= usage["avail"] > 0
     assert os.path.isdir(tmp_path)
+
+
+def test_local_devices_lists_device_dirs_by_name_and_tells_of_the_rest(tmp_path) -> None:
+    (tmp_path / "sdb").mkdir()
+    (tmp_path / "sda").mkdir()
+    (tmp_path / "stray-file").write_bytes(b"")
+    skipped: list[str] = []
+    found = fs.local_devices(str(tmp_path), False, lambda name, exc: skipped.append(name))
+    assert found == [("sda", str(tmp_path / "sda")), ("sdb", str(tmp_path / "sdb"))]
+    assert skipped == ["stray-file"]
+    # with mount_check nothing under tmp_path is a mount point
+    assert fs.local_devices(str(tmp_path), True) == []
+    assert fs.local_devices(str(tmp_path / "missing"), False) == []

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swiftlite.common.timestamp import Timestamp, parse
+from swiftlite.common.errors import BadInput
+from swiftlite.common.timestamp import Timestamp, header_timestamp, parse
 
 
 def test_normal_form_is_sixteen_chars_with_five_decimals() -> None:
@@ -62,3 +63,15 @@ def test_internal_string_round_trips_and_orders(ticks: int, offset: int) -> None
     again = Timestamp(ts.internal)
     assert again == ts
     assert (ts < Timestamp(ts.internal, offset=1)) is True
+
+
+def test_header_timestamp_refuses_missing_and_malformed_with_swift_bodies() -> None:
+    assert header_timestamp({"X-Timestamp": "1700000000.12345"}) == Timestamp(1700000000.12345)
+    with pytest.raises(BadInput, match=r"^Missing timestamp$"):
+        header_timestamp({})
+    with pytest.raises(BadInput, match=r"^Missing timestamp$"):
+        header_timestamp({"X-Timestamp": ""})
+    with pytest.raises(BadInput, match="should be a UNIX timestamp float value; was 'x'"):
+        header_timestamp({"X-Timestamp": "x"})
+    with pytest.raises(BadInput, match=r"^Missing X-Put-Timestamp$"):
+        header_timestamp({"X-Timestamp": "1"}, "X-Put-Timestamp")

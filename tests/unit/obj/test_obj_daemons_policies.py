@@ -13,6 +13,7 @@ from objdaemon_helpers import Net, quiet_logger
 from objtest_helpers import PART, put
 
 from swiftlite.common import hashing, policies
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue, layout, updates
 from swiftlite.obj.auditor import ObjectAuditor, ObjectAuditorOptions
@@ -41,7 +42,8 @@ def test_updater_sends_policy_1_records_naming_policy_1(net) -> None:
     port = net.object_ports[0]
     cpart, cports = net.container_placement()
     stamp = Timestamp.now()
-    headers = updates.put_headers(stamp, 5, "text/plain", "0" * 32, "tx1")  # no index in it
+    update = ListingUpdate("PUT", "a", "c", "o", stamp, 5, "text/plain", "0" * 32, trans_id="tx1")
+    headers = update.to_headers()  # no index in it
     targets = tuple(updates.Target(f"127.0.0.1:{p}", net.device(p)) for p in cports)
     record = updates.AsyncPending("PUT", "a", "c", "o", headers, str(cpart), targets)
     name_hash = hashing.hash_path("a", "c", "o")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from swiftlite.common import green
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import updates
 from swiftlite.obj.update_batch import UpdateBatcher
@@ -33,15 +34,19 @@ class Recorder:
         return Answer(self.status)
 
 
-def put_headers(n: int) -> dict[str, str]:
-    return updates.put_headers(Timestamp(1000 + n), n, "text/plain", f"etag{n}", None)
+def put_update(n: int) -> ListingUpdate:
+    return ListingUpdate("PUT", "a", "c", f"o{n}", Timestamp(1000 + n), n, "text/plain", f"etag{n}")
+
+
+def delete_update(stamp: str) -> ListingUpdate:
+    return ListingUpdate("DELETE", "a", "c", "o", Timestamp(stamp))
 
 
 def run_writers(batcher: UpdateBatcher, recorder: Recorder, count: int) -> list:
     results: list = [None] * count
 
     def writer(i: int) -> None:
-        results[i] = batcher.send("PUT", f"/a/c/o{i}", put_headers(i), PLAN)
+        results[i] = batcher.send(put_update(i), PLAN)
 
     threads = [green.spawn(writer, 0)]
     while not recorder.calls:  # the first update is on its way (and held there)
@@ -82,6 +87,31 @@ def test_a_requester_that_raises_fails_its_writers_instead_of_hanging() -> None:
         raise OSError("refused")
 
     batcher = UpdateBatcher(broken, 1.0, 1.0)
-    assert batcher.send("DELETE", "/a/c/o", {"X-Timestamp": "1.00000"}, PLAN) == list(PLAN.targets)
+    assert batcher.send(delete_update("1.00000"), PLAN) == list(PLAN.targets)
     # and the queue is free for the next writer
-    assert batcher.send("DELETE", "/a/c/o", {"X-Timestamp": "2.00000"}, PLAN) == list(PLAN.targets)
+    assert batcher.send(delete_update("2.00000"), PLAN) == list(PLAN.targets)
+
+
+def test_a_batch_names_its_rows_policy_and_policies_do_not_share_a_batch() -> None:
+    recorder = Recorder()
+    batcher = UpdateBatcher(recorder, 1.0, 1.0)
+    results: list = []
+
+    def writer(n: int, policy: int) -> None:
+        results.append(batcher.send(replace(put_update(n), policy=policy), PLAN))
+
+    first = green.spawn(writer, 0, 1)
+    while not recorder.calls:
+        green.sleep(0)
+    others = [green.spawn(writer, n, 1 if n < 3 else 2) for n in range(1, 5)]
+    green.sleep(0)
+    recorder.release.send(None)
+    for thread in [first, *others]:
+        thread.wait()
+    assert results == [[]] * 5
+    told: dict[str, list[str]] = {}
+    for method, path, headers, body in recorder.calls:
+        rows = json.loads(body) if method == "UPDATE" else [[path.rsplit("/", 1)[1]]]
+        told.setdefault(headers["X-Backend-Storage-Policy-Index"], []).extend(r[0] for r in rows)
+    assert {k: sorted(v) for k, v in told.items()} == {"1": ["o0", "o1", "o2"], "2": ["o3", "o4"]}
+    assert "UPDATE" in [method for method, _, _, _ in recorder.calls]

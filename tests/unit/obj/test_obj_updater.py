@@ -10,6 +10,7 @@ import pytest
 from objdaemon_helpers import Net, quiet_logger
 
 from swiftlite.common import hashing, recon_cache
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, updates
 from swiftlite.obj.updater import ObjectUpdater, ObjectUpdaterOptions, parse_record_name
@@ -38,9 +39,11 @@ def pending(
 ) -> updates.AsyncPending:
     cpart, cports = net.container_placement()
     if op == "PUT":
-        headers = updates.put_headers(stamp, 5, "text/plain", "0" * 32, "tx1")
+        headers = ListingUpdate(
+            "PUT", "a", "c", obj, stamp, 5, "text/plain", "0" * 32, trans_id="tx1"
+        ).to_headers()
     else:
-        headers = updates.delete_headers(stamp, "tx2")
+        headers = ListingUpdate("DELETE", "a", "c", obj, stamp, trans_id="tx2").to_headers()
     targets = tuple(updates.Target(f"127.0.0.1:{p}", net.device(p)) for p in (ports or cports))
     return updates.AsyncPending(op, "a", "c", obj, headers, str(cpart), targets)
 
@@ -124,6 +127,22 @@ def test_update_corrupt_record_is_quarantined(net) -> None:
     moved = os.path.join(layout.quarantine_async_dir(net.dev_path(port)), os.path.basename(path))
     assert pathlib.Path(moved).read_bytes() == b"\x80not json"
     assert not os.path.exists(path)
+
+
+def test_update_record_whose_headers_name_no_update_is_quarantined_not_sent(net) -> None:
+    port = net.object_ports[0]
+    stamp = Timestamp.now()
+    cpart, cports = net.container_placement()
+    targets = tuple(updates.Target(f"127.0.0.1:{p}", net.device(p)) for p in cports)
+    headers = {"X-Timestamp": stamp.internal}  # a PUT without X-Size, -Content-Type, -Etag
+    path = write(
+        net, port, updates.AsyncPending("PUT", "a", "c", "o", headers, str(cpart), targets), stamp
+    )
+    summary = updater(net, port).run_once()
+    assert (summary["quarantined"], summary["failures"]) == (1, 0)
+    assert not os.path.exists(path)
+    for cport in cports:
+        assert names(net, cport) == []
 
 
 def test_update_after_object_server_failed_to_tell_containers(net) -> None:

@@ -10,6 +10,7 @@ import pytest
 from objdaemon_helpers import CONTAINER_BASE_PORT, Net, quiet_logger
 
 from swiftlite.common import hashing
+from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.server import app_factory
 from swiftlite.obj import updates
@@ -47,7 +48,9 @@ def queue_put(net: Net, port: int) -> str:
         "a",
         "c",
         "o",
-        updates.put_headers(stamp, 5, "text/plain", "0" * 32, "tx1"),
+        ListingUpdate(
+            "PUT", "a", "c", "o", stamp, 5, "text/plain", "0" * 32, trans_id="tx1"
+        ).to_headers(),
         str(cpart),
         tuple(target(net, p) for p in cports),
     )
