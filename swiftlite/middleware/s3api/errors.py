@@ -72,6 +72,7 @@ CODES: dict[str, tuple[int, str]] = {
     "MissingRequestBodyError": (400, "Request Body is empty."),
     "MissingSecurityHeader": (400, "Your request was missing a required header."),
     "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchUpload": (404, "The specified multipart upload does not exist."),
     "NoSuchVersion": (404, "The specified version does not exist."),
@@ -82,6 +83,7 @@ CODES: dict[str, tuple[int, str]] = {
         403,
         "The difference between the request time and the current time is too large.",
     ),
+    "CORSResponse": (403, "CORS is not enabled for this bucket."),
     "RequestTimeout": (
         400,
         "Your socket connection to the server was not read from or written to within the "
