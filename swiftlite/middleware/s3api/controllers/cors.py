@@ -78,24 +78,18 @@ def delete(ctx: Context) -> Response:
 def get(ctx: Context) -> Response:
     """GetBucketCors: NoSuchCORSConfiguration when the bucket has none."""
     bucket = ctx.bucket_name()
-    resp = ctx.swift("HEAD", bucket)
-    subrequest.close(resp)
-    if resp.status_int // 100 != 2:
-        raise ctx.fail(resp, "NoSuchBucket", BucketName=bucket)
-    sysmeta = {
-        k[len("X-Container-Sysmeta-") :]: v
-        for k, v in resp.headers.items()
-        if k.lower().startswith("x-container-sysmeta-")
-    }
-    meta = {
-        k[len("X-Container-Meta-") :]: v
-        for k, v in resp.headers.items()
-        if k.lower().startswith("x-container-meta-")
-    }
-    rules = rules_of({"sysmeta": sysmeta, "meta": meta})
+    if not ctx.bucket_exists(bucket):  # the user's own HEAD: authorized as theirs
+        raise S3Error("NoSuchBucket", BucketName=bucket)
+    rules = rules_of(_info(ctx, bucket))
     if not rules:
         raise S3Error("NoSuchCORSConfiguration", BucketName=bucket)
     return xml_response(cors_rules.to_xml(rules))
+
+
+def _info(ctx: Context, bucket: str) -> dict[str, Any]:
+    """The bucket's container info (the request memo's, after a HEAD of the bucket)."""
+    account = ctx.auth.account or ctx.account
+    return subrequest.get_container_info(ctx.req.environ, ctx.app, account, bucket, SOURCE)
 
 
 def _allow(resp: Response, rule: Rule, origin: str) -> None:
