@@ -156,7 +156,7 @@ def decorate(ctx: Context, resp: Response) -> None:
     bucket = ctx.req.bucket
     if not origin or bucket is None or ctx.auth.account is None:
         return
-    info = subrequest.get_container_info(ctx.req.environ, ctx.app, ctx.auth.account, bucket, SOURCE)
+    info = _info(ctx, bucket)
     if info.get("status", 0) // 100 != 2:
         return
     rule = cors_rules.match(rules_of(info), origin, ctx.req.method, [])
