@@ -229,3 +229,26 @@ def test_malformed_xml_and_missing_digest(cluster: Cluster) -> None:
     status, _, answer = send("GET", f"/{bucket}?cors", b"", {})
     assert status == 200
     assert b"<AllowedMethod>GET</AllowedMethod>" in answer
+
+
+def test_swift_set_metadata_reads_as_one_rule(client, cluster: Cluster, tester: Auth) -> None:  # type: ignore[no-untyped-def]
+    bucket = _bucket(client)
+    status, _, _ = cluster.request(
+        "POST",
+        f"{tester.path}/{bucket}",
+        {
+            "X-Auth-Token": tester.token,
+            "X-Container-Meta-Access-Control-Allow-Origin": APP,
+            "X-Container-Meta-Access-Control-Max-Age": "30",
+        },
+    )
+    assert status == 204
+    (rule,) = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert rule["AllowedOrigins"] == [APP]
+    assert sorted(rule["AllowedMethods"]) == ["DELETE", "GET", "HEAD", "POST", "PUT"]
+    assert rule["AllowedHeaders"] == ["*"]
+    assert rule["MaxAgeSeconds"] == 30
+    status, headers, _ = _options(cluster, f"/{bucket}/k", APP, "DELETE", "x-anything")
+    assert status == 200
+    assert headers["access-control-allow-headers"] == "x-anything"
+    assert _options(cluster, f"/{bucket}/k", "https://evil.example", "GET")[0] == 403
