@@ -7,10 +7,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
+from tests.functional.test_sharing_browser import CHROMIUM, Pages, _element, browse
 from tests.support import s3
 from tests.support.cluster import Auth, Cluster
 
@@ -252,3 +255,56 @@ def test_swift_set_metadata_reads_as_one_rule(client, cluster: Cluster, tester: 
     assert status == 200
     assert headers["access-control-allow-headers"] == "x-anything"
     assert _options(cluster, f"/{bucket}/k", "https://evil.example", "GET")[0] == 403
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[Pages]:
+    served = Pages()
+    yield served
+    served.stop()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_browser_uses_presigned_urls_where_bucket_cors_allows(client, pages, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    allowed, refused = _bucket(client), _bucket(client)
+    rule = {
+        "AllowedOrigins": [pages.origin],
+        "AllowedMethods": ["GET", "PUT"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"],
+    }
+    client.put_bucket_cors(Bucket=allowed, CORSConfiguration={"CORSRules": [rule]})
+    other = {**rule, "AllowedOrigins": ["https://elsewhere.example"]}
+    client.put_bucket_cors(Bucket=refused, CORSConfiguration={"CORSRules": [other]})
+    etag = client.put_object(Bucket=allowed, Key="o", Body=b"shared by S3 CORS")["ETag"]
+    client.put_object(Bucket=refused, Key="o", Body=b"not for this site")
+
+    def url(method: str, bucket: str, key: str, **params: str) -> str:
+        params.update(Bucket=bucket, Key=key)
+        return str(client.generate_presigned_url(method, Params=params))
+
+    config = {
+        "ok": url("get_object", allowed, "o"),
+        "no": url("get_object", refused, "o"),
+        # the signature covers Content-Type: the page sends exactly this one
+        "put": url("put_object", allowed, "from-browser", ContentType="text/plain"),
+    }
+    script = """<pre id="out"></pre><script>
+      const cfg = CONFIG;
+      const out = {};
+      fetch(cfg.ok)
+        .then(r => { out.etag = r.headers.get("etag"); return r.text(); })
+        .then(t => { out.ok = t; }, e => { out.ok = "blocked"; })
+        .then(() => fetch(cfg.no).then(r => r.text()))
+        .then(t => { out.no = "read: " + t; }, e => { out.no = "blocked"; })
+        .then(() => fetch(cfg.put, {method: "PUT",
+                                    body: new Blob(["put by the browser"], {type: "text/plain"})}))
+        .then(r => { out.put = r.status; }, e => { out.put = "blocked"; })
+        .then(() => { document.getElementById("out").textContent = JSON.stringify(out); });
+    </script>""".replace("CONFIG", json.dumps(config))
+    pages.pages["/s3cors.html"] = f"<html><body>{script}</body></html>".encode()
+    dom = browse(pages.origin + "/s3cors.html", tmp_path)
+    result = json.loads(_element(dom, "out"))
+    assert result == {"ok": "shared by S3 CORS", "etag": etag, "no": "blocked", "put": 200}
+    stored = client.get_object(Bucket=allowed, Key="from-browser")["Body"].read()
+    assert stored == b"put by the browser"
