@@ -252,7 +252,10 @@ def _wild_match(pattern: str, value: str, fold: bool) -> bool:
 
 def match(rules: list[Rule], origin: str, method: str, headers: list[str]) -> Rule | None:
     """The first rule allowing ``origin`` (case-sensitive, one ``*`` wildcard), ``method``
-    and every one of ``headers`` (case-insensitive); None when no rule does."""
+    and every one of ``headers`` (case-insensitive); None when no rule does, or when the
+    origin or a header is not printable ASCII (what matches is echoed in headers)."""
+    if not _printable(origin) or not all(_printable(h) for h in headers):
+        return None
     for rule in rules:
         if method not in rule.methods:
             continue

@@ -175,3 +175,11 @@ def test_match() -> None:
     literal = [Rule(["https://[x]?.example"], ["GET"])]
     assert cors_rules.match(literal, "https://[x]?.example", "GET", []) is literal[0]
     assert cors_rules.match(literal, "https://xy.example", "GET", []) is None
+
+
+def test_match_refuses_what_cannot_be_echoed() -> None:
+    rules = [Rule(["https://*.example"], ["GET"], ["*"])]
+    assert cors_rules.match(rules, "https://a.example", "GET", ["x-ok"]) is rules[0]
+    assert cors_rules.match(rules, "https://a\tb.example", "GET", []) is None
+    assert cors_rules.match(rules, "https://\xe9.example", "GET", []) is None
+    assert cors_rules.match(rules, "https://a.example", "GET", ["x-\xe9"]) is None
