@@ -112,8 +112,9 @@ def test_s3_preflight(client, cluster: Cluster) -> None:  # type: ignore[no-unty
     path = f"/{bucket}/some/key"
     status, _, body = _options(cluster, path, APP, "GET")
     assert status == 403
-    assert b"<Code>CORSResponse</Code>" in body
-    assert b"CORS is not enabled for this bucket." in body
+    assert b"<Code>AccessForbidden</Code>" in body
+    assert b"CORSResponse: CORS is not enabled for this bucket." in body
+    assert b"<Method>GET</Method><ResourceType>OBJECT</ResourceType>" in body
     client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": RULES})
 
     status, headers, _ = _options(cluster, path, APP, "PUT", "Content-Type, X-Amz-Date")
@@ -141,16 +142,18 @@ def test_s3_preflight(client, cluster: Cluster) -> None:  # type: ignore[no-unty
     for origin, method, asked in refused:
         status, headers, body = _options(cluster, path, origin, method, asked)
         assert status == 403, (origin, method, asked)
-        assert b"<Code>CORSResponse</Code>" in body
-        assert b"This CORS request is not allowed." in body
+        assert b"<Code>AccessForbidden</Code>" in body
+        assert b"CORSResponse: This CORS request is not allowed." in body
         assert "access-control-allow-origin" not in headers
     status, _, body = _options(cluster, path, None, "GET")
     assert status == 400
     assert b"Origin request header needed" in body
     assert _options(cluster, path, APP, None)[0] == 400
+    # a missing bucket answers as one without rules (no probing of names without credentials)
     status, _, body = _options(cluster, "/no-such-bucket-" + uuid.uuid4().hex[:8], APP, "GET")
-    assert status == 404
-    assert b"<Code>NoSuchBucket</Code>" in body
+    assert status == 403
+    assert b"CORS is not enabled for this bucket." in body
+    assert b"<ResourceType>BUCKET</ResourceType>" in body
 
 
 def test_actual_requests_get_cors_headers(client, cluster: Cluster) -> None:  # type: ignore[no-untyped-def]

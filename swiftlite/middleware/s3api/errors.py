@@ -19,6 +19,7 @@ BAD_XML = (
 # code -> (status, default message), as AWS documents them
 CODES: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied."),
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": (400, "The authorization query is malformed."),
     "BadDigest": (400, "The Content-MD5 or checksum you specified did not match what we received."),
@@ -83,7 +84,6 @@ CODES: dict[str, tuple[int, str]] = {
         403,
         "The difference between the request time and the current time is too large.",
     ),
-    "CORSResponse": (403, "CORS is not enabled for this bucket."),
     "RequestTimeout": (
         400,
         "Your socket connection to the server was not read from or written to within the "

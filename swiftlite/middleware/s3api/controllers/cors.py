@@ -26,10 +26,11 @@ from swiftlite.middleware.s3api.request import SOURCE, Context, S3Request
 from swiftlite.middleware.s3api.responses import empty, read_body, xml_response
 
 VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+NOT_ENABLED = "CORSResponse: CORS is not enabled for this bucket."
 NOT_ALLOWED = (
-    "This CORS request is not allowed. This is usually because the evalution of Origin, "
-    "request method / Access-Control-Request-Method or Access-Control-Request-Headers are "
-    "not whitelisted by the resource's CORS spec."
+    "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "
+    "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "
+    "are not whitelisted by the resource's CORS spec."
 )
 
 
@@ -110,13 +111,13 @@ def _allow(resp: Response, rule: Rule, origin: str) -> None:
 
 def _bucket_rules(
     environ: dict[str, Any], app: Any, accounts: tuple[str, ...], bucket: str
-) -> list[Rule] | None:
-    """The rules of the first of ``accounts`` holding ``bucket``; None when none holds it."""
+) -> list[Rule]:
+    """The rules of the first of ``accounts`` holding ``bucket``; none when none holds it."""
     for account in accounts:
         info = subrequest.get_container_info(environ, app, account, bucket, SOURCE)
         if info.get("status", 0) // 100 == 2:
             return rules_of(info)
-    return None
+    return []
 
 
 def preflight(req: S3Request, app: Any, accounts: tuple[str, ...]) -> Response:
@@ -128,16 +129,17 @@ def preflight(req: S3Request, app: Any, accounts: tuple[str, ...]) -> Response:
     if method not in cors_rules.METHODS:
         raise S3Error("BadRequest", "Invalid Access-Control-Request-Method.")
     bucket = req.bucket or ""
+    kind = "BUCKET" if req.key is None else "OBJECT"
+    # a bucket in none of the accounts answers as one without rules: an unsigned request
+    # learns nothing about which containers exist
     rules = _bucket_rules(req.environ, app, accounts, bucket)
-    if rules is None:
-        raise S3Error("NoSuchBucket", BucketName=bucket)
     if not rules:
-        raise S3Error("CORSResponse", "CORS is not enabled for this bucket.")
+        raise S3Error("AccessForbidden", NOT_ENABLED, Method=method, ResourceType=kind)
     asked = req.headers.get("access-control-request-headers", "")
     wanted = [h.strip() for h in asked.split(",") if h.strip()]
     rule = cors_rules.match(rules, origin, method, wanted)
     if rule is None:
-        raise S3Error("CORSResponse", NOT_ALLOWED)
+        raise S3Error("AccessForbidden", NOT_ALLOWED, Method=method, ResourceType=kind)
     resp = empty(200)
     _allow(resp, rule, origin)
     if wanted:
