@@ -19,6 +19,7 @@ BAD_XML = (
 # code -> (status, default message), as AWS documents them
 CODES: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied."),
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": (400, "The authorization query is malformed."),
     "BadDigest": (400, "The Content-MD5 or checksum you specified did not match what we received."),
@@ -72,6 +73,7 @@ CODES: dict[str, tuple[int, str]] = {
     "MissingRequestBodyError": (400, "Request Body is empty."),
     "MissingSecurityHeader": (400, "Your request was missing a required header."),
     "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist."),
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchUpload": (404, "The specified multipart upload does not exist."),
     "NoSuchVersion": (404, "The specified version does not exist."),

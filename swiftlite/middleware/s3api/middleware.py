@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from swiftlite.common import config, logs
 from swiftlite.common.registry import register_info
 from swiftlite.middleware.s3api import router
 from swiftlite.middleware.s3api.auth import parse_auth
+from swiftlite.middleware.s3api.controllers import cors
 from swiftlite.middleware.s3api.errors import S3Error, error_response
 from swiftlite.middleware.s3api.request import Context, Options, S3Request, swift_request
 
@@ -29,14 +31,23 @@ class S3ApiMiddleware:
         self.logger = logs.get_logger("s3api", None, options.log_level)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if swift_request(Request(environ)) or not _has_s3_auth(environ):
+        if swift_request(Request(environ)):
+            return self.app(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        preflight = method == "OPTIONS"  # a browser's CORS preflight: never signed
+        if not preflight and not _has_s3_auth(environ):
             return self.app(environ, start_response)
         request_id = str(environ.get("swiftlite.trans_id") or "tx" + uuid.uuid4().hex)
         resource = environ.get("PATH_INFO", "/")
-        method = environ.get("REQUEST_METHOD", "GET")
+        ctx = None
         try:
             req = S3Request.from_environ(environ, self.options)
             resource = req.path
+            if preflight:
+                if req.bucket is None:
+                    return self.app(environ, start_response)
+                resp = cors.preflight(req, self.app, self.options.cors_accounts)
+                return self._answer(resp, request_id, environ, start_response)
             signed = parse_auth(req.auth_input, self.clock(), self.options.location)
             if signed is None:
                 return self.app(environ, start_response)
@@ -44,6 +55,15 @@ class S3ApiMiddleware:
             resp = router.route(ctx)(ctx)
         except S3Error as err:
             resp = error_response(err, resource, request_id, method)
+        if ctx is not None:
+            with contextlib.suppress(S3Error):  # the answer stands without CORS headers
+                cors.decorate(ctx, resp)
+        return self._answer(resp, request_id, environ, start_response)
+
+    @staticmethod
+    def _answer(
+        resp: Any, request_id: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Any:
         resp.headers["x-amz-request-id"] = request_id
         resp.headers["x-amz-id-2"] = request_id
         return resp(environ, start_response)

@@ -39,6 +39,7 @@ class Options:
     min_segment_size: int = 5242880
     dns_compliant_bucket_names: bool = True
     allow_no_owner: bool = False
+    cors_accounts: tuple[str, ...] = ()  # whose buckets answer S3 CORS preflights, in order
     log_level: str = "INFO"
 
     @property

@@ -13,6 +13,7 @@ from webob import Response
 from swiftlite.middleware.s3api.controllers import (
     acl,
     bucket,
+    cors,
     multi_delete,
     multi_upload,
     obj,
@@ -30,7 +31,6 @@ UNSUPPORTED = frozenset(
     [
         "accelerate",
         "analytics",
-        "cors",
         "encryption",
         "intelligent-tiering",
         "inventory",
@@ -70,6 +70,9 @@ BUCKET: dict[tuple[str, str | None], Handler] = {
     ("GET", "tagging"): tagging.get_bucket,
     ("PUT", "tagging"): tagging.put_bucket,
     ("DELETE", "tagging"): tagging.delete_bucket,
+    ("GET", "cors"): cors.get,
+    ("PUT", "cors"): cors.put,
+    ("DELETE", "cors"): cors.delete,
 }
 OBJECT: dict[tuple[str, str | None], Handler] = {
     ("GET", None): obj.GET,
