@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import ceilings, loadgen, procstats, report, s3sign, swift_ref
+from bench import ceilings, loadgen, mw_bench, plans, procstats, report, s3sign, swift_ref
 from bench.systems import SwiftliteSystem, SwiftSystem, System
 from swiftlite.aio.plan import free_proxy_port
 
@@ -49,7 +49,8 @@ class Sizes:
     list_full: int  # full-page listing requests
     list_walks: int  # complete walks by pages of 100
     large_mib: int
-    slo_mib: int  # the SLO of slo_get, in 10 segments
+    slo_mib: int  # the SLO of slo_get (and the DLO of dlo_get), in 10 segments
+    bulk: int  # objects of one bulk delete
     connections: int = 32
     list_concurrency: int = 4
 
@@ -63,6 +64,7 @@ QUICK = Sizes(
     list_walks=4,
     large_mib=64,
     slo_mib=20,
+    bulk=1000,
 )
 FULL = Sizes(
     small=4000,
@@ -73,6 +75,7 @@ FULL = Sizes(
     list_walks=4,
     large_mib=1024,
     slo_mib=100,
+    bulk=10000,
 )
 
 
@@ -183,11 +186,13 @@ class Runner:
         return path
 
     def job(self, name: str, ops: tuple[loadgen.Op, ...], count: int, **kw: Any) -> loadgen.Job:
-        headers = (("X-Auth-Token", self.token), ("Content-Type", "application/octet-stream"))
+        """A job with the token (unless ``headers`` says otherwise) at 32 connections (or
+        ``connections``); ``headers=()`` still sends the Content-Type."""
+        auth = (("X-Auth-Token", self.token),) if kw.pop("headers", None) is None else ()
+        headers = (*auth, ("Content-Type", "application/octet-stream"))
+        conns = kw.pop("connections", self.sizes.connections)
         kw.setdefault("max_seconds", 60 + count / 10)  # a stuck run ends; >= 10 ops/s expected
-        return loadgen.Job(
-            name, self.host, self.port, ops, count, self.sizes.connections, headers=headers, **kw
-        )
+        return loadgen.Job(name, self.host, self.port, ops, count, conns, headers=headers, **kw)
 
     def measure(self, name: str, func: Callable[[], loadgen.RunResult], record: bool) -> None:
         log(f"  {self.system.name}: {name}")
@@ -235,10 +240,18 @@ class Runner:
             if verb in selected:
                 job = self.job(verb, (loadgen.Op(verb.upper(), base, spread=n),), n)
                 self.measure(verb, functools.partial(self.run, job), True)
-        if "mixed" in selected:
-            ops = (loadgen.Op("GET", base, spread=n), loadgen.Op("PUT", base + "-m", self.body))
-            mixed = self.job("mixed", ops, self.sizes.mixed, pattern=(0,) * 9 + (1,))
-            self.measure("mixed", lambda: self.run(mixed), True)
+        for name, conns in (
+            ("mixed", self.sizes.connections),
+            ("mixed128", plans.MIXED128_CONNECTIONS),
+        ):
+            if name in selected:
+                ops = plans.mixed_ops(base, self.body, n, suffix=f"-{name}-")
+                job = self.job(
+                    name, ops, self.sizes.mixed, pattern=plans.MIXED_PATTERN, connections=conns
+                )
+                self.measure(name, functools.partial(self.run, job), True)
+        if "tempurl_get" in selected:
+            mw_bench.tempurl_get(self, base, n)
         if "delete" in selected:
             op = loadgen.Op("DELETE", base, spread=n)
             self.measure("delete", lambda: self.run(self.job("delete", (op,), n)), True)
@@ -356,59 +369,21 @@ class Runner:
         def put() -> loadgen.RunResult:
             cpu0 = time.process_time()
             status, took = self.client.stream_put(path, headers, block, blocks)
-            return self._single("large_put", status, 201, took, cpu0, blocks << 20)
+            return self.single("large_put", status, 201, took, cpu0, blocks << 20)
 
         def get() -> loadgen.RunResult:
             cpu0 = time.process_time()
             status, size, md5, took = self.client.stream_get(path, self.auth)
             ok = status == 200 and size == blocks << 20 and md5 == etag
-            return self._single("large_get", status if ok else -1, status, took, cpu0, size)
+            return self.single("large_get", status if ok else -1, status, took, cpu0, size)
 
         self.measure("large_put", put, "large_put" in selected)
         if "large_get" in selected:
             self.measure("large_get", get, True)
         self.client.request("DELETE", path, self.auth)
 
-    # -- one static large object --
-    def slo(self, selected: set[str]) -> None:
-        """``slo_get``: GET of an SLO of 10 equal segments (PUT untimed), MD5 checked."""
-        per = max(1, self.sizes.slo_mib // 10)
-        block = random.Random(SEED + 2).randbytes(1 << 20)
-        seg_etag = hashlib.md5(block * per).hexdigest()
-        whole = hashlib.md5()
-        for _ in range(per * 10):
-            whole.update(block)
-        container = self.container("bench-slo")
-        name = container.rsplit("/", 1)[1]
-        segments = []
-        for i in range(10):
-            path = f"{container}/seg-{i:02d}"
-            status, _ = self.client.stream_put(path, {**self.auth, "ETag": seg_etag}, block, per)
-            if status != 201:
-                raise RuntimeError(f"PUT {path} gave {status}")
-            segments.append(
-                {"path": f"/{name}/seg-{i:02d}", "etag": seg_etag, "size_bytes": per << 20}
-            )
-        manifest = json.dumps(segments).encode()
-        path = f"{container}/slo"
-        status, _, _ = self.client.request(
-            "PUT", path + "?multipart-manifest=put", self.auth, manifest
-        )
-        if status != 201:
-            raise RuntimeError(f"PUT {path}?multipart-manifest=put gave {status}")
-        size = per * 10 << 20
-
-        def get() -> loadgen.RunResult:
-            cpu0 = time.process_time()
-            status, got, md5, took = self.client.stream_get(path, self.auth)
-            ok = status == 200 and got == size and md5 == whole.hexdigest()
-            return self._single("slo_get", status if ok else -1, status, took, cpu0, got)
-
-        self.measure("slo_get", get, "slo_get" in selected)
-        self.client.request("DELETE", path + "?multipart-manifest=delete", self.auth)
-
     @staticmethod
-    def _single(
+    def single(
         name: str, status: int, good: int, took: float, cpu0: float, size: int
     ) -> loadgen.RunResult:
         code = str(status) if status == good else f"bad-{status}"
@@ -426,9 +401,10 @@ def run_system(system: System, sizes: Sizes, selected: set[str], engine: str) ->
     try:
         system.start()
         startup = time.monotonic() - started
+        pipeline = system.pipeline()
         runner = Runner(system, sizes, engine)
         idle = runner.meter.snapshot()
-        if selected & {"put", "get", "head", "mixed", "delete"}:
+        if selected & {"put", "get", "head", "mixed", "mixed128", "tempurl_get", "delete"}:
             runner.small(selected)
         if selected & {"s3_put", "s3_get"}:
             runner.s3(selected)
@@ -436,14 +412,19 @@ def run_system(system: System, sizes: Sizes, selected: set[str], engine: str) ->
             runner.listings(selected)
         if selected & {"large_put", "large_get"}:
             runner.large(selected)
-        if "slo_get" in selected:
-            runner.slo(selected)
+        if selected & {"slo_get", "dlo_get"}:
+            mw_bench.segmented(runner, selected)
+        if "versioned_put" in selected:
+            mw_bench.versioned_put(runner)
+        if "bulk_delete" in selected:
+            mw_bench.bulk_delete(runner)
         final = runner.meter.snapshot()
     finally:
         system.stop()
     peaks = [r["peak_rss_mb"] for r in runner.results.values()]
     return {
         "version": system.version,
+        "pipeline": pipeline,
         "startup_s": round(startup, 2),
         "processes": len(final.procs),
         "idle_rss_mb": round(idle.rss_kb / 1024, 1),
@@ -469,18 +450,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("swiftlite", "swift"), help="measure one system")
     parser.add_argument(
         "--workloads",
-        default=",".join(report.WORKLOADS),
-        help="comma-separated subset of: %(default)s",
+        help=f"comma-separated subset of: {','.join(report.WORKLOADS)} (default: all; with "
+        "--pipeline short, all but the ones needing a filter it lacks)",
     )
     parser.add_argument("--out", default=DEFAULT_OUT, help="JSON report path (%(default)s)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--no-ceilings", action="store_true", help="skip the machine ceilings")
     parser.add_argument("--keep", action="store_true", help="keep the cluster directories")
+    parser.add_argument(
+        "--pipeline",
+        choices=tuple(swift_ref.PIPELINES),
+        default="full",
+        help="proxy pipelines: each system's full default one, or the first bench's short one",
+    )
     args = parser.parse_args(argv)
-    args.selected = {w.strip() for w in args.workloads.split(",") if w.strip()}
+    explicit = args.workloads is not None
+    names = args.workloads.split(",") if explicit else report.WORKLOADS
+    args.selected = {w.strip() for w in names if w.strip()}
     unknown = args.selected - set(report.WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    if args.pipeline == "short":
+        needs = args.selected & mw_bench.NEEDS_FULL_PIPELINE
+        if needs and explicit:
+            parser.error(f"--pipeline short has no filter for: {', '.join(sorted(needs))}")
+        args.selected -= needs
     return args
 
 
@@ -527,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 port = free_proxy_port()
                 system: System = (
-                    SwiftSystem(root, port, log) if name == "swift" else SwiftliteSystem(root, port)
+                    SwiftSystem(root, port, log, args.pipeline)
+                    if name == "swift"
+                    else SwiftliteSystem(root, port, args.pipeline)
                 )
                 systems[name] = run_system(system, sizes, args.selected, engine)
             except Exception as exc:  # noqa: BLE001 - one system failing must not lose the other
@@ -543,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "sizes": asdict(sizes),
         "loadgen": engine,
+        "pipeline": args.pipeline,
         "machine": {
             "cpus": os.cpu_count(),
             "kernel": platform.release(),

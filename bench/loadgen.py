@@ -554,8 +554,9 @@ def run(job: Job, engine: str, python_processes: int = 1) -> RunResult:
     """Run ``job`` with ``engine`` ("wrk" or "python").
 
     HEAD goes to the Python engine whatever is asked: wrk's parser is not told a request was
-    HEAD, so it waits for the body that the Content-Length of the reply announces.
+    HEAD, so it waits for the body that the Content-Length of the reply announces. So do
+    signed requests (``Op.sign``): each has its own URL, which the Lua script cannot make.
     """
-    if engine == "wrk" and all(op.method != "HEAD" for op in job.ops):
+    if engine == "wrk" and all(op.method != "HEAD" and op.sign is None for op in job.ops):
         return run_wrk(job, find_wrk() or "wrk")
     return run_python(job, python_processes)

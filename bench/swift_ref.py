@@ -41,10 +41,45 @@ TEMPAUTH_USERS = {
     "user_admin_admin": "admin .admin .reseller_admin",
 }
 
-PROXY_PIPELINE = (
-    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy "
-    "slo dlo proxy-logging proxy-server"
-)
+#: The proxy pipelines by name: ``full`` is Swift's sample order (``proxy-server.conf-sample``)
+#: with s3api before tempauth; ``short`` is the first bench's comparison.
+PIPELINES = {
+    "full": (
+        "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl "
+        "ratelimit formpost s3api tempauth staticweb copy container-quotas account-quotas slo "
+        "dlo versioned_writes symlink proxy-logging proxy-server"
+    ),
+    "short": (
+        "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth "
+        "copy slo dlo proxy-logging proxy-server"
+    ),
+}
+PROXY_PIPELINE = PIPELINES["full"]
+
+#: [filter:<name>] section -> egg entry point, for every filter either pipeline names (cache
+#: and tempauth have sections of their own). Legacy versioning is switched on, as swiftlite's
+#: sample config does, so both systems can serve ``X-History-Location``.
+FILTER_EGGS = {
+    "catch_errors": "catch_errors",
+    "gatekeeper": "gatekeeper",
+    "healthcheck": "healthcheck",
+    "proxy-logging": "proxy_logging",
+    "listing_formats": "listing_formats",
+    "bulk": "bulk",
+    "tempurl": "tempurl",
+    "ratelimit": "ratelimit",
+    "formpost": "formpost",
+    "s3api": "s3api",
+    "staticweb": "staticweb",
+    "copy": "copy",
+    "container-quotas": "container_quotas",
+    "account-quotas": "account_quotas",
+    "slo": "slo",
+    "dlo": "dlo",
+    "versioned_writes": "versioned_writes",
+    "symlink": "symlink",
+}
+FILTER_OPTIONS = {"versioned_writes": "allow_versioned_writes = true\n"}
 
 
 class SwiftRefError(Exception):
@@ -109,10 +144,19 @@ class SwiftCluster:
 
     plan: ClusterPlan
     venv: str = VENV_DIR
+    pipeline: str = PROXY_PIPELINE
 
     @classmethod
-    def create(cls, root: str, port: int, devices: int = 4, replicas: int = 3) -> SwiftCluster:
-        return cls(make_plan(root, port=port, replicas=replicas, devices=devices))
+    def create(
+        cls,
+        root: str,
+        port: int,
+        devices: int = 4,
+        replicas: int = 3,
+        pipeline: str = PROXY_PIPELINE,
+    ) -> SwiftCluster:
+        plan = make_plan(root, port=port, replicas=replicas, devices=devices)
+        return cls(plan, pipeline=pipeline)
 
     @property
     def swift_dir(self) -> str:
@@ -178,19 +222,8 @@ class SwiftCluster:
     def _proxy_conf(self) -> str:
         plan = self.plan
         users = "".join(f"{k} = {v}\n" for k, v in TEMPAUTH_USERS.items())
-        filters = {
-            "catch_errors": "catch_errors",
-            "gatekeeper": "gatekeeper",
-            "healthcheck": "healthcheck",
-            "proxy-logging": "proxy_logging",
-            "listing_formats": "listing_formats",
-            "copy": "copy",
-            "slo": "slo",
-            "dlo": "dlo",
-            "s3api": "s3api",
-        }
         text = self._defaults(plan.proxy_ip, plan.proxy_port, plan.proxy_workers, "proxy-server")
-        text += f"\n[pipeline:main]\npipeline = {PROXY_PIPELINE}\n\n"
+        text += f"\n[pipeline:main]\npipeline = {self.pipeline}\n\n"
         text += (
             "[app:proxy-server]\nuse = egg:swift#proxy\n"
             "account_autocreate = true\nallow_account_management = true\n\n"
@@ -200,8 +233,10 @@ class SwiftCluster:
             "[filter:cache]\nuse = egg:swift#memcache\n"
             f"memcache_servers = 127.0.0.1:{plan.memcached_port}\n\n"
         )
-        for section, egg in filters.items():
-            text += f"[filter:{section}]\nuse = egg:swift#{egg}\n\n"
+        for section, egg in FILTER_EGGS.items():
+            if section in self.pipeline.split():
+                extra = FILTER_OPTIONS.get(section, "")
+                text += f"[filter:{section}]\nuse = egg:swift#{egg}\n{extra}\n"
         return text
 
     def _build_rings(self) -> None:

@@ -4,6 +4,7 @@ installed and laid out by ``swift_ref``."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import shutil
 import subprocess
@@ -21,8 +22,14 @@ class System:
     name = ""
     version = ""
 
-    def __init__(self, root: str, port: int) -> None:
-        self.root, self.port = root, port
+    def __init__(self, root: str, port: int, pipeline: str = "full") -> None:
+        if pipeline not in swift_ref.PIPELINES:
+            raise ValueError(f"unknown pipeline {pipeline!r}")
+        self.root, self.port, self.pipeline_kind = root, port, pipeline
+
+    def pipeline(self) -> str:
+        """The proxy pipeline this system runs (its filter names, in order)."""
+        raise NotImplementedError
 
     def start(self) -> None:
         raise NotImplementedError
@@ -34,11 +41,47 @@ class System:
         raise NotImplementedError
 
 
+#: swiftlite's names for the filters of Swift's short pipeline (swiftlite has no
+#: listing_formats filter: its proxy formats listings itself).
+SHORT_FILTERS = frozenset(
+    {
+        "catch_errors",
+        "gatekeeper",
+        "healthcheck",
+        "proxy_logging",
+        "cache",
+        "listing_formats",
+        "s3api",
+        "tempauth",
+        "copy",
+        "slo",
+        "dlo",
+        "proxy-server",
+    }
+)
+
+
+def short_pipeline(full: str) -> str:
+    """``full`` (a swiftlite pipeline) cut down to the filters of Swift's short pipeline."""
+    return " ".join(name for name in full.split() if name in SHORT_FILTERS)
+
+
+def read_pipeline(conf_path: str) -> str:
+    """The ``[pipeline:main]`` of a proxy config file."""
+    parser = configparser.ConfigParser(interpolation=None, default_section="\x00none")
+    with open(conf_path, encoding="utf-8") as fh:
+        parser.read_file(fh)
+    return " ".join(parser.get("pipeline:main", "pipeline").split())
+
+
 class SwiftliteSystem(System):
+    """swiftlite's aio: the full pipeline is what ``swiftlite-aio`` runs (the sample config's
+    pipeline plus s3api); the short one is rendered from a copy of ``etc/`` cut down."""
+
     name = "swiftlite"
 
-    def __init__(self, root: str, port: int) -> None:
-        super().__init__(root, port)
+    def __init__(self, root: str, port: int, pipeline: str = "full") -> None:
+        super().__init__(root, port, pipeline)
         from swiftlite.aio.plan import make_plan
 
         # servers only, as the Swift side runs: background daemons would skew CPU and RSS
@@ -46,9 +89,34 @@ class SwiftliteSystem(System):
         self.version = _swiftlite_version()
 
     def start(self) -> None:
-        from swiftlite.aio import cluster
+        from swiftlite.aio import cluster, render
 
-        cluster.start(self.plan, self.tools())
+        saved = os.environ.get(render.ETC_ENV)
+        try:
+            if self.pipeline_kind == "short":
+                os.environ[render.ETC_ENV] = self._short_templates(render.templates_dir())
+            cluster.start(self.plan, self.tools())
+        finally:
+            if saved is None:
+                os.environ.pop(render.ETC_ENV, None)
+            else:
+                os.environ[render.ETC_ENV] = saved
+
+    def _short_templates(self, etc: str) -> str:
+        """A copy of the sample configs whose proxy pipeline is the short one."""
+        from swiftlite.aio import render
+
+        target = os.path.join(self.root, "templates")
+        shutil.copytree(etc, target, dirs_exist_ok=True)
+        conf = os.path.join(target, "proxy-server.conf")
+        cut = short_pipeline(render.aio_pipeline(conf))
+        text = render.render_config(conf, {"pipeline:main": {"pipeline": cut}})
+        with open(conf, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return target
+
+    def pipeline(self) -> str:
+        return read_pipeline(self.plan.proxy_conf)
 
     def stop(self) -> None:
         from swiftlite.aio import cluster
@@ -73,10 +141,17 @@ class SwiftliteSystem(System):
 class SwiftSystem(System):
     name = "swift"
 
-    def __init__(self, root: str, port: int, log: Callable[[str], None] = print) -> None:
-        super().__init__(root, port)
+    def __init__(
+        self, root: str, port: int, log: Callable[[str], None] = print, pipeline: str = "full"
+    ) -> None:
+        super().__init__(root, port, pipeline)
         self.version = swift_ref.ensure_installed(log=log)
-        self.cluster = swift_ref.SwiftCluster.create(root, port, devices=4, replicas=3)
+        self.cluster = swift_ref.SwiftCluster.create(
+            root, port, devices=4, replicas=3, pipeline=swift_ref.PIPELINES[pipeline]
+        )
+
+    def pipeline(self) -> str:
+        return read_pipeline(self.cluster.conf_path("proxy"))
 
     def start(self) -> None:
         self.cluster.start()
