@@ -6,8 +6,8 @@ Swift's servers: read ``[DEFAULT]``; bind the listening socket (IPv4 or IPv6 ``b
 switch to ``user``; load the app once to check the pipeline (a broken one exits non-zero at
 start, naming the section or option); then hand over to the master of
 ``common/supervisor.py``, which forks ``workers`` children (``auto``: one per CPU) that each
-load the app and serve it with the lean HTTP server of ``common/http/server.py``
-(``http_server = eventlet`` picks eventlet.wsgi). ``workers = 0`` serves in the master itself.
+load the app and serve it with the lean HTTP server of ``common/http/server.py``.
+``workers = 0`` serves in the master itself.
 
 A worker serves until told to go (``SIGHUP``: a reload, ``SIGTERM``: a stop): it stops
 accepting, closes idle keep-alive connections, and exits when its requests are done
@@ -56,7 +56,6 @@ class ServerOptions:
     log_requests: bool = False
     user: str | None = None
     swift_dir: str = "/etc/swiftlite"
-    http_server: str = "swiftlite"  # or "eventlet": eventlet.wsgi, kept for A/B measurement
     bind_timeout: float = 2.0  # how long to retry a port a dying process still holds
     graceful_shutdown_timeout: float = 30.0  # SIGTERM: time for requests in flight
     stale_worker_timeout: float = 86400.0  # SIGHUP/SIGUSR1: time old workers may finish in
@@ -189,45 +188,18 @@ def serve(
     sock: Any, app: Any, options: ServerOptions, logger: logging.Logger, drain: Drain | None = None
 ) -> None:
     """Serve ``app`` on ``sock`` until the process ends or ``drain`` begins."""
-    if options.http_server != "eventlet":
-        http_server.serve(
-            sock,
-            app,
-            max_clients=options.max_clients,
-            client_timeout=options.client_timeout,
-            keepalive_timeout=options.keepalive_timeout,
-            max_header_line=options.max_header_line,
-            max_request_line=options.max_request_line,
-            max_idle_per_ip=options.max_idle_per_ip,
-            logger=logger,
-            drain=drain,
-        )
-        return
-    green.wsgi.MAX_HEADER_LINE = options.max_header_line
-    green.wsgi.server(
+    http_server.serve(
         sock,
         app,
-        log=_WsgiLog(logger) if options.log_requests else None,
-        log_output=options.log_requests,
-        max_size=options.max_clients,
-        url_length_limit=options.max_request_line,
-        socket_timeout=options.client_timeout,
-        keepalive=options.keepalive_timeout,
-        debug=False,
-        capitalize_response_headers=False,
+        max_clients=options.max_clients,
+        client_timeout=options.client_timeout,
+        keepalive_timeout=options.keepalive_timeout,
+        max_header_line=options.max_header_line,
+        max_request_line=options.max_request_line,
+        max_idle_per_ip=options.max_idle_per_ip,
+        logger=logger,
+        drain=drain,
     )
-
-
-class _WsgiLog:
-    """eventlet's request log writes to a file-like object; route it to our logger."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-
-    def write(self, text: str) -> None:
-        text = text.rstrip()
-        if text:
-            self.logger.info(text)
 
 
 def read_server_options(conf_path: str) -> ServerOptions:
@@ -237,10 +209,6 @@ def read_server_options(conf_path: str) -> ServerOptions:
         defaults["workers"] = str(os.cpu_count() or 1)
     # [DEFAULT] holds every server and app key; warn only about keys nobody could want.
     options = config.parse_options(ServerOptions, {}, defaults, where=f"{conf_path} [DEFAULT]")
-    if options.http_server not in ("swiftlite", "eventlet"):
-        raise ConfigError(
-            f"{conf_path}: http_server must be swiftlite or eventlet, not {options.http_server!r}"
-        )
     return options
 
 

@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from swiftlite.common.errors import ConfigError
 from swiftlite.common.wsgi import read_server_options
 from tests.support.wait import wait_until
 
@@ -42,13 +41,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.fixture(params=["swiftlite", "eventlet"])  # the HTTP front ends (http_server)
-def server(tmp_path, request):
+@pytest.fixture
+def server(tmp_path):
     port = _free_port()
     conf = tmp_path / "demo.conf"
     conf.write_text(
         f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {port}\nworkers = 2\n"
-        f"http_server = {request.param}\n"
         "[app:main]\nuse = call:tests.support.demo_app:app_factory\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -99,10 +97,3 @@ def test_read_server_options_takes_default_section(tmp_path) -> None:
     )
     opts = read_server_options(str(conf))
     assert (opts.bind_port, opts.workers) == (6200, 3)
-
-
-def test_read_server_options_refuses_an_unknown_http_server(tmp_path) -> None:
-    conf = tmp_path / "s.conf"
-    conf.write_text("[DEFAULT]\nhttp_server = twisted\n[app:x]\nuse = egg:y\n")
-    with pytest.raises(ConfigError, match="http_server"):
-        read_server_options(str(conf))
