@@ -21,7 +21,6 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
-from swiftlite.common.direct_client import direct_request
 from swiftlite.common.http import conditional, ranges
 from swiftlite.common.http.client import BackendPool
 from swiftlite.common.http.headers import (
@@ -74,11 +73,9 @@ class ObjectServerOptions:
     conn_timeout: float = 0.5
     node_timeout: float = 3.0
     container_update_timeout: float = 1.0
-    # Reuse connections to container servers for listing updates: saves a TCP handshake and
-    # a new server-side connection per update (measured: bench/README.md, PUT CPU per op).
-    container_update_keepalive: bool = True
     # Coalesce concurrent updates to one container replica into one UPDATE request
     # (obj/update_batch.py); a lone update still goes as Swift's per-object PUT/DELETE.
+    # Stays a switch: Swift's container servers take UPDATE for shard ranges, not rows.
     container_update_batch: bool = True
     max_upload_time: float = 86400.0
     reclaim_age: int = 604800
@@ -136,12 +133,9 @@ class ObjectServer(StorageServer):
         super().__init__(options.devices, options.mount_check, logger, options.log_requests)
         self.options = options
         if request is None:
-            request = (
-                pooled_requester(
-                    BackendPool(options.conn_timeout, options.container_update_timeout)
-                )
-                if options.container_update_keepalive
-                else direct_request
+            # keep-alive connections to the container servers (bench/README.md: PUT CPU)
+            request = pooled_requester(
+                BackendPool(options.conn_timeout, options.container_update_timeout)
             )
         self.notifier = ContainerNotifier(  # container updates go out through this
             request,

@@ -66,8 +66,6 @@ class ProxyOptions:
     # send head and body at once, after a connection to a quorum of nodes is in hand; 0 = never
     put_whole_max: int = 65536
     sorting_method: str = "shuffle"
-    # swiftlite: keep-alive connections to the backends (Swift opens one per request)
-    backend_keepalive: bool = True
     backend_pool_size: int = 32
     expose_info: bool = True
     # CORS (proxy/cors.py): origins allowed for every container, headers always exposed
@@ -112,7 +110,6 @@ class ProxyApp:
             conn_timeout=options.conn_timeout,
             node_timeout=options.node_timeout,
             max_idle_per_node=options.backend_pool_size,
-            keepalive=options.backend_keepalive,
         )
         self.limiter = ErrorLimiter(
             options.error_suppression_interval, options.error_suppression_limit
