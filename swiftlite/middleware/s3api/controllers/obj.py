@@ -3,8 +3,10 @@ conditionals, ``response-*`` overrides), DeleteObject, CopyObject."""
 
 from __future__ import annotations
 
+import tempfile
 import urllib.parse
 from collections.abc import Mapping
+from typing import IO, Any
 
 from webob import Response
 
@@ -104,6 +106,8 @@ def _checksum_headers(resp: Response, enabled: bool) -> dict[str, str]:
             value = resp.headers.get(CHECKSUM_PREFIX + alg)
             if value:
                 out["x-amz-checksum-" + alg.lower()] = value
+        if out:
+            out["x-amz-checksum-type"] = resp.headers.get(CHECKSUM_PREFIX + "Type", "FULL_OBJECT")
     return out
 
 
@@ -230,6 +234,30 @@ def body_length(ctx: Context) -> tuple[int | None, int | None]:
     return raw, raw
 
 
+SPOOL_MEMORY = 8 << 20  # bytes of a trailer-checksummed body kept in memory; more goes to disk
+
+
+def _spool(reader: bodymod.BodyReader) -> tuple[IO[bytes], int]:
+    """Read and verify the whole body (raising its S3 error) into a spool; the spool and size."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - returned
+    size = 0
+    try:
+        while True:
+            try:
+                data = reader.read(1 << 16)
+            except bodymod.BodyError as exc:
+                raise exc.error from None
+            if not data:
+                break
+            spool.write(data)
+            size += len(data)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, size
+
+
 def store(
     ctx: Context, bucket: str, key: str, extra: Mapping[str, str], missing: str = "NoSuchBucket"
 ) -> tuple[Response, bodymod.BodyReader]:
@@ -246,9 +274,15 @@ def store(
         value = ctx.req.headers.get("x-amz-checksum-" + alg.lower())
         if value:
             headers[CHECKSUM_PREFIX + alg] = value
+    body: Any = reader
+    if any(alg not in reader.header_sums for alg in reader.running):
+        # a trailer checksum is known only after the last byte: verify first, then store it
+        body, decoded = _spool(reader)
+        for alg, value in reader.checksums.items():
+            headers[CHECKSUM_PREFIX + alg] = value
     if decoded is None:
         headers["Transfer-Encoding"] = "chunked"
-    resp = ctx.swift("PUT", bucket, key, headers=headers, body=reader, content_length=decoded)
+    resp = ctx.swift("PUT", bucket, key, headers=headers, body=body, content_length=decoded)
     if reader.error is not None:
         subrequest.close(resp)
         raise reader.error
@@ -435,7 +469,8 @@ def attributes(ctx: Context) -> Response:
         if sums:
             elem = xmlio.sub(root, "Checksum")
             for name, value in sums.items():
-                xmlio.sub(elem, "Checksum" + name.rsplit("-", 1)[1].upper(), value)
+                alg = name.rsplit("-", 1)[1].upper()
+                xmlio.sub(elem, "ChecksumType" if alg == "TYPE" else "Checksum" + alg, value)
     if "ObjectParts" in wanted and "-" in etag:
         parts = xmlio.sub(root, "ObjectParts")
         xmlio.sub(parts, "TotalPartsCount", etag.rsplit("-", 1)[1])
