@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "start":
         try:
-            plan = make_plan(
+            new_plan = make_plan(
                 args.root,
                 args.port,
                 args.replicas,
@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"swiftlite-aio: {exc}", file=sys.stderr)
             return 2
         try:
-            cluster.start(plan)
+            cluster.start(new_plan)
         except cluster.ClusterError as exc:
             print(f"swiftlite-aio: {exc}", file=sys.stderr)
             return 1
-        _print_welcome(load_plan(args.root) or plan)
+        _print_welcome(load_plan(args.root) or new_plan)
         return 0
     plan = _load_or_exit(args.root)
     if plan is None:

@@ -98,7 +98,7 @@ class ClusterPlan:
         """The (node, device) pairs in a policy's ring: every device for policy 0; for silver,
         each node's devices but its last (all of a one-device node), so the two policies'
         placements differ and a test can tell them apart on disk."""
-        pairs = []
+        pairs: list[tuple[NodePlan, str]] = []
         for node in self.nodes:
             devices = node.devices if policy == 0 or len(node.devices) == 1 else node.devices[:-1]
             pairs.extend((node, device) for device in devices)

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from swiftlite.common import green
@@ -133,7 +134,7 @@ def _found(node: dict, part: int, path: str, timeout: float) -> bool:  # type: i
     return resp.status // 100 == 2
 
 
-def report_ring(ring, samples: list[tuple[str, ...]], timeout: float) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def report_ring(ring, samples: Sequence[tuple[str, ...]], timeout: float) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(found, expected) replica counts for the sample names (tuples of a[, c[, o]])."""
     pool = green.GreenPool(32)
     jobs = []
@@ -141,7 +142,7 @@ def report_ring(ring, samples: list[tuple[str, ...]], timeout: float) -> tuple[i
         part, nodes = ring.get_nodes(*names)
         path = "/" + "/".join(names)
         jobs += [(node, part, path) for node in nodes]
-    found = sum(pool.imap(lambda job: _found(*job, timeout), jobs))
+    found = sum(pool.imap(lambda job: _found(job[0], job[1], job[2], timeout), jobs))
     return found, len(jobs)
 
 

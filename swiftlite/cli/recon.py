@@ -7,8 +7,10 @@ Servers come from the rings in ``--swift-dir``. Like swift-recon, each check pri
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -89,13 +91,17 @@ def check_replication(swift_dir: str, kind: str, timeout: float) -> list[str]:
     return lines
 
 
+def _policy_pending(index: str, data: Any) -> Any:
+    return data["policies"].get(index, 0)
+
+
 def check_async(swift_dir: str, timeout: float) -> list[str]:
     """The async_pending total, then one line per storage policy the servers report."""
     answers = fetch(servers(swift_dir, "object"), "async", timeout)
     lines = [summary_line("async_pending", _pick(answers, lambda d: d["async_pending"]))]
     found = {i for d in answers.values() if isinstance(d, dict) for i in d.get("policies", {})}
     for index in sorted(found, key=lambda i: int(i) if i.isdigit() else -1):
-        per = _pick(answers, lambda d, i=index: d["policies"].get(i, 0))
+        per = _pick(answers, functools.partial(_policy_pending, index))
         lines.append(summary_line(f"async_pending policy {index}", per))
     return lines
 
@@ -104,7 +110,7 @@ def check_quarantined(swift_dir: str, timeout: float) -> list[str]:
     hosts = {h for kind in KINDS for h in servers(swift_dir, kind)}
     answers = fetch(hosts, "quarantined", timeout)
     return [
-        summary_line(f"quarantined_{name}", _pick(answers, lambda d, n=name: d[n]))
+        summary_line(f"quarantined_{name}", _pick(answers, operator.itemgetter(name)))
         for name in ("objects", "containers", "accounts")
     ]
 

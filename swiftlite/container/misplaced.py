@@ -19,7 +19,7 @@ container's policy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from swiftlite.common.timestamp import Timestamp
@@ -59,7 +59,7 @@ def prefers(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
     return better
 
 
-def best_policy(infos: list[Mapping[str, Any]]) -> int | None:
+def best_policy(infos: Sequence[Mapping[str, Any]]) -> int | None:
     """The policy index the replicas' infos settle on (None without any)."""
     best: Mapping[str, Any] | None = None
     for info in infos:

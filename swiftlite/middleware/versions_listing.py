@@ -93,7 +93,7 @@ def primary_row(
 
 def versions_query(params: dict[str, str]) -> dict[str, str]:
     """The versions container's listing parameters for a client's ``?versions`` listing."""
-    out = {k: params[k] for k in ("limit", "delimiter", "reverse") if k in params}
+    out: dict[str, str] = {k: params[k] for k in ("limit", "delimiter", "reverse") if k in params}
     marker = params.get("marker")
     version_marker = params.get("version_marker")
     if marker:

@@ -95,7 +95,7 @@ def _document(tags: list[tuple[str, str]], **headers: str) -> Response:
         tag = xmlio.sub(tag_set, "Tag")
         xmlio.sub(tag, "Key", key)
         xmlio.sub(tag, "Value", value)
-    return xml_response(root, **headers)
+    return xml_response(root, 200, **headers)
 
 
 def _version_query(ctx: Context) -> dict[str, str]:
