@@ -15,7 +15,8 @@ import statistics
 import tempfile
 import time
 
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 
 SWIFT = {"rebalance_s": 31.0, "load_ms": 35.0, "get_nodes_per_s": 88_000, "moved_pct": 1.73}
 TARGETS = {"rebalance_s": 10.0, "load_ms": 35.0, "get_nodes_per_s": 300_000, "moved_pct": 1.73}

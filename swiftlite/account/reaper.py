@@ -46,8 +46,8 @@ from swiftlite.common import daemon, direct_client, errors, fs, green, reserved
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
-from swiftlite.db.replicator import is_local
 from swiftlite.ring import Ring, RingError
+from swiftlite.ring.local import is_local
 
 LISTING_LIMIT = 1000
 STAT_KEYS = (

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from swiftlite.aio.plan import KINDS, ClusterPlan, NodePlan
 from swiftlite.common import fs, policies
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 
 ETC_ENV = "SWIFTLITE_ETC"
 

@@ -18,6 +18,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import pending
 from swiftlite.db.broker import DatabaseBroker
+from swiftlite.ring import Ring, RingError
 
 _TIMESTAMPS = (
     "created_at",
@@ -62,11 +63,6 @@ def _print_ring(kind: str, swift_dir: str | None, account: str, container: str |
     if not swift_dir:
         return
     path = os.path.join(swift_dir, f"{kind}.ring.gz")
-    try:
-        from swiftlite.ring import Ring, RingError
-    except ImportError:
-        print("Ring: the ring module is not available")
-        return
     if not os.path.exists(path):
         print(f"Ring: no ring at {path}")
         return

@@ -19,6 +19,7 @@ from swiftlite.common.names import wsgi_to_str
 from swiftlite.common.policies import parse_dir_name, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, metadata
+from swiftlite.ring import Ring
 
 
 def _show(value: str) -> str:
@@ -83,11 +84,6 @@ def _print_placement(name: str, swift_dir: str, path: str) -> None:
     located = _location_of(path)
     policy = located[0] if located else 0
     ring_path = os.path.join(swift_dir, f"{ring_name(policy)}.ring.gz")
-    try:
-        from swiftlite.ring import Ring
-    except ImportError:
-        print("Ring: ring library not available; placement skipped")
-        return
     if not os.path.exists(ring_path):
         print(f"Ring: {ring_path} not found; placement skipped")
         return

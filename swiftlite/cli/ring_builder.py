@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from swiftlite.ring import RingBuilder, RingError, metrics, ringfile
-from swiftlite.ring.builder import default_ring_path
+from swiftlite.ring import RingError, metrics, ringfile
+from swiftlite.ring.builder import RingBuilder, default_ring_path
 from swiftlite.ring.devices import (
     Device,
     format_device,

@@ -2,22 +2,27 @@
 
 Every ring lookup and every on-disk object or database location starts here: the MD5 of
 ``prefix + "/account[/container[/object]]" + suffix``. The prefix and suffix come from
-``[swift-hash]`` in the cluster config (``$SWIFTLITE_CONF``); a cluster that sets neither is
-refused, because its placement would be guessable and could never be changed later.
+``[swift-hash]`` in the cluster config (``$SWIFTLITE_CONF``), read once per process; a cluster
+that sets neither is refused, because its placement would be guessable and could never be
+changed later.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 
 from swiftlite.common import config
 from swiftlite.common.errors import ConfigError
 
+# Read once per process and config path: the secrets place every name, so they must never
+# change under a running server (Swift reads them once at start-up too).
+_SECRETS: dict[str, tuple[bytes, bytes]] = {}
 
-@functools.lru_cache(maxsize=4)
-def _secrets_for(path: str, mtime: float) -> tuple[bytes, bytes]:
+
+def _read_secrets(path: str) -> tuple[bytes, bytes]:
+    if not os.path.exists(path):
+        raise ConfigError(f"cannot read config {path}: No such file or directory")
     section = config.cluster_section("swift-hash")
     prefix = section.get("swift_hash_path_prefix", "")
     suffix = section.get("swift_hash_path_suffix", "")
@@ -31,19 +36,21 @@ def _secrets_for(path: str, mtime: float) -> tuple[bytes, bytes]:
 def secrets() -> tuple[bytes, bytes]:
     """(prefix, suffix) as bytes; raises ConfigError when the config is missing or sets neither."""
     path = config.swiftlite_conf_path()
-    try:
-        mtime = os.stat(path).st_mtime
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    return _secrets_for(path, mtime)
+    found = _SECRETS.get(path)
+    if found is None:
+        found = _SECRETS[path] = _read_secrets(path)
+    return found
 
 
 def path_bytes(account: str, container: str | None = None, obj: str | None = None) -> bytes:
     """``/account[/container[/object]]`` as UTF-8 bytes; an object needs a container."""
-    if obj is not None and container is None:
-        raise ValueError("an object name needs a container name")
-    parts = [account] + [p for p in (container, obj) if p is not None]
-    return ("/" + "/".join(parts)).encode("utf-8")
+    if obj is not None:
+        if container is None:
+            raise ValueError("an object name needs a container name")
+        return f"/{account}/{container}/{obj}".encode()
+    if container is not None:
+        return f"/{account}/{container}".encode()
+    return f"/{account}".encode()
 
 
 def hash_path_digest(account: str, container: str | None = None, obj: str | None = None) -> bytes:

@@ -28,12 +28,12 @@ from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
-from swiftlite.container.broker import ContainerBroker
-from swiftlite.container.updater import (
+from swiftlite.container.account_report import (
     AccountReporter,
     format_hint,
     nodes_from_headers,
 )
+from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import layout, rpc
 from swiftlite.db.listing import Subdir, parse_params, query_params
 from swiftlite.db.metadata import live_after, metadata_updates

@@ -41,6 +41,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, rpc
 from swiftlite.db.broker import DatabaseBroker
 from swiftlite.ring import Ring
+from swiftlite.ring.local import local_devices
 
 OK, FAILED, UNMOUNTED = "ok", "failed", "unmounted"
 STAT_KEYS = (
@@ -57,7 +58,6 @@ STAT_KEYS = (
     "reclaimed",
     "quarantined",
 )
-_ANY_IP = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - a bind address, compared only
 
 
 @dataclass(frozen=True)
@@ -85,17 +85,6 @@ class DbReplicatorOptions:
     recon_cache_path: str | None = None
     log_level: str = "INFO"
     log_file: str | None = None
-
-
-def is_local(node: Mapping[str, Any], bind_ip: str, bind_port: int) -> bool:
-    """True when a ring device is served here (its replication address is ours)."""
-    ip = node.get("replication_ip") or node["ip"]
-    port = int(node.get("replication_port") or node["port"])
-    return port == bind_port and (bind_ip in _ANY_IP or ip == bind_ip)
-
-
-def local_devices(ring: Ring, bind_ip: str, bind_port: int) -> list[dict[str, Any]]:
-    return [d for d in ring.devs if d is not None and is_local(d, bind_ip, bind_port)]
 
 
 def rsync_host(ip: str) -> str:
@@ -131,7 +120,7 @@ class DbReplicator(daemon.Daemon):
     def run_once(self) -> dict[str, Any]:
         self.stats = dict.fromkeys(STAT_KEYS, 0)
         try:
-            devices = local_devices(self.ring, self.options.bind_ip, self.options.bind_port)
+            devices = local_devices(self.ring.devs, self.options.bind_ip, self.options.bind_port)
         except Exception as exc:  # noqa: BLE001 - a missing or bad ring ends the pass, logged
             self.logger.error("%s: cannot read the %s ring: %s", self.name, self.kind, exc)
             return {**self.stats, "error": f"ring: {exc}"}

@@ -46,6 +46,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, hashing, logs
 from swiftlite.common.errors import BadInput, BadName, NotFound
+from swiftlite.common.http.headers import OWNER_HEADERS
 from swiftlite.common.names import ApiPath, split_api_path, str_to_wsgi, wsgi_to_str
 from swiftlite.common.registry import register_info
 from swiftlite.middleware import acl as aclmod
@@ -57,7 +58,6 @@ from swiftlite.middleware.tempauth_identity import (
     parse_users,
 )
 from swiftlite.proxy import responses
-from swiftlite.proxy.controllers.base import OWNER_HEADERS
 
 AUTHORIZE = "swiftlite.authorize"
 OVERRIDE = "swiftlite.authorize_override"

@@ -2,7 +2,7 @@
 
 Owns the replication pass (console script ``swiftlite-object-replicator CONF [once]``, section
 ``[object-replicator]`` of object-server.conf). For every partition directory on this node's
-ring devices (``devices.ring_devices``):
+ring devices (``ring.local.local_devices``):
 
 1. compute the local suffix hashes (``hashes.get_hashes``: rehashing invalidated suffixes
    also removes obsolete files and reclaims tombstones older than ``reclaim_age``);
@@ -37,8 +37,9 @@ from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, policies, recon_cache
 from swiftlite.common.direct_client import DirectResponse, direct_request
-from swiftlite.obj import devices, hashes, layout, rsync
+from swiftlite.obj import hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
+from swiftlite.ring.local import local_devices
 
 Node = Mapping[str, Any]
 
@@ -197,7 +198,7 @@ class ObjectReplicator(daemon.Daemon):
         ring = self.ring_for(policy)
         opts = self.options
         jobs = []
-        for dev in devices.ring_devices(ring.devs, opts.bind_ip, opts.bind_port):
+        for dev in local_devices(ring.devs, opts.bind_ip, opts.bind_port):
             try:
                 dev_path = fs.check_device(opts.devices, dev["device"], opts.mount_check)
             except errors.DeviceUnavailable as exc:

@@ -94,7 +94,6 @@ class Ring:
     def __init__(self, path: str, reload_time: float = DEFAULT_RELOAD_TIME) -> None:
         self.path = path
         self.reload_time = float(reload_time)
-        self._secrets: tuple[bytes, bytes] | None = None
         self._key = self._stat()
         self._ring = _Loaded(ringfile.read_ring(path))
         self._next_check = _monotonic() + self.reload_time
@@ -116,7 +115,6 @@ class Ring:
 
     def _reload(self) -> None:
         self._next_check = _monotonic() + self.reload_time
-        self._secrets = None  # re-read the cluster config too, cheaply, once per period
         try:
             key = self._stat()
             if key == self._key:
@@ -157,21 +155,8 @@ class Ring:
         """The partition of ``/account[/container[/object]]``."""
         if _monotonic() >= self._next_check:
             self._reload()
-        if obj is not None:
-            if container is None:
-                raise ValueError("an object name needs a container name")
-            key = f"/{account}/{container}/{obj}"
-        elif container is not None:
-            key = f"/{account}/{container}"
-        else:
-            key = f"/{account}"
-        prefix, suffix = self._secrets or self._load_secrets()
-        digest = _md5(prefix + key.encode("utf-8") + suffix).digest()
+        digest = hashing.hash_path_digest(account, container, obj)
         return _U32.unpack_from(digest)[0] >> self._ring.part_shift
-
-    def _load_secrets(self) -> tuple[bytes, bytes]:
-        self._secrets = hashing.secrets()
-        return self._secrets
 
     def get_nodes(
         self, account: str, container: str | None = None, obj: str | None = None

@@ -32,7 +32,8 @@ from swiftlite.common import green, policies
 from swiftlite.container import server as container_server
 from swiftlite.obj import server as object_server
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 from tests.support.faults import FaultInjector
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

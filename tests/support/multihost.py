@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from swiftlite.aio import procs, render
 from swiftlite.aio.plan import KINDS, ClusterPlan, NodePlan, free_proxy_port
 from swiftlite.aio.procs import ProcSpec
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 from tests.support.cluster import Cluster
 
 INIT = os.path.join(os.path.dirname(sys.executable), "swiftlite-init")

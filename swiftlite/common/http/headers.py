@@ -114,3 +114,20 @@ def _header_key(name: str) -> str:
 # the same way for every request object (both are looked up by name at call time).
 webob.headers._trans_key = _environ_key  # type: ignore[attr-defined]
 webob.headers._trans_name = _header_key  # type: ignore[attr-defined]
+
+
+# Headers only an account owner may set (ACLs, sync keys, temp URL keys): a non-owner with
+# write access has them dropped silently, by the proxy and by the auth filters alike.
+OWNER_HEADERS = frozenset(
+    {
+        "x-container-read",
+        "x-container-write",
+        "x-container-sync-key",
+        "x-container-sync-to",
+        "x-account-meta-temp-url-key",
+        "x-account-meta-temp-url-key-2",
+        "x-container-meta-temp-url-key",
+        "x-container-meta-temp-url-key-2",
+        "x-account-access-control",
+    }
+)

@@ -16,7 +16,7 @@ from webob import Request, Response
 from webob.util import status_reasons
 
 from swiftlite.common import errors, reserved
-from swiftlite.common.http.headers import is_backend
+from swiftlite.common.http.headers import OWNER_HEADERS, is_backend
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db.listing import parse_params, query_params
 from swiftlite.proxy import responses
@@ -42,20 +42,6 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "date",
         "server",
-    }
-)
-
-OWNER_HEADERS = frozenset(
-    {
-        "x-container-read",
-        "x-container-write",
-        "x-container-sync-key",
-        "x-container-sync-to",
-        "x-account-meta-temp-url-key",
-        "x-account-meta-temp-url-key-2",
-        "x-container-meta-temp-url-key",
-        "x-container-meta-temp-url-key-2",
-        "x-account-access-control",
     }
 )
 

@@ -43,8 +43,9 @@ def test_container_info_skips_ring_when_absent(container_db, tmp_path, capsys):
 
 
 def test_container_info_prints_ring_placement(container_db, tmp_path, capsys):
-    ring_mod = pytest.importorskip("swiftlite.ring")
-    builder = ring_mod.RingBuilder(3, 1, 0)
+    from swiftlite.ring.builder import RingBuilder
+
+    builder = RingBuilder(3, 1, 0)
     builder.add_dev(
         {"region": 1, "zone": 1, "ip": "10.1.2.3", "port": 6201, "device": "d9", "weight": 1}
     )

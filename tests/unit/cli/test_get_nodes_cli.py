@@ -8,7 +8,8 @@ import pytest
 
 from swiftlite.cli.get_nodes import main
 from swiftlite.common.hashing import hash_path
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "swiftlite-get-nodes")
 

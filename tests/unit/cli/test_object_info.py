@@ -11,6 +11,7 @@ from webob import Request
 from swiftlite.cli.info import object_main
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj.server import ObjectServer, ObjectServerOptions
+from swiftlite.ring.builder import RingBuilder
 
 
 @pytest.fixture
@@ -71,8 +72,7 @@ def test_info_on_missing_file_fails(tmp_path, capsys) -> None:
 
 
 def test_info_shows_ring_placement(data_file, tmp_path, capsys) -> None:
-    ring = pytest.importorskip("swiftlite.ring")
-    builder = ring.RingBuilder(4, 1, 1)
+    builder = RingBuilder(4, 1, 1)
     builder.add_dev(
         {"region": 1, "zone": 1, "ip": "127.0.0.9", "port": 6200, "device": "sda", "weight": 1.0}
     )

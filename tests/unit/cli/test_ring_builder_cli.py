@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from swiftlite.cli.ring_builder import main
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "swiftlite-ring-builder")
 

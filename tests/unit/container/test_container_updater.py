@@ -21,14 +21,9 @@ from webob import Request
 from swiftlite.account.server import AccountServer, AccountServerOptions
 from swiftlite.common import green
 from swiftlite.common.timestamp import Timestamp
+from swiftlite.container.account_report import AccountNode, format_hint, parse_hint
 from swiftlite.container.broker import ContainerBroker
-from swiftlite.container.updater import (
-    AccountNode,
-    ContainerUpdater,
-    ContainerUpdaterOptions,
-    format_hint,
-    parse_hint,
-)
+from swiftlite.container.updater import ContainerUpdater, ContainerUpdaterOptions
 from swiftlite.db import layout
 from tests.support.wait import wait_until
 
@@ -260,8 +255,10 @@ def test_updater_sweep_reports_containers_changed_since_last_report(
 
 
 def test_updater_uses_account_ring_before_hint(call, devices, tmp_path, account_node):
-    ring_mod = pytest.importorskip("swiftlite.ring")
-    builder = ring_mod.RingBuilder(4, 1, 0)
+    from swiftlite.ring import Ring
+    from swiftlite.ring.builder import RingBuilder
+
+    builder = RingBuilder(4, 1, 0)
     builder.add_dev(
         {
             "region": 1,
@@ -276,7 +273,7 @@ def test_updater_uses_account_ring_before_hint(call, devices, tmp_path, account_
     swift_dir = tmp_path / "swift"
     swift_dir.mkdir()
     builder.write_ring(str(swift_dir / "account.ring.gz"))
-    part, _ = ring_mod.Ring(str(swift_dir / "account.ring.gz")).get_nodes("a")
+    part, _ = Ring(str(swift_dir / "account.ring.gz")).get_nodes("a")
     create = Request.blank(f"/adev/{part}/a", method="PUT", headers={"X-Timestamp": "1"})
     assert create.get_response(account_node.app).status_int in (201, 202)
 

@@ -28,7 +28,8 @@ from swiftlite.container.broker import ContainerBroker
 from swiftlite.container.replicator import ContainerReplicator, ContainerReplicatorOptions
 from swiftlite.container.server import ContainerServer, ContainerServerOptions
 from swiftlite.db import layout
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 from tests.support.inproc import ServedApp, bound_socket
 from tests.support.wait import wait_until
 

@@ -15,7 +15,7 @@ from swiftlite.account.broker import AccountBroker
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import layout
-from swiftlite.db.replicator import is_local, rsync_host
+from swiftlite.db.replicator import rsync_host
 
 T0 = int(time.time()) - 3600
 
@@ -188,14 +188,6 @@ def test_remove_deletes_database_and_empty_parents(device):
     assert not os.path.exists(broker.db_dir)
     assert not os.path.exists(part_dir)
     assert os.path.isdir(os.path.join(device, layout.data_dir(layout.CONTAINER)))
-
-
-def test_is_local_matches_replication_address_or_any_ip():
-    node = {"ip": "10.0.0.1", "port": 6201, "replication_ip": "10.1.0.1", "replication_port": 6301}
-    assert is_local(node, "10.1.0.1", 6301)
-    assert not is_local(node, "10.0.0.1", 6201)
-    assert is_local(node, "0.0.0.0", 6301)  # noqa: S104
-    assert not is_local(node, "0.0.0.0", 6201)  # noqa: S104
 
 
 def test_rsync_host_brackets_ipv6():

@@ -14,7 +14,7 @@ from webob import Request
 
 from swiftlite.cli.show_config import COMPONENTS, SERVERS
 from swiftlite.common import config
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 
 DEPLOY = pathlib.Path(__file__).resolve().parents[3] / "etc" / "deploy"
 PATH_KEYS = ("devices", "swift_dir", "recon_cache_path", "metrics_dir", "disable_path")

@@ -12,7 +12,8 @@ from swiftlite.middleware.list_endpoints import (
     ListEndpointsOptions,
     parse_path,
 )
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 from tests.unit.middleware.guard_backend import InfoProxy
 
 

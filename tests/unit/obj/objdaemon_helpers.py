@@ -23,7 +23,8 @@ from swiftlite.common.direct_client import DirectResponse
 from swiftlite.common.hashing import hash_path
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj.server import ObjectServer, ObjectServerOptions
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 
 OBJECT_BASE_PORT = 6010
 CONTAINER_BASE_PORT = 6110

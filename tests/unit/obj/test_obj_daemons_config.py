@@ -14,7 +14,7 @@ from swiftlite.obj.auditor import ObjectAuditor, ObjectAuditorOptions
 from swiftlite.obj.expirer import ObjectExpirer, ObjectExpirerOptions
 from swiftlite.obj.replicator import ObjectReplicator, ObjectReplicatorOptions
 from swiftlite.obj.updater import ObjectUpdater, ObjectUpdaterOptions
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 
 SAMPLE = pathlib.Path(__file__).resolve().parents[3] / "etc" / "object-server.conf"
 DAEMONS = {

@@ -19,7 +19,8 @@ from objtest_helpers import make_server
 from swiftlite.common.direct_client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import rsync
-from swiftlite.ring import Ring, RingBuilder
+from swiftlite.ring import Ring
+from swiftlite.ring.builder import RingBuilder
 from tests.support.inproc import ServedApp, bound_socket
 from tests.support.wait import wait_until
 

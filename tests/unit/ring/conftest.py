@@ -2,7 +2,7 @@
 
 import pytest
 
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,10 @@ import re
 import pytest
 
 from swiftlite.common.errors import SwiftliteError
-from swiftlite.ring import RingBuilder, RingBuilderError, RingError
+from swiftlite.ring import RingError
+from swiftlite.ring.builder import RingBuilder
 from swiftlite.ring.devices import NO_DEV
+from swiftlite.ring.errors import RingBuilderError
 
 DEV = {"region": 1, "zone": 1, "ip": "127.0.0.1", "port": 6200, "device": "d1", "weight": 100.0}
 

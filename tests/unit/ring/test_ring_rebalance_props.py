@@ -6,7 +6,7 @@ import os
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from swiftlite.ring import RingBuilder
+from swiftlite.ring.builder import RingBuilder
 
 PROPS = settings(
     max_examples=int(os.environ.get("SWIFTLITE_PROP_EXAMPLES", "30")),
