@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import daemon, direct_client, errors, fs, green, reserved
+from swiftlite.common import daemon, errors, fs, green, reserved
+from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
@@ -315,7 +316,7 @@ class AccountReaper(daemon.Daemon):
         part: int,
         headers: dict[str, str],
         query: str = "",
-    ) -> direct_client.DirectResponse | None:
+    ) -> Response | None:
         # the reaper deletes everything, object versioning's reserved containers included
         headers = {
             **headers,
@@ -324,7 +325,7 @@ class AccountReaper(daemon.Daemon):
         }
         full = f"/{node['device']}/{part}{path}"
         try:
-            return direct_client.direct_request(
+            return direct_request(
                 node["ip"],
                 int(node["port"]),
                 method,

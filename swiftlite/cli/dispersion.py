@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from swiftlite.common import green
-from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import SwiftliteError
+from swiftlite.common.http.client import direct_request
 
 OBJECT_CONTAINER = "dispersion_objects"
 CONTAINER_PREFIX = "dispersion_"

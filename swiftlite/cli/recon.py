@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from swiftlite.common import green, policies
-from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import SwiftliteError
+from swiftlite.common.http.client import direct_request
 
 KINDS = ("account", "container", "object")
 

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import direct_client, errors, fs, green, intparse, reserved
+from swiftlite.common import errors, fs, green, intparse, reserved
+from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -177,7 +178,7 @@ class AccountReporter:
 
     def _send(self, node: AccountNode, path: str, headers: dict[str, str]) -> int | None:
         try:
-            resp = direct_client.direct_request(
+            resp = direct_request(
                 node.ip,
                 node.port,
                 "PUT",

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, direct_client, errors, green
+from swiftlite.common import daemon, errors, green
+from swiftlite.common.http.client import direct_request
 from swiftlite.container import misplaced, reconciler
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -61,7 +62,7 @@ class ContainerReplicator(DbReplicator):
 
     def _send(self, node: Mapping[str, Any], method: str, path: str, headers: dict) -> int | None:
         try:
-            resp = direct_client.direct_request(
+            resp = direct_request(
                 node["ip"],
                 int(node["port"]),
                 method,

@@ -36,7 +36,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from swiftlite.common import daemon, direct_client, errors, fs, green
+from swiftlite.common import daemon, errors, fs, green
+from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, rpc
 from swiftlite.db.broker import DatabaseBroker
@@ -358,13 +359,13 @@ class DbReplicator(daemon.Daemon):
 
     def _call(
         self, node: Mapping[str, Any], loc: layout.DbLocation, body: Mapping[str, Any]
-    ) -> direct_client.DirectResponse | None:
+    ) -> Response | None:
         """One REPLICATE request; None (logged) when the peer cannot be reached."""
         ip = node.get("replication_ip") or node["ip"]
         port = int(node.get("replication_port") or node["port"])
         path = f"/{node['device']}/{loc.partition}/{loc.name_hash}"
         try:
-            resp = direct_client.direct_request(
+            resp = direct_request(
                 ip,
                 port,
                 "REPLICATE",
@@ -384,5 +385,5 @@ class DbReplicator(daemon.Daemon):
         return resp
 
     @staticmethod
-    def _ok(resp: direct_client.DirectResponse | None) -> bool:
+    def _ok(resp: Response | None) -> bool:
         return resp is not None and 200 <= resp.status < 300

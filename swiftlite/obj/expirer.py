@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, recon_cache, reserved
-from swiftlite.common.direct_client import DirectResponse, direct_request
+from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue
@@ -93,9 +93,6 @@ def container_headers(
         "X-Container-Device": str(node["device"]),
         "X-Container-Partition": str(cpart),
     }
-
-
-Requester = Callable[..., DirectResponse]
 
 
 class ObjectExpirer(daemon.Daemon):

@@ -14,6 +14,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 
+from swiftlite.common.http.client import Requester
 from swiftlite.common.listing_update import DELETE, PUT, ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import updates
@@ -82,7 +83,7 @@ class ContainerNotifier:
 
     def __init__(
         self,
-        request: updates.Requester,
+        request: Requester,
         conn_timeout: float,
         node_timeout: float,
         batch: bool,

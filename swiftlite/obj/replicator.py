@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, policies, recon_cache
-from swiftlite.common.direct_client import DirectResponse, direct_request
+from swiftlite.common.http.client import Requester, Response, direct_request
 from swiftlite.obj import hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import local_devices
@@ -132,7 +132,6 @@ def differing(local: Mapping[str, str | None], remote: Mapping[str, Any]) -> lis
     return sorted(s for s, h in local.items() if h is not None and remote.get(s) != h)
 
 
-Requester = Callable[..., DirectResponse]
 RsyncRunner = Callable[[list[str], float], rsync.Result]
 
 
@@ -388,7 +387,7 @@ class ObjectReplicator(daemon.Daemon):
         stats.files_pushed += result.files
         return True
 
-    def _replicate_call(self, node: Node, path: str, policy: int = 0) -> DirectResponse | None:
+    def _replicate_call(self, node: Node, path: str, policy: int = 0) -> Response | None:
         ip = node.get("replication_ip") or node["ip"]
         port = node.get("replication_port") or node["port"]
         try:

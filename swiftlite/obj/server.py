@@ -22,7 +22,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
 from swiftlite.common.http import conditional, ranges
-from swiftlite.common.http.client import BackendPool
+from swiftlite.common.http.client import BackendPool, Requester
 from swiftlite.common.http.headers import (
     TRANSIENT_SYSMETA_PREFIX,
     X_BACKEND_TIMESTAMP,
@@ -97,26 +97,6 @@ class ObjectServerOptions:
     group_sync: bool = True
 
 
-def pooled_requester(pool: BackendPool) -> updates.Requester:
-    """A ``direct_request``-shaped sender over keep-alive connections from ``pool``."""
-
-    def request(
-        ip: str,
-        port: int,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes | None,
-        conn_timeout: float,
-        node_timeout: float,
-    ) -> Any:
-        resp = pool.request(ip, port, method, path, headers, body or b"", timeout=node_timeout)
-        resp.read_all()  # returns the connection to the pool
-        return resp
-
-    return request
-
-
 class ObjectServer(StorageServer):
     """Serves object files on the devices under ``options.devices``."""
 
@@ -127,16 +107,15 @@ class ObjectServer(StorageServer):
         self,
         options: ObjectServerOptions,
         logger: Any = None,
-        request: updates.Requester | None = None,
+        request: Requester | None = None,
     ) -> None:
         logger = logger or logs.get_logger(options.log_name, options.log_file, options.log_level)
         super().__init__(options.devices, options.mount_check, logger, options.log_requests)
         self.options = options
         if request is None:
             # keep-alive connections to the container servers (bench/README.md: PUT CPU)
-            request = pooled_requester(
-                BackendPool(options.conn_timeout, options.container_update_timeout)
-            )
+            pool = BackendPool(options.conn_timeout, options.container_update_timeout)
+            request = pool.direct_request
         self.notifier = ContainerNotifier(  # container updates go out through this
             request,
             options.conn_timeout,

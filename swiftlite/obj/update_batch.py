@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.common import green
+from swiftlite.common.http.client import Requester
 from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.obj import updates
@@ -46,7 +47,7 @@ class UpdateBatcher:
 
     def __init__(
         self,
-        request: updates.Requester,
+        request: Requester,
         conn_timeout: float,
         node_timeout: float,
         logger: logging.Logger | None = None,

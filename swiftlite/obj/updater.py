@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, recon_cache
-from swiftlite.common.direct_client import direct_request
+from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, updates
 from swiftlite.obj.ratelimit import RateLimiter
@@ -148,7 +148,7 @@ class ObjectUpdater(daemon.Daemon):
         self,
         options: ObjectUpdaterOptions,
         logger: logging.Logger | None = None,
-        request: updates.Requester = direct_request,
+        request: Requester = direct_request,
     ) -> None:
         super().__init__(options, logger)
         self.options: ObjectUpdaterOptions = options

@@ -8,8 +8,9 @@ the object-updater daemon with ``read_async_pending``.
 
 The proxy names the container replicas in ``X-Container-Host`` (comma-separated ``ip:port``),
 ``X-Container-Device`` (comma-separated, same order) and ``X-Container-Partition``. Each gets
-``PUT|DELETE /<cdev>/<cpart>/<a>/<c>/<o>`` through ``direct_client``. Without those headers
-(tests, replication) there is nothing to do.
+``PUT|DELETE /<cdev>/<cpart>/<a>/<c>/<o>`` through ``common.http.client`` (the server's pool,
+or ``direct_request`` in the updater). Without those headers (tests, replication) there is
+nothing to do.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from swiftlite.common import fs, green, intparse, reserved
-from swiftlite.common.direct_client import direct_request
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
+from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout
@@ -71,9 +71,6 @@ def plan_from_headers(headers: Mapping[str, str]) -> UpdatePlan | None:
         except ValueError:
             raise BadInput(f"bad X-Container-Host {target.host!r}") from None
     return UpdatePlan(partition, targets)
-
-
-Requester = Callable[..., Any]
 
 
 def send(

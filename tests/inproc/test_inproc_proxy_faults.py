@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from swiftlite.common.direct_client import direct_request
+from swiftlite.common.http.client import direct_request
 from tests.support.faults import Fault
 from tests.support.inproc import InprocCluster
 from tests.support.wait import wait_until

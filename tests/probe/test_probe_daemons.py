@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from swiftlite.common.direct_client import direct_request
+from swiftlite.common.http.client import direct_request
 from tests.support.cluster import Auth, Cluster
 from tests.support.wait import wait_until
 

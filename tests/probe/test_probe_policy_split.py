@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from swiftlite.common import direct_client
+from swiftlite.common.http.client import direct_request
 from swiftlite.common.policies import ring_name
 from swiftlite.common.timestamp import Timestamp
 from tests.functional.conftest import POLICIES_CONF
@@ -39,7 +39,7 @@ def split(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _call(node, method, path, headers, body=None, query=""):  # type: ignore[no-untyped-def]
-    return direct_client.direct_request(
+    return direct_request(
         node["ip"], node["port"], method, f"/{node['device']}{path}", headers, body, query=query
     )
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from swiftlite.aio import procs
 from swiftlite.common import errors
-from swiftlite.common.direct_client import direct_request
 from swiftlite.common.hashing import hash_path, suffix_of
+from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from tests.support.cluster import Auth, Cluster
 from tests.support.journal_load import Journal

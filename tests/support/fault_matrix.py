@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from swiftlite.aio import cluster as aio_cluster
 from swiftlite.aio import procs, render
-from swiftlite.common.direct_client import direct_request
+from swiftlite.common.http.client import direct_request
 from tests.support.cluster import Cluster
 from tests.support.fault_inject import ACCOUNT, Context, Recover, Scenario
 from tests.support.journal_load import Gone, Journal, JournalLoad, Live, State, listing_of

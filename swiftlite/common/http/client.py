@@ -1,6 +1,10 @@
-"""Backend HTTP for the proxy: keep-alive pools per node, 100-continue, streamed bodies.
+"""Backend HTTP: the one client every process uses to talk to a storage server.
 
-This module owns the proxy's wire protocol towards the storage servers. ``BackendPool`` keeps
+Servers (the proxy, the object server's container updates) use a ``BackendPool`` with
+keep-alive connections; daemons, CLIs and tests call ``direct_request``, one request on its own
+connection with the body read into ``Response.body``. Both give the same ``Response``.
+
+This module owns the wire protocol towards the storage servers. ``BackendPool`` keeps
 idle HTTP/1.1 connections per ``(ip, port)`` and hands them out again, which saves a TCP
 handshake and a server-side greenthread spawn per backend request (Swift opens a new connection
 every time). A pooled connection that the server has closed meanwhile is noticed before reuse;
@@ -23,7 +27,7 @@ import contextlib
 import errno
 import socket
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from swiftlite.common import green, intparse
@@ -132,6 +136,7 @@ class Response:
         "_conn",
         "_pool",
         "_remaining",
+        "body",
         "header_items",
         "headers",
         "node",
@@ -143,7 +148,7 @@ class Response:
     def __init__(
         self,
         pool: BackendPool | None,
-        conn: Connection,
+        conn: Connection | None,
         status: int,
         reason: str,
         headers: dict[str, str],
@@ -153,6 +158,7 @@ class Response:
     ) -> None:
         self._pool = pool
         self._conn: Connection | None = conn
+        self.body = b""  # what read_all() read (direct_request reads it for its caller)
         self.status = status
         self.reason = reason
         self.headers = headers
@@ -176,8 +182,21 @@ class Response:
         if self._remaining == 0:
             self._finish()
 
+    @classmethod
+    def complete(
+        cls, status: int, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> Response:
+        """A response already read in full (no connection): for stand-ins and test doubles."""
+        resp = cls(
+            None, None, status, "", {k.lower(): v for k, v in (headers or {}).items()}, "HEAD", True
+        )
+        resp.body = body
+        return resp
+
     def getheader(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
+
+    header = getheader
 
     @property
     def done(self) -> bool:
@@ -261,7 +280,9 @@ class Response:
             self.close()
 
     def read_all(self) -> bytes:
-        return self.read(-1)
+        """The rest of the body (kept in ``body`` too); the connection goes back to its pool."""
+        self.body = self.read(-1)
+        return self.body
 
     def _finish(self) -> None:
         conn, self._conn = self._conn, None
@@ -382,10 +403,10 @@ class BackendPool:
         self.connects = 0  # new connections made (tests and bench read it)
 
     # -- connections ---------------------------------------------------------------------------
-    def connect(self, ip: str, port: int) -> Connection:
+    def connect(self, ip: str, port: int, conn_timeout: float | None = None) -> Connection:
         family = socket.AF_INET6 if ":" in ip else socket.AF_INET
         sock = green.green_socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(self.conn_timeout)
+        sock.settimeout(self.conn_timeout if conn_timeout is None else conn_timeout)
         try:
             sock.connect((ip, port))
         except TimeoutError:
@@ -398,8 +419,8 @@ class BackendPool:
         self.connects += 1
         return Connection((ip, port), sock)
 
-    def checkout(self, ip: str, port: int) -> Connection:
-        return self.checkout_idle(ip, port) or self.connect(ip, port)
+    def checkout(self, ip: str, port: int, conn_timeout: float | None = None) -> Connection:
+        return self.checkout_idle(ip, port) or self.connect(ip, port, conn_timeout)
 
     def checkout_idle(self, ip: str, port: int) -> Connection | None:
         """A pooled connection the server still keeps open, or None (no I/O wait either way)."""
@@ -451,6 +472,7 @@ class BackendPool:
         query: str = "",
         timeout: float | None = None,
         conn: Connection | None = None,
+        conn_timeout: float | None = None,
     ) -> Response:
         """Send one request with an in-memory body and return the response (body unread).
 
@@ -462,7 +484,7 @@ class BackendPool:
         wire = _encode_head(method, target, f"{ip}:{port}", send_headers) + body
         for attempt in (1, 2):
             if conn is None or attempt == 2:
-                conn = self.checkout(ip, port)
+                conn = self.checkout(ip, port, conn_timeout)
             conn.set_timeout(self.node_timeout if timeout is None else timeout)
             try:
                 conn.send(wire)
@@ -476,6 +498,30 @@ class BackendPool:
                 conn.close()
                 raise
         raise ProtocolError("unreachable")  # pragma: no cover
+
+    def direct_request(
+        self,
+        ip: str,
+        port: int,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | Iterable[bytes] | None = None,
+        conn_timeout: float | None = None,
+        node_timeout: float | None = None,
+        query: str = "",
+    ) -> Response:
+        """One request whose response body is read into ``Response.body`` (the connection is
+        back in the pool, or closed, when this returns)."""
+        data = body if isinstance(body, bytes) else b"".join(body or ())
+        resp = self.request(
+            ip, port, method, path, headers, data, query, node_timeout, conn_timeout=conn_timeout
+        )
+        try:
+            resp.read_all()
+        finally:
+            resp.close()
+        return resp
 
     def read_response(self, conn: Connection, method: str) -> Response:
         """Read a final response (skipping stray 1xx) from ``conn``; closes it on failure."""
@@ -542,3 +588,31 @@ class BackendPool:
 def _stale(exc: OSError) -> bool:
     """A failure that a server closing an idle keep-alive connection would cause."""
     return isinstance(exc, ProtocolError) or exc.errno in _RETRYABLE_ERRNOS
+
+
+# Plain requests share no connections (keepalive=False sends "Connection: close").
+_PLAIN = BackendPool(keepalive=False)
+
+
+def direct_request(
+    ip: str,
+    port: int,
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | Iterable[bytes] | None = None,
+    conn_timeout: float = 0.5,
+    node_timeout: float = 10.0,
+    query: str = "",
+) -> Response:
+    """One request on its own connection, body read into ``Response.body``: what daemons,
+    CLIs and tests use. A slow connect or read raises ``errors.Timeout``; a refused, reset or
+    garbled connection raises ``OSError``."""
+    return _PLAIN.direct_request(
+        ip, port, method, path, headers, body, conn_timeout, node_timeout, query
+    )
+
+
+# The shape of ``direct_request`` (and ``BackendPool.direct_request``): daemons take one so
+# tests can hand them an in-process sender.
+Requester = Callable[..., Response]

@@ -9,7 +9,8 @@ import pytest
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.account.reaper import AccountReaper, AccountReaperOptions, container_shard
-from swiftlite.common import direct_client, recon_cache
+from swiftlite.common import recon_cache
+from swiftlite.common.http.client import direct_request
 from tests.support.inproc import InprocCluster
 
 ACCOUNT = "AUTH_reap"
@@ -55,9 +56,7 @@ def statuses(cluster, kind, method, *names):
     part, nodes = cluster.ring(kind).get_nodes(*names)
     path = "/" + "/".join(names)
     return [
-        direct_client.direct_request(
-            n["ip"], n["port"], method, f"/{n['device']}/{part}{path}"
-        ).status
+        direct_request(n["ip"], n["port"], method, f"/{n['device']}/{part}{path}").status
         for n in nodes
     ]
 
@@ -156,7 +155,7 @@ def test_reap_deletes_reserved_namespace_containers_too(cluster, tmp_path):
     assert sum(t["objects_deleted"] for t in totals) == 1
     part, nodes = cluster.ring("object").get_nodes(ACCOUNT, hidden, obj)
     for n in nodes:
-        resp = direct_client.direct_request(
+        resp = direct_request(
             n["ip"], n["port"], "HEAD", f"/{n['device']}/{part}/{ACCOUNT}/{hidden}/{obj}", allow
         )
         assert resp.status == 404
@@ -178,7 +177,7 @@ def test_reap_deletes_objects_of_a_policy_1_container_in_policy_1(tmp_path, monk
 
         def heads(policy):
             return [
-                direct_client.direct_request(
+                direct_request(
                     n["ip"],
                     n["port"],
                     "HEAD",

@@ -19,8 +19,8 @@ from typing import Any
 
 from webob import Request
 
-from swiftlite.common.direct_client import DirectResponse
 from swiftlite.common.hashing import hash_path
+from swiftlite.common.http.client import Response
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj.server import ObjectServer, ObjectServerOptions
 from swiftlite.ring import Ring
@@ -136,7 +136,7 @@ class Net:
         conn_timeout: float = 0.5,
         node_timeout: float = 10.0,
         query: str = "",
-    ) -> DirectResponse:
+    ) -> Response:
         """``direct_request`` for this in-process cluster."""
         self.calls.append((port, method, path, dict(headers or {})))
         if port in self.down or port not in self.apps:
@@ -144,7 +144,7 @@ class Net:
         target = urllib.parse.quote(path, safe="/") + (f"?{query}" if query else "")
         req = Request.blank(target, method=method, headers=headers or {}, body=body or b"")
         resp = req.get_response(self.apps[port])
-        return DirectResponse(
+        return Response.complete(
             resp.status_int, {k.lower(): v for k, v in resp.headerlist}, resp.body
         )
 
@@ -157,7 +157,7 @@ class Net:
         body: bytes | None = None,
         container: str = "c",
         account: str = "a",
-    ) -> DirectResponse:
+    ) -> Response:
         part, _ = self.placement(obj, container, account)
         path = f"/{self.device(port)}/{part}/{account}/{container}/{obj}"
         return self.request("127.0.0.1", port, method, path, headers, body)
@@ -196,7 +196,7 @@ class Net:
             assert resp.status in (204, 404), (port, resp.status)
         return stamp
 
-    def get(self, port: int, obj: str, **names: str) -> DirectResponse:
+    def get(self, port: int, obj: str, **names: str) -> Response:
         return self.object_request(port, "GET", obj, **names)
 
     # -- containers ----------------------------------------------------------------------------

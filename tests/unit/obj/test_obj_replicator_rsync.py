@@ -16,7 +16,7 @@ import sys
 import pytest
 from objtest_helpers import make_server
 
-from swiftlite.common.direct_client import direct_request
+from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import rsync
 from swiftlite.ring import Ring
