@@ -180,8 +180,12 @@ def test_info_lists_tempurl_methods_digests_and_headers(cluster):
     info = json.loads(body)
     assert status == 200
     assert info["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"]
-    assert "PUT" in info["tempurl"]["methods"]
-    assert "outgoing_remove_headers" in info["tempurl"]
+    assert info["tempurl"]["deprecated_digests"] == ["sha1"]
+    assert info["tempurl"]["methods"] == ["GET", "HEAD", "PUT", "POST", "DELETE"]
+    assert info["tempurl"]["incoming_remove_headers"] == ["x-timestamp"]
+    assert info["tempurl"]["incoming_allow_headers"] == []
+    assert info["tempurl"]["outgoing_remove_headers"] == ["x-object-meta-*"]
+    assert info["tempurl"]["outgoing_allow_headers"] == ["x-object-meta-public-*"]
 
 
 def test_temp_url_to_a_dlo_manifest_serves_the_segments(cluster, site):
