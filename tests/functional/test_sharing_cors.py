@@ -70,7 +70,9 @@ def test_actual_get_from_allowed_origin_exposes_metadata_and_container_headers(c
     assert (status, body) == (200, b"cors data")
     assert headers["access-control-allow-origin"] == ALLOWED
     exposed = headers["access-control-expose-headers"].split(", ")
-    for name in ("etag", "x-timestamp", "x-trans-id", "x-object-meta-color", "x-custom"):
+    simple = ("cache-control", "content-language", "content-type", "expires", "last-modified")
+    swift_ids = ("etag", "x-timestamp", "x-trans-id", "x-openstack-request-id")
+    for name in (*simple, "pragma", *swift_ids, "x-object-meta-color", "x-custom"):
         assert name in exposed
 
 
