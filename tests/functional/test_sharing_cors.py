@@ -105,3 +105,9 @@ def test_wildcard_container_answers_star(cluster):
 def test_info_publishes_strict_cors_mode(cluster):
     info = json.loads(cluster.request("GET", "/info")[2])
     assert info["swift"]["strict_cors_mode"] is True
+
+
+def test_missing_object_from_allowed_origin_is_a_404_the_browser_may_read(cluster, obj):
+    status, headers, _ = cluster.request("GET", obj + "-missing", {"Origin": ALLOWED})
+    assert status == 404
+    assert headers["access-control-allow-origin"] == ALLOWED
