@@ -282,7 +282,7 @@ def filter_factory(global_conf: dict[str, Any], **local_conf: Any) -> Callable[[
     options = config.parse_options(
         FormPostOptions, local_conf, global_conf, where="[filter:formpost]"
     )
-    register_info("formpost", allowed_digests=list(options.digests))
+    register_info("formpost", **signature.digests_info(options.digests))
 
     def make(app: Any) -> FormPostMiddleware:
         return FormPostMiddleware(app, options)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 
 SUPPORTED_DIGESTS = ("sha1", "sha256", "sha512")
+DEPRECATED_DIGESTS = ("sha1",)  # still accepted; /info says so, as Swift's does
 HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -108,6 +109,17 @@ def parse_expires(text: str) -> int | None:
         return calendar.timegm(time.strptime(text, ISO8601))
     except ValueError:
         return None
+
+
+def digests_info(digests: Iterable[str]) -> dict[str, list[str]]:
+    """The digest keys /info publishes for a filter: ``allowed_digests``, and
+    ``deprecated_digests`` only when some allowed digest is deprecated (as Swift)."""
+    allowed = sorted(digests)
+    info = {"allowed_digests": allowed}
+    deprecated = [d for d in allowed if d in DEPRECATED_DIGESTS]
+    if deprecated:
+        info["deprecated_digests"] = deprecated
+    return info
 
 
 def normalize_digests(names: Iterable[str]) -> tuple[str, ...]:

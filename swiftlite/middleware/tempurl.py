@@ -94,7 +94,7 @@ class TempUrlOptions:
             "incoming_allow_headers": list(_words(self.incoming_allow_headers)),
             "outgoing_remove_headers": list(_words(self.outgoing_remove_headers)),
             "outgoing_allow_headers": list(_words(self.outgoing_allow_headers)),
-            "allowed_digests": list(self.digests),
+            **signature.digests_info(self.digests),
         }
 
 

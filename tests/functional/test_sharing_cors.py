@@ -70,7 +70,9 @@ def test_actual_get_from_allowed_origin_exposes_metadata_and_container_headers(c
     assert (status, body) == (200, b"cors data")
     assert headers["access-control-allow-origin"] == ALLOWED
     exposed = headers["access-control-expose-headers"].split(", ")
-    for name in ("etag", "x-timestamp", "x-trans-id", "x-object-meta-color", "x-custom"):
+    simple = ("cache-control", "content-language", "content-type", "expires", "last-modified")
+    swift_ids = ("etag", "x-timestamp", "x-trans-id", "x-openstack-request-id")
+    for name in (*simple, "pragma", *swift_ids, "x-object-meta-color", "x-custom"):
         assert name in exposed
 
 
@@ -103,3 +105,9 @@ def test_wildcard_container_answers_star(cluster):
 def test_info_publishes_strict_cors_mode(cluster):
     info = json.loads(cluster.request("GET", "/info")[2])
     assert info["swift"]["strict_cors_mode"] is True
+
+
+def test_missing_object_from_allowed_origin_is_a_404_the_browser_may_read(cluster, obj):
+    status, headers, _ = cluster.request("GET", obj + "-missing", {"Origin": ALLOWED})
+    assert status == 404
+    assert headers["access-control-allow-origin"] == ALLOWED

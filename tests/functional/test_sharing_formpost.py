@@ -58,6 +58,7 @@ def test_file_over_the_signed_size_is_400_and_not_stored(cluster):
 def test_info_lists_formpost(cluster):
     info = json.loads(cluster.request("GET", "/info")[2])
     assert info["formpost"]["allowed_digests"] == ["sha1", "sha256", "sha512"]
+    assert info["formpost"]["deprecated_digests"] == ["sha1"]
 
 
 def test_x_delete_after_field_sets_the_objects_expiry(cluster):

@@ -180,8 +180,12 @@ def test_info_lists_tempurl_methods_digests_and_headers(cluster):
     info = json.loads(body)
     assert status == 200
     assert info["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"]
-    assert "PUT" in info["tempurl"]["methods"]
-    assert "outgoing_remove_headers" in info["tempurl"]
+    assert info["tempurl"]["deprecated_digests"] == ["sha1"]
+    assert info["tempurl"]["methods"] == ["GET", "HEAD", "PUT", "POST", "DELETE"]
+    assert info["tempurl"]["incoming_remove_headers"] == ["x-timestamp"]
+    assert info["tempurl"]["incoming_allow_headers"] == []
+    assert info["tempurl"]["outgoing_remove_headers"] == ["x-object-meta-*"]
+    assert info["tempurl"]["outgoing_allow_headers"] == ["x-object-meta-public-*"]
 
 
 def test_temp_url_to_a_dlo_manifest_serves_the_segments(cluster, site):
@@ -272,3 +276,19 @@ def test_access_log_shows_only_the_start_of_the_signature(cluster, site):
     client_lines = [got for got in access if got["source"] == "-"]
     assert len(client_lines) == 1, access
     assert f"temp_url_sig={sig[:16]}...&" in client_lines[0]["request_path"]
+
+
+def test_account_key_is_hidden_from_a_read_only_account_user(cluster, site):
+    owner, _path = site
+    acl = json.dumps({"read-only": ["test:tester3"]})
+    token = {"X-Auth-Token": owner.token}
+    assert cluster.request("POST", owner.path, {**token, "X-Account-Access-Control": acl})[0] == 204
+    try:
+        reader = cluster.auth("test:tester3", "testing3")
+        status, seen, _ = cluster.request("HEAD", owner.path, {"X-Auth-Token": reader.token})
+        assert status == 204
+        assert "x-account-meta-temp-url-key" not in seen
+        _, mine, _ = cluster.request("HEAD", owner.path, token)
+        assert mine["x-account-meta-temp-url-key"] == TEMP_KEY
+    finally:
+        cluster.request("POST", owner.path, {**token, "X-Account-Access-Control": "{}"})

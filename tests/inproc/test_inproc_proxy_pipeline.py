@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from swiftclient.utils import generate_temp_url
 
+from tests.support.faults import Fault
 from tests.support.inproc import InprocCluster
 
 
@@ -86,3 +88,33 @@ def test_healthcheck_answers_ok(piped):
     resp = piped.request("GET", "/healthcheck")
     assert resp.status == 200
     assert resp.body == b"OK"
+
+
+def test_temp_url_gets_reuse_the_cached_account_and_container_info(piped):
+    """The tempurl filter's key lookup is served from the info cache: once warm, a temp URL
+    GET sends no account or container HEAD to the backends (only the object GET)."""
+    path, token = _login(piped, "test:tester", "testing")
+    auth = {"X-Auth-Token": token}
+    assert piped.request("POST", path, {**auth, "X-Account-Meta-Temp-URL-Key": "k"}).status == 204
+    assert piped.request("PUT", f"{path}/tu", auth).status in (201, 202)
+    for i in range(4):
+        assert piped.request("PUT", f"{path}/tu/o{i}", auth, b"data").status == 201
+    urls = [
+        generate_temp_url(f"{path}/tu/o{i}", 600, "k", "GET", digest="sha256") for i in range(4)
+    ]
+    assert piped.request("GET", urls[0]).status == 200  # may fill the cache
+    counters = [
+        (piped.faults(kind, i), Fault(method="HEAD", times=None))
+        for kind in ("account", "container")
+        for i in range(len(piped.backends[kind]))
+    ]
+    for injector, counter in counters:
+        injector.add(counter)
+    try:
+        for url in urls[1:]:
+            got = piped.request("GET", url)
+            assert (got.status, got.body) == (200, b"data")
+    finally:
+        for injector, counter in counters:
+            injector.faults.remove(counter)
+    assert [counter.hits for _injector, counter in counters] == [0] * len(counters)

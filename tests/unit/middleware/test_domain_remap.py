@@ -66,3 +66,10 @@ def test_location_into_the_remapped_path_is_rewritten_and_original_path_kept():
 def test_several_storage_domains_and_path_root():
     options = {"storage_domain": ("a.test", "b.test"), "path_root": "v1.0"}
     assert remap("c.AUTH_x.b.test", "/o", **options)[1] == "/v1.0/AUTH_x/c/o"
+
+
+def test_each_configured_reseller_prefix_is_recognised_and_others_are_not():
+    options = {"reseller_prefixes": ("AUTH", "SERVICE")}
+    assert remap("c.service-x.example.com", "/o", **options)[1] == "/v1/SERVICE_x/c/o"
+    assert remap("c.AUTH_a.example.com", "/o", **options)[1] == "/v1/AUTH_a/c/o"
+    assert remap("c.SERVICE_x.example.com", "/o")[1] == "/o"  # not a prefix by default

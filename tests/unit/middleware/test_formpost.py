@@ -65,11 +65,16 @@ def signed_fields(
     return fields
 
 
-def post(fields: dict[str, str], files: list[tuple[str, bytes]], path: str = "/v1/AUTH_t/c/up_"):
+def post(
+    fields: dict[str, str],
+    files: list[tuple[str, bytes]],
+    path: str = "/v1/AUTH_t/c/up_",
+    account_meta: dict[str, str] | None = None,
+):
     store = Store()
     app = formpost.FormPostMiddleware(store, formpost.FormPostOptions())
     infocache = {
-        account_key("AUTH_t"): {"status": 204, "meta": {}, "sysmeta": {}},
+        account_key("AUTH_t"): {"status": 204, "meta": account_meta or {}, "sysmeta": {}},
         container_key("AUTH_t", "c"): {"status": 204, "meta": {"Temp-Url-Key": KEY}, "sysmeta": {}},
     }
     req = Request.blank(path, method="POST", environ={INFOCACHE: infocache})
@@ -200,3 +205,27 @@ def test_numbers_int_cannot_read_are_4xx_not_an_error(field, value):
     resp, store = post({**signed_fields(), field: value}, [("a", b"1")])
     assert 400 <= resp.status_int < 500
     assert store.objects == {}
+
+
+def test_account_key_signs_a_form_for_any_of_its_containers():
+    meta = {"Temp-Url-Key-2": "account-key"}
+    resp, store = post(signed_fields(key="account-key"), [("a", b"1")], account_meta=meta)
+    assert resp.status_int == 201
+    assert list(store.objects) == ["/v1/AUTH_t/c/up_a"]
+    refused, _ = post(signed_fields(key="other-key"), [("a", b"1")], account_meta=meta)
+    assert refused.status_int == 401
+
+
+def test_x_delete_at_field_becomes_the_header():
+    at = str(int(time.time()) + 3600)
+    _resp, store = post({**signed_fields(), "x_delete_at": at}, [("a", b"1")])
+    assert store.objects["/v1/AUTH_t/c/up_a"][1]["X-Delete-At"] == at
+
+
+def test_filter_factory_publishes_digests_and_sha1_as_deprecated():
+    from swiftlite.common.registry import registered
+
+    formpost.filter_factory({})
+    info = registered()["formpost"]
+    assert info["allowed_digests"] == ["sha1", "sha256", "sha512"]
+    assert info["deprecated_digests"] == ["sha1"]

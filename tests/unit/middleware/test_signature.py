@@ -60,6 +60,21 @@ def test_matches_is_false_for_a_one_digit_change():
     assert not signature.matches(good, [])
 
 
+def test_matches_compares_every_candidate_with_compare_digest(monkeypatch):
+    """No timing oracle: each candidate goes through hmac.compare_digest, even after a hit."""
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def recording(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(signature.hmac, "compare_digest", recording)
+    good = "ab" * 20
+    assert signature.matches(good, [good, "00" * 20, "11" * 20])
+    assert [b for _a, b in compared] == [good.encode(), b"00" * 20, b"11" * 20]
+
+
 def test_expires_as_unix_or_iso8601_and_garbage_is_none():
     assert signature.parse_expires("1700000000") == 1700000000
     assert signature.parse_expires("2023-11-14T22:13:20Z") == 1700000000

@@ -100,3 +100,25 @@ def test_directory_marker_object_is_shown_as_its_directory_index():
     infocache = {container_key("AUTH_t", "c"): {"status": 204, "meta": meta, "sysmeta": {}}}
     req = Request.blank("/v1/AUTH_t/c/dir/", environ={INFOCACHE: infocache})
     assert req.get_response(mw).body == b"dir index"
+
+
+def test_web_directory_type_names_the_marker_content_type():
+    def downstream(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] in ("/v1/AUTH_t/c/dir/", "/v1/AUTH_t/c/plain/"):
+            ctype = "text/directory" if "dir" in environ["PATH_INFO"] else "application/directory"
+            resp = Response(body=b"", content_type=ctype)
+        elif environ["PATH_INFO"].endswith("/index.html"):
+            resp = Response(body=b"index of " + environ["PATH_INFO"].encode())
+        else:
+            resp = Response(status=404)
+        return resp(environ, start_response)
+
+    mw = staticweb.StaticWebMiddleware(downstream, staticweb.StaticWebOptions())
+    meta = {"Web-Index": "index.html", "Web-Directory-Type": "text/directory"}
+    infocache = {container_key("AUTH_t", "c"): {"status": 204, "meta": meta, "sysmeta": {}}}
+    marker = Request.blank("/v1/AUTH_t/c/dir/", environ={INFOCACHE: dict(infocache)})
+    assert marker.get_response(mw).body == b"index of /v1/AUTH_t/c/dir/index.html"
+    # with a directory type set, application/directory is an ordinary (empty) object
+    other = Request.blank("/v1/AUTH_t/c/plain/", environ={INFOCACHE: dict(infocache)})
+    resp = other.get_response(mw)
+    assert (resp.status_int, resp.body) == (200, b"")

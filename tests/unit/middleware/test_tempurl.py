@@ -284,3 +284,10 @@ def test_invalid_answer_names_the_account_realm():
 def test_garbage_query_is_401_not_an_error(query):
     app, _down = make()
     assert call(app, "/v1/AUTH_t/c/o?" + query).status_int == 401
+
+
+def test_info_marks_sha1_deprecated_only_when_it_is_allowed():
+    assert tempurl.TempUrlOptions().info()["deprecated_digests"] == ["sha1"]
+    info = tempurl.TempUrlOptions(allowed_digests="sha512 sha256").info()
+    assert info["allowed_digests"] == ["sha256", "sha512"]
+    assert "deprecated_digests" not in info
