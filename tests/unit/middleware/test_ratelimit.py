@@ -275,3 +275,25 @@ def test_factory_says_where_counters_live(tmp_path):
     assert "in-process cache" in seen[0]
     assert "memcached" in seen[1]
     assert "shared" in seen[1]
+
+
+def test_middleware_logs_sleeps_longer_than_log_sleep_time_seconds():
+    opts = RateLimitOptions(
+        container_ratelimits=((0, 4.0),), max_sleep_time_seconds=10, log_sleep_time_seconds=0.3
+    )
+    app, _backend, sleeper, cache = _middleware(opts)
+    seen = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append((record.levelname, record.getMessage()))
+
+    handler = Catch()
+    app.logger.addHandler(handler)
+    try:
+        for _ in range(3):
+            assert _send(app, cache, "PUT", "/v1/AUTH_a/c/o").status_int == 201
+    finally:
+        app.logger.removeHandler(handler)
+    assert sleeper.sleeps == [0.25, 0.5]  # the first went at once
+    assert seen == [("WARNING", "Ratelimit sleep log: 0.5 for ratelimit/AUTH_a/c")]
