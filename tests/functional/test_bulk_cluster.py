@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from swiftlite.middleware import proxy_access_line
+from tests.support.archive import tar_bytes
 from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
@@ -103,17 +104,6 @@ _ACCESS_FIELDS = (
     "transaction_id",
     "source",
 )
-
-
-def _tar(members: list[tuple[str, bytes, dict[str, str]]], mode: str) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT) as tar:
-        for name, data, pax in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.pax_headers = pax
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 # -- /info -----------------------------------------------------------------------------------
@@ -264,7 +254,7 @@ def test_tar_gz_of_a_three_level_tree_is_extracted_with_utf8_names_and_xattr_met
             "SCHILY.xattr.user.meta.depth": "3",
         },
     }
-    body = _tar([(n, d, pax.get(n, {})) for n, d in files.items()], "w:gz")
+    body = tar_bytes([(n, d, pax.get(n, {})) for n, d in files.items()], "w:gz")
     status, report = _bulk(
         cluster, "PUT", f"{tester.path}?extract-archive=tar.gz", _token(tester), body
     )
@@ -305,7 +295,7 @@ def test_traversal_entries_are_refused_per_item_and_the_others_created(
         "PUT",
         f"{tester.path}/ea-trav?extract-archive=tar",
         _token(tester),
-        _tar(members, "w"),
+        tar_bytes(members, "w"),
     )
     assert status == 200
     assert report["Number Files Created"] == 2
@@ -319,7 +309,7 @@ def test_traversal_entries_are_refused_per_item_and_the_others_created(
 
 
 def test_extract_streams_a_chunked_body(cluster: Cluster, tester: Auth) -> None:
-    body = _tar([("ea-chunked/a", b"a" * 70000, {}), ("ea-chunked/b", b"b", {})], "w:bz2")
+    body = tar_bytes([("ea-chunked/a", b"a" * 70000, {}), ("ea-chunked/b", b"b", {})], "w:bz2")
     conn = cluster.conn()
     try:
         pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
@@ -342,7 +332,9 @@ def test_extract_streams_a_chunked_body(cluster: Cluster, tester: Auth) -> None:
 def test_hostile_archives_are_400_invalid_tar_file_never_5xx(
     cluster: Cluster, tester: Auth
 ) -> None:
-    whole = _tar([("ea-trunc/a", b"a" * 100, {}), ("ea-trunc/b", os.urandom(200000), {})], "w:gz")
+    whole = tar_bytes(
+        [("ea-trunc/a", b"a" * 100, {}), ("ea-trunc/b", os.urandom(200000), {})], "w:gz"
+    )
     cases = [
         ("tar", b"not a tar archive" * 100),
         ("tar.gz", b"\x1f\x8b\x08\x00" + os.urandom(3000)),
@@ -385,7 +377,7 @@ def test_hostile_member_names_are_items_and_the_good_file_is_created(
 
 
 def test_extract_without_a_token_is_401_and_creates_nothing(cluster: Cluster, tester: Auth) -> None:
-    body = _tar([("ea-anon/a", b"a", {})], "w")
+    body = tar_bytes([("ea-anon/a", b"a", {})], "w")
     status, report = _bulk(cluster, "PUT", f"{tester.path}?extract-archive=tar", {}, body)
     assert (status, report["Response Status"]) == (200, "401 Unauthorized")
     assert "ea-anon" not in _containers(cluster, tester)
