@@ -23,6 +23,7 @@ from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
 RCLONE = shutil.which("rclone")
+TAR = shutil.which("tar")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -104,6 +105,16 @@ _ACCESS_FIELDS = (
     "transaction_id",
     "source",
 )
+
+
+def _all_created(count: int) -> dict:
+    """The JSON report of an extraction that created ``count`` files and failed none."""
+    return {
+        "Number Files Created": count,
+        "Response Status": "201 Created",
+        "Response Body": "",
+        "Errors": [],
+    }
 
 
 # -- /info -----------------------------------------------------------------------------------
@@ -259,12 +270,7 @@ def test_tar_gz_of_a_three_level_tree_is_extracted_with_utf8_names_and_xattr_met
         cluster, "PUT", f"{tester.path}?extract-archive=tar.gz", _token(tester), body
     )
     assert status == 200
-    assert report == {
-        "Number Files Created": 3,
-        "Response Status": "201 Created",
-        "Response Body": "",
-        "Errors": [],
-    }
+    assert report == _all_created(3)
     rows = {r["name"]: r for r in _listing(cluster, tester, "ea-tree")}
     assert set(rows) == {name.split("/", 1)[1] for name in files}
     for name, data in files.items():
@@ -276,6 +282,49 @@ def test_tar_gz_of_a_three_level_tree_is_extracted_with_utf8_names_and_xattr_met
     deep = "ea-tree/\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt"
     _, headers, _ = cluster.request("HEAD", f"{tester.path}/{deep}", _token(tester))
     assert headers["x-object-meta-depth"] == "3"
+
+
+@pytest.mark.skipif(TAR is None, reason="GNU tar is not installed (Debian package tar)")
+def test_gnu_tar_with_xattrs_of_a_real_tree_is_extracted_with_its_metadata(
+    cluster: Cluster, tester: Auth, tmp_path: pathlib.Path
+) -> None:
+    # what a user's `tar --xattrs -czf` of a directory sends: directory entries, mtime/atime
+    # pax records, and the user.* xattrs as SCHILY.xattr records
+    root = tmp_path / "ea-gnu"
+    files = {
+        "top.txt": b"top\n",
+        "\u00e9t\u00e9/mid.txt": b"mid\n",
+        "\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt": b"deep\n",
+    }
+    (root / "\u00e9t\u00e9" / "d\u00e9\u00e9p").mkdir(parents=True)
+    for rel, data in files.items():
+        (root / rel).write_bytes(data)
+    deep = root / "\u00e9t\u00e9" / "d\u00e9\u00e9p" / "\u2603 snow.txt"
+    try:
+        os.setxattr(root / "top.txt", "user.meta.color", "bl\u00fce".encode())
+        os.setxattr(deep, "user.mime_type", b"text/x-snow")
+    except OSError as exc:
+        pytest.skip(f"no user xattrs under {tmp_path}: {exc}")
+    archive = tmp_path / "tree.tar.gz"
+    subprocess.run(
+        [str(TAR), "--xattrs", "--xattrs-include=user.*", "-czf", str(archive), "ea-gnu"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
+    path = f"{tester.path}?extract-archive=tar.gz"
+    status, report = _bulk(cluster, "PUT", path, _token(tester), archive.read_bytes())
+    assert status == 200
+    assert report == _all_created(3)
+    assert {r["name"] for r in _listing(cluster, tester, "ea-gnu")} == set(files)
+    for rel, data in files.items():
+        status, _, got = cluster.request("GET", f"{tester.path}/ea-gnu/{rel}", _token(tester))
+        assert (status, got) == (200, data)
+    _, headers, _ = cluster.request("HEAD", f"{tester.path}/ea-gnu/top.txt", _token(tester))
+    assert headers["x-object-meta-color"].encode("latin-1").decode() == "bl\u00fce"
+    rel = "\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt"
+    _, headers, _ = cluster.request("HEAD", f"{tester.path}/ea-gnu/{rel}", _token(tester))
+    assert headers["content-type"] == "text/x-snow"
 
 
 def test_traversal_entries_are_refused_per_item_and_the_others_created(
