@@ -166,8 +166,13 @@ class Tally:
             self.failed.append([target.shown, status_line(401) if status == 401 else line])
 
 
-class BulkDelete:
-    """One bulk-delete request: ``run()`` is the body of its 200 answer."""
+class Job:
+    """What a bulk job (delete or extract) holds, and how it sends one item's subrequest:
+    through the rest of the pipeline with the caller's token headers, its ``source`` in the
+    access log and ``agent`` after the client's User-Agent."""
+
+    source = ""
+    agent = ""
 
     def __init__(
         self,
@@ -182,9 +187,40 @@ class BulkDelete:
         self.options = options
         self.logger = logger
         self.clock = clock
-        segs = req.environ["PATH_INFO"].split("/", 3)
-        self.prefix = "/".join(segs[:3]) + "/"  # "/v1/<account>/" as a WSGI string
-        self.has_account = len(segs) >= 3 and bool(segs[2])
+
+    def send(self, method: str, path: str, **kwargs: Any) -> Response:
+        """One subrequest, its body drained; ``headers`` are added to the token headers."""
+        agent = f"{self.req.environ.get('HTTP_USER_AGENT', '')} {self.agent}".lstrip()
+        headers = {**token_headers(self.req), "User-Agent": agent, **kwargs.pop("headers", {})}
+        sub = subrequest.make_subrequest(
+            self.req.environ,
+            method,
+            path,
+            source=self.source,
+            auth=subrequest.CARRY,
+            headers=headers,
+            **kwargs,
+        )
+        resp: Response = subrequest.send(sub, self.app)
+        subrequest.drain(resp)
+        return resp
+
+
+class BulkDelete(Job):
+    """One bulk-delete request: ``run()`` is the body of its 200 answer."""
+
+    source = SOURCE
+    agent = "BulkDelete"
+
+    @property
+    def prefix(self) -> str:
+        """``/v1/<account>/`` as a WSGI string."""
+        return "/".join(self.req.environ["PATH_INFO"].split("/", 3)[:3]) + "/"
+
+    @property
+    def has_account(self) -> bool:
+        segs = self.req.environ["PATH_INFO"].split("/", 3)
+        return len(segs) >= 3 and bool(segs[2])
 
     def run(self, fmt: str | None, max_path: int) -> Iterator[bytes]:
         beat = Heartbeat(fmt, self.options.yield_frequency, self.clock)
@@ -244,20 +280,9 @@ class BulkDelete:
         if not name:
             return 400, status_line(400)
         path = self.prefix + str_to_wsgi(name)
-        agent = (str(self.req.environ.get("HTTP_USER_AGENT", "")) + " BulkDelete").lstrip()
-        headers = {**token_headers(self.req), "User-Agent": agent}
         retries = self.options.delete_container_retry_count
         for attempt in range(retries + 1):
-            sub = subrequest.make_subrequest(
-                self.req.environ,
-                "DELETE",
-                path,
-                source=SOURCE,
-                auth=subrequest.CARRY,
-                headers=headers,
-            )
-            resp: Response = subrequest.send(sub, self.app)
-            subrequest.drain(resp)
+            resp = self.send("DELETE", path)
             if resp.status_int != 409 or attempt == retries:
                 break
             green.sleep(RETRY_INTERVAL ** (attempt + 1))

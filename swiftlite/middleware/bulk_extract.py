@@ -24,30 +24,17 @@ cannot be read (garbage, truncated, a bad gzip/bzip2 stream, a pax or long-name 
 
 from __future__ import annotations
 
-import logging
 import re
 import tarfile
-import time
 import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
-
-from webob import Request
+from typing import Any, cast
 
 from swiftlite.common.names import str_to_wsgi
-from swiftlite.middleware import subrequest
-from swiftlite.middleware.bulk_delete import (
-    BulkAbort,
-    body_reader,
-    status_line,
-    token_headers,
-)
+from swiftlite.middleware.bulk_delete import BulkAbort, Job, body_reader, status_line
 from swiftlite.middleware.bulk_response import Heartbeat, response_body
-
-if TYPE_CHECKING:
-    from swiftlite.middleware.bulk import BulkOptions
 
 SOURCE = "EA"
 COMPRESSION = {"tar": "", "tar.gz": "gz", "tar.bz2": "bz2"}
@@ -162,22 +149,14 @@ class MemberReader:
         return data
 
 
-class Extract:
+class Extract(Job):
     """One extract-archive request: ``run()`` is the body of its 200 answer."""
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        req: Request,
-        options: BulkOptions,
-        logger: logging.Logger,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.app = app
-        self.req = req
-        self.options = options
-        self.logger = logger
-        self.clock = clock
+    source = SOURCE
+    agent = "BulkExpand"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.created = 0
         self.failed: list[list[str]] = []
         self.failed_code = 400
@@ -282,33 +261,17 @@ class Extract:
             self.failed_code = 502
         self.failed.append([member.shown, line])
 
-    def _sub(self, method: str, path: str, **kwargs: Any) -> Any:
-        agent = (str(self.req.environ.get("HTTP_USER_AGENT", "")) + " BulkExpand").lstrip()
-        headers = {**token_headers(self.req), "User-Agent": agent, **kwargs.pop("headers", {})}
-        sub = subrequest.make_subrequest(
-            self.req.environ,
-            method,
-            path,
-            source=SOURCE,
-            auth=subrequest.CARRY,
-            headers=headers,
-            **kwargs,
-        )
-        resp = subrequest.send(sub, self.app)
-        subrequest.drain(resp)
-        return resp
-
     def _ensure_container(self, prefix: str, container: str, max_path: int) -> list[str] | None:
         """HEAD (and PUT when missing) a container once; the failure to report, if any."""
         if container in self.containers_seen:
             return None
         self.containers_seen.add(container)
         path = f"{prefix}/{str_to_wsgi(container)}"
-        resp = self._sub("HEAD", path)
+        resp = self.send("HEAD", path)
         if 200 <= resp.status_int < 300:
             return None
         if resp.status_int == 404:
-            resp = self._sub("PUT", path)
+            resp = self.send("PUT", path)
             if 200 <= resp.status_int < 300:
                 self.containers_created += 1
                 if self.containers_created > self.options.max_containers_per_extraction:
@@ -329,7 +292,7 @@ class Extract:
             if k.lower() in COPIED or k.lower().startswith("x-object-meta-")
         }
         headers.update(pax)
-        resp = self._sub(
+        resp = self.send(
             "PUT",
             f"{prefix}/{str_to_wsgi(path)}",
             headers=headers,

@@ -18,10 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from swiftlite.middleware import proxy_access_line
+from tests.support.archive import tar_bytes
 from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
 RCLONE = shutil.which("rclone")
+TAR = shutil.which("tar")
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -105,15 +107,14 @@ _ACCESS_FIELDS = (
 )
 
 
-def _tar(members: list[tuple[str, bytes, dict[str, str]]], mode: str) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT) as tar:
-        for name, data, pax in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.pax_headers = pax
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+def _all_created(count: int) -> dict:
+    """The JSON report of an extraction that created ``count`` files and failed none."""
+    return {
+        "Number Files Created": count,
+        "Response Status": "201 Created",
+        "Response Body": "",
+        "Errors": [],
+    }
 
 
 # -- /info -----------------------------------------------------------------------------------
@@ -264,17 +265,12 @@ def test_tar_gz_of_a_three_level_tree_is_extracted_with_utf8_names_and_xattr_met
             "SCHILY.xattr.user.meta.depth": "3",
         },
     }
-    body = _tar([(n, d, pax.get(n, {})) for n, d in files.items()], "w:gz")
+    body = tar_bytes([(n, d, pax.get(n, {})) for n, d in files.items()], "w:gz")
     status, report = _bulk(
         cluster, "PUT", f"{tester.path}?extract-archive=tar.gz", _token(tester), body
     )
     assert status == 200
-    assert report == {
-        "Number Files Created": 3,
-        "Response Status": "201 Created",
-        "Response Body": "",
-        "Errors": [],
-    }
+    assert report == _all_created(3)
     rows = {r["name"]: r for r in _listing(cluster, tester, "ea-tree")}
     assert set(rows) == {name.split("/", 1)[1] for name in files}
     for name, data in files.items():
@@ -286,6 +282,49 @@ def test_tar_gz_of_a_three_level_tree_is_extracted_with_utf8_names_and_xattr_met
     deep = "ea-tree/\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt"
     _, headers, _ = cluster.request("HEAD", f"{tester.path}/{deep}", _token(tester))
     assert headers["x-object-meta-depth"] == "3"
+
+
+@pytest.mark.skipif(TAR is None, reason="GNU tar is not installed (Debian package tar)")
+def test_gnu_tar_with_xattrs_of_a_real_tree_is_extracted_with_its_metadata(
+    cluster: Cluster, tester: Auth, tmp_path: pathlib.Path
+) -> None:
+    # what a user's `tar --xattrs -czf` of a directory sends: directory entries, mtime/atime
+    # pax records, and the user.* xattrs as SCHILY.xattr records
+    root = tmp_path / "ea-gnu"
+    files = {
+        "top.txt": b"top\n",
+        "\u00e9t\u00e9/mid.txt": b"mid\n",
+        "\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt": b"deep\n",
+    }
+    (root / "\u00e9t\u00e9" / "d\u00e9\u00e9p").mkdir(parents=True)
+    for rel, data in files.items():
+        (root / rel).write_bytes(data)
+    deep = root / "\u00e9t\u00e9" / "d\u00e9\u00e9p" / "\u2603 snow.txt"
+    try:
+        os.setxattr(root / "top.txt", "user.meta.color", "bl\u00fce".encode())
+        os.setxattr(deep, "user.mime_type", b"text/x-snow")
+    except OSError as exc:
+        pytest.skip(f"no user xattrs under {tmp_path}: {exc}")
+    archive = tmp_path / "tree.tar.gz"
+    subprocess.run(
+        [str(TAR), "--xattrs", "--xattrs-include=user.*", "-czf", str(archive), "ea-gnu"],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
+    path = f"{tester.path}?extract-archive=tar.gz"
+    status, report = _bulk(cluster, "PUT", path, _token(tester), archive.read_bytes())
+    assert status == 200
+    assert report == _all_created(3)
+    assert {r["name"] for r in _listing(cluster, tester, "ea-gnu")} == set(files)
+    for rel, data in files.items():
+        status, _, got = cluster.request("GET", f"{tester.path}/ea-gnu/{rel}", _token(tester))
+        assert (status, got) == (200, data)
+    _, headers, _ = cluster.request("HEAD", f"{tester.path}/ea-gnu/top.txt", _token(tester))
+    assert headers["x-object-meta-color"].encode("latin-1").decode() == "bl\u00fce"
+    rel = "\u00e9t\u00e9/d\u00e9\u00e9p/\u2603 snow.txt"
+    _, headers, _ = cluster.request("HEAD", f"{tester.path}/ea-gnu/{rel}", _token(tester))
+    assert headers["content-type"] == "text/x-snow"
 
 
 def test_traversal_entries_are_refused_per_item_and_the_others_created(
@@ -305,7 +344,7 @@ def test_traversal_entries_are_refused_per_item_and_the_others_created(
         "PUT",
         f"{tester.path}/ea-trav?extract-archive=tar",
         _token(tester),
-        _tar(members, "w"),
+        tar_bytes(members, "w"),
     )
     assert status == 200
     assert report["Number Files Created"] == 2
@@ -319,7 +358,7 @@ def test_traversal_entries_are_refused_per_item_and_the_others_created(
 
 
 def test_extract_streams_a_chunked_body(cluster: Cluster, tester: Auth) -> None:
-    body = _tar([("ea-chunked/a", b"a" * 70000, {}), ("ea-chunked/b", b"b", {})], "w:bz2")
+    body = tar_bytes([("ea-chunked/a", b"a" * 70000, {}), ("ea-chunked/b", b"b", {})], "w:bz2")
     conn = cluster.conn()
     try:
         pieces = [body[i : i + 1000] for i in range(0, len(body), 1000)]
@@ -342,7 +381,9 @@ def test_extract_streams_a_chunked_body(cluster: Cluster, tester: Auth) -> None:
 def test_hostile_archives_are_400_invalid_tar_file_never_5xx(
     cluster: Cluster, tester: Auth
 ) -> None:
-    whole = _tar([("ea-trunc/a", b"a" * 100, {}), ("ea-trunc/b", os.urandom(200000), {})], "w:gz")
+    whole = tar_bytes(
+        [("ea-trunc/a", b"a" * 100, {}), ("ea-trunc/b", os.urandom(200000), {})], "w:gz"
+    )
     cases = [
         ("tar", b"not a tar archive" * 100),
         ("tar.gz", b"\x1f\x8b\x08\x00" + os.urandom(3000)),
@@ -385,7 +426,7 @@ def test_hostile_member_names_are_items_and_the_good_file_is_created(
 
 
 def test_extract_without_a_token_is_401_and_creates_nothing(cluster: Cluster, tester: Auth) -> None:
-    body = _tar([("ea-anon/a", b"a", {})], "w")
+    body = tar_bytes([("ea-anon/a", b"a", {})], "w")
     status, report = _bulk(cluster, "PUT", f"{tester.path}?extract-archive=tar", {}, body)
     assert (status, report["Response Status"]) == (200, "401 Unauthorized")
     assert "ea-anon" not in _containers(cluster, tester)

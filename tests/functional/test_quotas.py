@@ -14,10 +14,12 @@ import uuid
 
 import pytest
 
+from tests.support.archive import tar_bytes
 from tests.support.cluster import Auth, Cluster
 from tests.support.wait import wait_until
 
 OVER = b"Upload exceeds quota."
+OVER_POLICY = b"Upload exceeds policy quota."
 # hostile quota values: UTF-8 Arabic-Indic three (as wire bytes), signs, inner space, huge, hex
 # (leading and trailing spaces are not part of a header value on the wire)
 HOSTILE = ["\xd9\xa3", "-1", "+1", "1 2", "1.0", "0x10", "9" * 25, "9223372036854775808", "1e3"]
@@ -106,6 +108,49 @@ def test_container_quota_counts_copies_by_source_size(cluster: Cluster, tester: 
     assert status == 201  # exactly the quota
 
 
+def _extract(cluster: Cluster, auth: Auth, members: list[tuple[str, bytes]]) -> dict:
+    """``?extract-archive=tar`` of ``members`` into the account; the JSON report."""
+    body = tar_bytes([(name, data, {}) for name, data in members])
+    headers = _h(auth, Accept="application/json")
+    status, _, text = cluster.request("PUT", f"{auth.path}?extract-archive=tar", headers, body)
+    assert status == 200
+    return json.loads(text.strip())
+
+
+def _new_container(cluster: Cluster, auth: Auth, prefix: str, **headers: str) -> tuple[str, str]:
+    """A new container made with ``headers``: (its name, its path)."""
+    name = _name(prefix)
+    assert cluster.request("PUT", f"{auth.path}/{name}", _h(auth, **headers))[0] == 201
+    return name, f"{auth.path}/{name}"
+
+
+def test_extracted_files_are_held_to_the_container_bytes_quota_at_the_byte(
+    cluster: Cluster, tester: Auth
+) -> None:
+    name, c = _new_container(cluster, tester, "cqea", X_Container_Meta_Quota_Bytes="5")
+    report = _extract(cluster, tester, [(f"{name}/six", b"x" * 6), (f"{name}/five", b"x" * 5)])
+    assert report["Number Files Created"] == 1
+    assert report["Errors"] == [[f"{name}/six", "413 Request Entity Too Large"]]
+    assert [o["name"] for o in cluster.json(c, tester.token)] == ["five"]  # type: ignore[index]
+
+
+def test_extracted_files_are_held_to_the_container_count_quota(
+    cluster: Cluster, tester: Auth
+) -> None:
+    name, c = _new_container(cluster, tester, "cqcea", X_Container_Meta_Quota_Count="1")
+    assert _put(cluster, tester, f"{c}/a", 1)[0] == 201
+    _settled(cluster, tester, c, "container", (1, 1))
+    assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Count="1"))[0] == 204
+    report = _extract(cluster, tester, [(f"{name}/b", b"b")])  # 1 + 1 > 1
+    assert (report["Number Files Created"], report["Errors"]) == (
+        0,
+        [[f"{name}/b", "413 Request Entity Too Large"]],
+    )
+    assert cluster.request("POST", c, _h(tester, X_Container_Meta_Quota_Count="2"))[0] == 204
+    report = _extract(cluster, tester, [(f"{name}/b", b"b")])  # 1 + 1 == 2
+    assert (report["Number Files Created"], report["Errors"]) == (1, [])
+
+
 @pytest.mark.parametrize("value", HOSTILE)
 def test_container_quota_not_a_number_is_400(cluster: Cluster, tester: Auth, value: str) -> None:
     c = f"{tester.path}/{_name('cqbad')}"
@@ -148,17 +193,24 @@ def test_account_bytes_quota_is_413_one_byte_past(
     assert "x-account-sysmeta-quota-bytes" not in headers
 
 
+@pytest.mark.parametrize(
+    ("header", "refusal"),
+    [("X-Account-Quota-Count", OVER), ("X-Account-Quota-Count-Policy-Policy-0", OVER_POLICY)],
+    ids=["account", "policy"],
+)
 def test_account_count_quota_is_413_one_object_past(
-    cluster: Cluster, tester: Auth, reseller: Auth
+    cluster: Cluster, tester: Auth, reseller: Auth, header: str, refusal: bytes
 ) -> None:
     account, c = _shared_container(cluster, reseller)
     assert _put(cluster, reseller, f"{c}/seed", 1)[0] == 201
     _settled(cluster, reseller, account, "account", (1, 1))
-    assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Count="2"))[0] == 204
+    assert cluster.request("POST", account, _h(reseller, **{header: "2"}))[0] == 204
     assert _put(cluster, tester, f"{c}/second", 1)[0] == 201  # 1 + 1 == 2
     _settled(cluster, reseller, account, "account", (2, 2))
-    assert cluster.request("POST", account, _h(reseller, X_Account_Quota_Count="2"))[0] == 204
-    assert _put(cluster, tester, f"{c}/third", 0) == (413, OVER)
+    assert cluster.request("POST", account, _h(reseller, **{header: "2"}))[0] == 204
+    assert _put(cluster, tester, f"{c}/third", 0) == (413, refusal)
+    _, headers, _ = cluster.request("HEAD", account, _h(reseller))
+    assert headers[header.lower()] == "2"
     assert cluster.request("DELETE", f"{c}/second", _h(tester))[0] == 204  # deletes still work
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from swiftlite.middleware import bulk, bulk_extract
 from swiftlite.middleware.bulk_delete import parse_names
 from swiftlite.middleware.bulk_extract import pax_headers, place
 from swiftlite.middleware.bulk_response import Heartbeat, response_body, response_format
+from tests.support.archive import tar_bytes
 
 TOKEN = {"X-Auth-Token": "AUTH_tk"}
 
@@ -59,17 +59,6 @@ def _delete(names: list[str] | bytes, accept: str = "application/json", **kw: An
     body = names if isinstance(names, bytes) else "".join(n + "\n" for n in names).encode()
     headers = {**TOKEN, "Accept": accept, "Content-Type": "text/plain", **kw}
     return Request.blank("/v1/AUTH_t?bulk-delete", method="POST", headers=headers, body=body)
-
-
-def _tar(members: list[tuple[str, bytes, dict[str, str]]], mode: str = "w") -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT) as tar:
-        for name, data, pax in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.pax_headers = pax
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def _extract(path: str, body: bytes, kind: str = "tar", **headers: str) -> Request:
@@ -293,7 +282,7 @@ def test_extract_creates_containers_once_and_puts_each_file_with_metadata() -> N
         return 201
 
     stub = Stub(answer)
-    tar = _tar(
+    tar = tar_bytes(
         [
             ("a/one.txt", b"1", {"SCHILY.xattr.user.meta.color": "red"}),
             ("a/d/two.txt", b"22", {}),
@@ -331,7 +320,7 @@ def test_extract_creates_containers_once_and_puts_each_file_with_metadata() -> N
 
 def test_extract_under_a_prefix_and_traversal_is_refused_per_item() -> None:
     stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
-    tar = _tar(
+    tar = tar_bytes(
         [
             ("ok.txt", b"ok", {}),
             ("../escape.txt", b"x", {}),
@@ -369,7 +358,7 @@ def test_garbage_archives_are_400_invalid_tar_file(body: bytes, kind: str) -> No
 
 def test_a_truncated_archive_keeps_what_came_before_and_is_400() -> None:
     stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
-    whole = _tar([("c/a", b"a" * 100, {}), ("c/b", b"b" * 5000, {})])
+    whole = tar_bytes([("c/a", b"a" * 100, {}), ("c/b", b"b" * 5000, {})])
     cut = whole[: 512 * 4 + 1000]  # pax+header+data of c/a, then c/b's headers and part data
     result = json.loads(_run(_filter(stub), _extract("/v1/AUTH_t", cut))[1])
     assert result["Number Files Created"] == 1
@@ -379,7 +368,7 @@ def test_a_truncated_archive_keeps_what_came_before_and_is_400() -> None:
 
 def test_a_huge_pax_header_is_refused_before_it_is_buffered() -> None:
     stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
-    tar = _tar([("c/a", b"a", {}), ("c/b", b"b", {"comment": "x" * (2 << 20)})])
+    tar = tar_bytes([("c/a", b"a", {}), ("c/b", b"b", {"comment": "x" * (2 << 20)})])
     result = json.loads(_run(_filter(stub), _extract("/v1/AUTH_t", tar))[1])
     assert result["Number Files Created"] == 1
     assert result["Response Body"] == "Invalid Tar File: archive header too large"
@@ -391,7 +380,7 @@ def test_unsupported_archive_format_is_a_400() -> None:
 
 
 def test_extract_401_stops_the_job() -> None:
-    req = _extract("/v1/AUTH_t", _tar([("c/a", b"a", {}), ("c/b", b"b", {})]))
+    req = _extract("/v1/AUTH_t", tar_bytes([("c/a", b"a", {}), ("c/b", b"b", {})]))
     del req.headers["X-Auth-Token"]
     stub = Stub()
     result = json.loads(_run(_filter(stub), req)[1])
@@ -401,7 +390,9 @@ def test_extract_401_stops_the_job() -> None:
 
 def test_files_over_the_size_limit_and_bad_metadata_are_items() -> None:
     stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
-    tar = _tar([("c/big", b"x" * 10, {}), ("c/evil", b"e", {"SCHILY.xattr.user.meta.a": "1\n2"})])
+    tar = tar_bytes(
+        [("c/big", b"x" * 10, {}), ("c/evil", b"e", {"SCHILY.xattr.user.meta.a": "1\n2"})]
+    )
     app = _filter(stub)
     job = bulk_extract.Extract(stub, _extract("/v1/AUTH_t", tar), app.options, app.logger)
     body = b"".join(job.run("application/json", "", 1282, 5))  # max_file_size 5
@@ -414,7 +405,7 @@ def test_files_over_the_size_limit_and_bad_metadata_are_items() -> None:
 
 def test_max_failed_extractions_stops_reading_the_archive() -> None:
     stub = Stub(lambda m, p: 204 if m == "HEAD" else 201)
-    tar = _tar([("../1", b"1", {}), ("/2", b"2", {}), ("c/3", b"3", {}), ("c/4", b"4", {})])
+    tar = tar_bytes([("../1", b"1", {}), ("/2", b"2", {}), ("c/3", b"3", {}), ("c/4", b"4", {})])
     app = _filter(stub, max_failed_extractions="2")
     result = json.loads(_run(app, _extract("/v1/AUTH_t", tar))[1])
     assert len(result["Errors"]) == 2
@@ -424,7 +415,7 @@ def test_max_failed_extractions_stops_reading_the_archive() -> None:
 
 def test_max_containers_per_extraction() -> None:
     stub = Stub(lambda m, p: 404 if m == "HEAD" else 201)
-    tar = _tar([("a/1", b"1", {}), ("b/1", b"1", {}), ("c/1", b"1", {})])
+    tar = tar_bytes([("a/1", b"1", {}), ("b/1", b"1", {}), ("c/1", b"1", {})])
     app = _filter(stub, max_containers_per_extraction="2")
     result = json.loads(_run(app, _extract("/v1/AUTH_t", tar))[1])
     assert result["Response Status"] == "400 Bad Request"

@@ -275,3 +275,37 @@ def test_factory_says_where_counters_live(tmp_path):
     assert "in-process cache" in seen[0]
     assert "memcached" in seen[1]
     assert "shared" in seen[1]
+
+
+def test_middleware_logs_sleeps_longer_than_log_sleep_time_seconds():
+    opts = RateLimitOptions(
+        container_ratelimits=((0, 4.0),), max_sleep_time_seconds=10, log_sleep_time_seconds=0.3
+    )
+    app, _backend, sleeper, cache = _middleware(opts)
+    seen = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append((record.levelname, record.getMessage()))
+
+    handler = Catch()
+    app.logger.addHandler(handler)
+    try:
+        for _ in range(3):
+            assert _send(app, cache, "PUT", "/v1/AUTH_a/c/o").status_int == 201
+    finally:
+        app.logger.removeHandler(handler)
+    assert sleeper.sleeps == [0.25, 0.5]  # the first went at once
+    assert seen == [("WARNING", "Ratelimit sleep log: 0.5 for ratelimit/AUTH_a/c")]
+
+
+def test_middleware_account_ratelimit_holds_container_puts_and_deletes_only():
+    opts = RateLimitOptions(account_ratelimit=2.0, max_sleep_time_seconds=1.0)
+    app, _backend, sleeper, cache = _middleware(opts)
+    got = [_send(app, cache, m, "/v1/AUTH_a/c").status_int for m in ("PUT", "DELETE", "PUT")]
+    assert got == [201, 201, 498]
+    assert sleeper.sleeps == [0.5]
+    others = (("POST", "/v1/AUTH_a/c"), ("PUT", "/v1/AUTH_a/c/o"), ("GET", "/v1/AUTH_a"))
+    for method, path in others:
+        assert _send(app, cache, method, path).status_int == 201
+    assert sleeper.sleeps == [0.5]
