@@ -49,6 +49,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import is_local
+from swiftlite.ring.rings import RingSet
 
 LISTING_LIMIT = 1000
 STAT_KEYS = (
@@ -102,12 +103,10 @@ class AccountReaper(daemon.Daemon):
     def __init__(self, options: AccountReaperOptions, logger: Any = None) -> None:
         super().__init__(options, logger)
         self.stats = dict.fromkeys(STAT_KEYS, 0)
-        self._rings: dict[str, Ring] = {}
+        self.rings = RingSet(options.swift_dir)
 
     def ring(self, kind: str) -> Ring:
-        if kind not in self._rings:
-            self._rings[kind] = Ring(os.path.join(self.options.swift_dir, f"{kind}.ring.gz"))
-        return self._rings[kind]
+        return self.rings.get(kind)
 
     # -- the pass ---------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from swiftlite.db import layout, rpc
 from swiftlite.db.broker import DatabaseBroker
 from swiftlite.ring import Ring
 from swiftlite.ring.local import local_devices
+from swiftlite.ring.rings import RingSet
 
 OK, FAILED, UNMOUNTED = "ok", "failed", "unmounted"
 STAT_KEYS = (
@@ -102,7 +103,7 @@ class DbReplicator(daemon.Daemon):
     def __init__(self, options: DbReplicatorOptions, logger: Any = None) -> None:
         super().__init__(options, logger)
         self.stats = dict.fromkeys(STAT_KEYS, 0)
-        self._ring: Ring | None = None
+        self.rings = RingSet(options.swift_dir)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -114,9 +115,7 @@ class DbReplicator(daemon.Daemon):
 
     @property
     def ring(self) -> Ring:
-        if self._ring is None:
-            self._ring = Ring(os.path.join(self.options.swift_dir, f"{self.kind}.ring.gz"))
-        return self._ring
+        return self.rings.get(self.kind)
 
     def run_once(self) -> dict[str, Any]:
         self.stats = dict.fromkeys(STAT_KEYS, 0)

@@ -15,7 +15,6 @@ reach. Rings are read from ``swift_dir`` (reloaded when they change, like the pr
 from __future__ import annotations
 
 import json
-import os
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from swiftlite.common.names import quote_text, wsgi_to_str
 from swiftlite.middleware import subrequest
 from swiftlite.proxy import responses
 from swiftlite.ring import Ring
+from swiftlite.ring.rings import RingSet
 
 SOURCE = "LE"
 VERSIONS = {"v1": 1, "v1.0": 1, "v2": 2, "v2.0": 2}
@@ -77,12 +77,10 @@ class ListEndpointsMiddleware:
     def __init__(self, app: Callable[..., Any], options: ListEndpointsOptions) -> None:
         self.app = app
         self.options = options
-        self._rings: dict[str, Ring] = {}
+        self.rings = RingSet(options.swift_dir)
 
     def ring(self, name: str) -> Ring:
-        if name not in self._rings:
-            self._rings[name] = Ring(os.path.join(self.options.swift_dir, f"{name}.ring.gz"))
-        return self._rings[name]
+        return self.rings.get(name)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         raw = environ.get("PATH_INFO", "")

@@ -40,6 +40,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue
 from swiftlite.obj.ratelimit import RateLimiter
 from swiftlite.ring import Ring, RingError
+from swiftlite.ring.rings import RingSet
 
 DONE_STATUSES = frozenset({404, 409, 412})
 
@@ -111,12 +112,10 @@ class ObjectExpirer(daemon.Daemon):
         self.request = request
         self.clock = clock
         self.pace = RateLimiter(options.tasks_per_second)
-        self._rings: dict[str, Ring] = {}
+        self.rings = RingSet(options.swift_dir)
 
     def ring(self, kind: str) -> Ring:
-        if kind not in self._rings:
-            self._rings[kind] = Ring(os.path.join(self.options.swift_dir, f"{kind}.ring.gz"))
-        return self._rings[kind]
+        return self.rings.get(kind)
 
     def run_once(self) -> dict[str, Any]:
         stats = ExpiryStats()

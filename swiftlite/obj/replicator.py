@@ -40,6 +40,7 @@ from swiftlite.common.http.client import Requester, Response, direct_request
 from swiftlite.obj import hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import local_devices
+from swiftlite.ring.rings import RingSet
 
 Node = Mapping[str, Any]
 
@@ -151,7 +152,7 @@ class ObjectReplicator(daemon.Daemon):
         self.request = request
         self.run_rsync = run_rsync
         self.reclaim_age = float(options.reclaim_age)
-        self._rings: dict[int, Ring] = {}
+        self.rings = RingSet(options.swift_dir)
 
     @property
     def ring(self) -> Ring:
@@ -160,10 +161,7 @@ class ObjectReplicator(daemon.Daemon):
 
     def ring_for(self, policy: int) -> Ring:
         """A policy's object ring, loaded once (it reloads itself when its file changes)."""
-        if policy not in self._rings:
-            name = policies.ring_name(policy)
-            self._rings[policy] = Ring(os.path.join(self.options.swift_dir, f"{name}.ring.gz"))
-        return self._rings[policy]
+        return self.rings.object_ring(policy)
 
     # -- the pass ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""ring.local: the one rule for "this node serves that device" (replicators, reaper)."""
+"""ring.local (the one "this node serves that device" rule) and ring.rings (RingSet)."""
 
 from swiftlite.ring.local import is_local, local_devices
 
@@ -28,3 +28,24 @@ def test_local_devices_skips_holes_and_keeps_ring_order():
         {"id": 3, "ip": "127.0.0.1", "port": 6200},
     ]
     assert [d["id"] for d in local_devices(devs, "127.0.0.1", 6200)] == [0, 3]
+
+
+def test_ring_set_loads_each_ring_once_and_names_policy_rings(tmp_path):
+    import pytest
+
+    from swiftlite.ring import RingError
+    from swiftlite.ring.builder import RingBuilder
+    from swiftlite.ring.rings import RingSet
+
+    for name in ("object", "object-1"):
+        b = RingBuilder(4, 1, 1)
+        b.add_dev(
+            {"region": 1, "zone": 1, "ip": "127.0.0.1", "port": 6200, "device": "d", "weight": 1}
+        )
+        b.rebalance(seed=1)
+        b.write_ring(str(tmp_path / f"{name}.ring.gz"))
+    rings = RingSet(str(tmp_path))
+    assert rings.get("object") is rings.object_ring(0)
+    assert rings.object_ring(1).path == str(tmp_path / "object-1.ring.gz")
+    with pytest.raises(RingError):
+        rings.get("account")  # missing: an error each time, never cached
