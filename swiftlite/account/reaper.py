@@ -43,6 +43,7 @@ from typing import Any
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import daemon, errors, fs, green, reserved
+from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
@@ -90,8 +91,7 @@ def container_shard(container: str, replicas: int) -> int:
 
 
 def host_of(node: Node) -> str:
-    ip = node["ip"]
-    return f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
+    return host_port(node["ip"], node["port"])
 
 
 class AccountReaper(daemon.Daemon):

@@ -13,13 +13,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.hashing import hash_path
 from swiftlite.common.policies import parse_dir_name
 from swiftlite.ring import Ring, RingError
+from swiftlite.ring.node import Node
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,9 +39,8 @@ def _parser() -> _Parser:
     return p
 
 
-def _host(node: dict[str, Any]) -> str:
-    ip = node["ip"]
-    return f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
+def _host(node: Node) -> str:
+    return node.host
 
 
 def report(
@@ -66,7 +65,7 @@ def report(
         lines.append(f"Partition\t{part}")
         path = ""
     limit = None if show_all else ring.replica_count
-    handoffs: list[dict[str, Any]] = []
+    handoffs: list[Node] = []
     for node in ring.get_more_nodes(part):
         if limit is not None and len(handoffs) >= limit:
             break

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import config, green, logs, supervisor, telemetry
+from swiftlite.common.addr import host_port
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.http import server as http_server
 from swiftlite.common.http.drain import Drain
@@ -76,7 +77,7 @@ def bind_socket(ip: str, port: int, backlog: int, timeout: float = 2.0) -> Any:
             break
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
-                where = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+                where = host_port(ip, port)
                 why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
                 raise ConfigError(f"cannot bind {where} (port {port}): {why}") from None
             green.sleep(0.1)

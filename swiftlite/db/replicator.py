@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from swiftlite.common import daemon, errors, fs, green
+from swiftlite.common.addr import bracket
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, rpc
@@ -89,8 +90,7 @@ class DbReplicatorOptions:
     log_file: str | None = None
 
 
-def rsync_host(ip: str) -> str:
-    return f"[{ip}]" if ":" in ip else ip
+rsync_host = bracket
 
 
 class DbReplicator(daemon.Daemon):

@@ -28,6 +28,7 @@ from swiftlite.common.names import quote_text, wsgi_to_str
 from swiftlite.middleware import subrequest
 from swiftlite.proxy import responses
 from swiftlite.ring import Ring
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
 
 SOURCE = "LE"
@@ -68,9 +69,9 @@ def parse_path(rest: str) -> tuple[int, str, str | None, str | None]:
     return version, account, container, obj or None
 
 
-def endpoint(node: dict[str, Any], part: int, *names: str) -> str:
+def endpoint(node: Node, part: int, *names: str) -> str:
     quoted = "/".join(urllib.parse.quote(n) for n in names)
-    return f"http://{node['ip']}:{node['port']}/{node['device']}/{part}/{quoted}"
+    return f"http://{node.host}/{node.device}/{part}/{quoted}"
 
 
 class ListEndpointsMiddleware:

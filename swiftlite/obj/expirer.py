@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, recon_cache, reserved
+from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
@@ -87,8 +88,7 @@ def container_headers(
     if cpart is None or not cnodes:
         return {}
     node = cnodes[index % len(cnodes)]
-    ip = str(node["ip"])
-    host = f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
+    host = host_port(str(node["ip"]), node["port"])
     return {
         "X-Container-Host": host,
         "X-Container-Device": str(node["device"]),

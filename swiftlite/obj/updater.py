@@ -109,9 +109,7 @@ def ring_plan(ring: Ring, account: str, container: str) -> updates.UpdatePlan:
     part, nodes = ring.get_nodes(account, container)
     targets = []
     for node in nodes:
-        ip = str(node["ip"])
-        host = f"[{ip}]:{node['port']}" if ":" in ip else f"{ip}:{node['port']}"
-        targets.append(updates.Target(host, str(node["device"])))
+        targets.append(updates.Target(node.host, node.device))
     return updates.UpdatePlan(str(part), tuple(targets))
 
 

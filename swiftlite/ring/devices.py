@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from swiftlite.common.addr import bracket
 from swiftlite.ring.errors import RingBuilderError
 
 NO_DEV = 0xFFFF  # "no device" in the packed replica tables
@@ -102,8 +103,7 @@ def normalize_ip(ip: str) -> str:
     return ip
 
 
-def _show_ip(ip: str) -> str:
-    return f"[{ip}]" if ":" in ip else ip
+_show_ip = bracket
 
 
 def format_device(dev: Device) -> str:

@@ -5,9 +5,9 @@ handoff order (``get_more_nodes``) and reloading: every ``reload_time`` seconds 
 file and reloads it when its mtime, size or inode changed. A reload that fails (a bad file pushed
 by mistake) keeps the previous ring and logs a warning; only the first load raises.
 
-Node dicts are built once per load and shared: every caller of ``get_nodes`` gets the same dict
-for a given (device, replica index). Callers must not mutate them; copy with ``dict(node)``
-first. Handoff nodes are fresh copies carrying ``handoff_index`` (and ``index`` None).
+Nodes (``ring/node.py``, frozen) are built once per load and shared: every caller of
+``get_nodes`` gets the same ``Node`` for a given (device, replica index). Handoff nodes are
+copies carrying ``handoff_index`` (and ``index`` None).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import struct
 import time
 from array import array
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
 
 from swiftlite.common import hashing
 from swiftlite.ring import ringfile
 from swiftlite.ring.errors import RingError
+from swiftlite.ring.node import Node
 
 DEFAULT_RELOAD_TIME = 15.0
 _U32 = struct.Struct(">I")
@@ -58,12 +59,9 @@ class _Loaded:
         self.replica_count = data.replica_count
         self.version = data.build_version
         self.rows: list[array] = data.rows
-        self.devs: list[dict[str, Any] | None] = [
-            None if d is None else dict(d, port=int(d["port"]), weight=float(d["weight"]))
-            for d in data.devs
-        ]
+        self.devs: list[Node | None] = [None if d is None else Node.from_dev(d) for d in data.devs]
         self.by_replica = [
-            [None if d is None else dict(d, index=r) for d in self.devs]
+            [None if d is None else replace(d, index=r) for d in self.devs]
             for r in range(self.replica_count)
         ]
         self.pairs = list(zip(self.by_replica, self.rows, strict=True))
@@ -144,8 +142,8 @@ class Ring:
         return self._ring.version
 
     @property
-    def devs(self) -> list[dict[str, Any] | None]:
-        """Devices indexed by id, None for gaps (shared; do not modify)."""
+    def devs(self) -> list[Node | None]:
+        """Devices indexed by id, None for gaps (shared, frozen)."""
         if _monotonic() >= self._next_check:
             self._reload()
         return self._ring.devs
@@ -160,18 +158,18 @@ class Ring:
 
     def get_nodes(
         self, account: str, container: str | None = None, obj: str | None = None
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(partition, primary nodes) for a name; node dicts are shared, do not modify them."""
+    ) -> tuple[int, list[Node]]:
+        """(partition, primary nodes) for a name."""
         part = self.get_part(account, container, obj)
         return part, [nodes[row[part]] for nodes, row in self._ring.pairs]  # type: ignore[misc]
 
-    def get_part_nodes(self, part: int) -> list[dict[str, Any]]:
+    def get_part_nodes(self, part: int) -> list[Node]:
         """Primary nodes of a partition, in replica order (``index`` 0, 1, ...)."""
         if _monotonic() >= self._next_check:
             self._reload()
         return [nodes[row[part]] for nodes, row in self._ring.pairs]  # type: ignore[misc]
 
-    def get_more_nodes(self, part: int) -> Iterator[dict[str, Any]]:
+    def get_more_nodes(self, part: int) -> Iterator[Node]:
         """Handoff nodes for a partition, best first, each device once, primaries excluded.
 
         Deterministic per partition. Walks the partitions from a start derived from the
@@ -182,7 +180,7 @@ class Ring:
             self._reload()
         ring = self._ring
         for count, d in enumerate(_handoff_ids(ring, part)):
-            yield dict(ring.devs[d], handoff_index=count, index=None)  # type: ignore[arg-type]
+            yield ring.devs[d].as_handoff(count)  # type: ignore[union-attr]
 
 
 def _walk(ring: _Loaded, part: int) -> Iterator[int]:
