@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
+from tests.functional.rawhttp import LogWatch
 from tests.support.cluster import Auth, Cluster
+
+
+@pytest.fixture(scope="module", autouse=True)
+def watch(cluster: Cluster) -> LogWatch:
+    """What the cluster's logs gain from this module's requests (checked by the last test)."""
+    w = LogWatch(cluster)
+    w.start()
+    return w
 
 
 def _name(prefix: str) -> str:
@@ -53,3 +64,7 @@ def test_options_on_an_object_allows_copy(cluster: Cluster, tester: Auth) -> Non
     status, headers, _ = cluster.request("OPTIONS", f"{c}/o", _h(tester))
     assert status == 200
     assert "COPY" in headers["allow"]
+
+
+def test_zz_copy_requests_leave_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
+    assert watch.problems() == []
