@@ -36,12 +36,13 @@ def send(
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
     *,
-    until_closed: bool = False,
+    until_closed: bool = True,
 ) -> RawReply:
     """One request to the proxy on a fresh connection, closed after the answer.
 
-    ``until_closed`` waits for the server to close the connection: it writes the request's
-    access-log line before that, so the log holds it when this returns.
+    ``until_closed`` (the default) waits for the server to close the connection: it writes the
+    request's access-log line before that, so the log holds it when this returns and a
+    ``LogWatch`` read after the last request sees every line.
     """
     return send_to(cluster.proxy, method, target, headers, body, until_closed=until_closed)
 
@@ -53,7 +54,7 @@ def send_to(
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
     *,
-    until_closed: bool = False,
+    until_closed: bool = True,
 ) -> RawReply:
     """One request to any server of the cluster (the proxy or a storage server)."""
     method_b = method.encode("latin-1") if isinstance(method, str) else method
