@@ -38,10 +38,11 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors
 from swiftlite.common.http.headers import is_sys_meta
 from swiftlite.common.names import check_name, split_api_path, wsgi_to_str
-from swiftlite.common.storage_app import error_response
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.subrequest import CARRY, IterReader, api_path
+from swiftlite.proxy import responses
 from swiftlite.proxy.controllers.base import client_content_type
+from swiftlite.proxy.server import invalid_response
 
 SOURCE = "SSC"
 
@@ -79,6 +80,7 @@ class CopyOptions:
 
 
 def _text(status: int, text: str) -> Response:
+    """A plain-text error: Swift's copy filter sets text/plain on exactly these."""
     return Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
 
 
@@ -165,7 +167,7 @@ class CopyMiddleware:
             else:
                 return self.app(environ, start_response)
         except errors.Invalid as exc:
-            resp = error_response(exc)
+            resp = invalid_response(exc)  # swob's HTML type, the message as the body
         return resp(environ, start_response)
 
     def handle_options(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -183,7 +185,7 @@ class CopyMiddleware:
         """``COPY``: the same copy as a PUT with X-Copy-From at the destination."""
         destination = req.headers.get("Destination")
         if not destination:
-            return _text(412, "Destination header required")
+            return responses.error(412, "Destination header required")
         dest_account = account
         src_account: str | None = None
         if "Destination-Account" in req.headers:
@@ -214,7 +216,7 @@ class CopyMiddleware:
         length = got.content_length
         if length is None or length > self.limits.max_file_size:
             subrequest.close(got)
-            return _text(413, "Your request is too large.")
+            return responses.error(413)  # swob's page, as Swift's copy filter answers
         headers = sink_headers(self._request_headers(req), got.headerlist)
         headers.pop("ETag", None)
         query = ""

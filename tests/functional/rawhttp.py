@@ -36,12 +36,13 @@ def send(
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
     *,
-    until_closed: bool = False,
+    until_closed: bool = True,
 ) -> RawReply:
     """One request to the proxy on a fresh connection, closed after the answer.
 
-    ``until_closed`` waits for the server to close the connection: it writes the request's
-    access-log line before that, so the log holds it when this returns.
+    ``until_closed`` (the default) waits for the server to close the connection: it writes the
+    request's access-log line before that, so the log holds it when this returns and a
+    ``LogWatch`` read after the last request sees every line.
     """
     return send_to(cluster.proxy, method, target, headers, body, until_closed=until_closed)
 
@@ -53,7 +54,7 @@ def send_to(
     headers: dict[str, bytes | str] | None = None,
     body: bytes = b"",
     *,
-    until_closed: bool = False,
+    until_closed: bool = True,
 ) -> RawReply:
     """One request to any server of the cluster (the proxy or a storage server)."""
     method_b = method.encode("latin-1") if isinstance(method, str) else method
@@ -82,11 +83,22 @@ def send_to(
 
 # A 5xx access line: a storage server's (client method path status) or the proxy's, in Swift's
 # proxy-access order (client remote_addr datetime method path protocol status).
-_FIVE_XX = re.compile(r" INFO \S+ (?:\S+ \S+ )?[A-Za-z_]+ \S+ (?:HTTP/\S+ )?5\d\d ")
+# The method must start with a letter, so a storage line's status (digits) is never taken for it.
+_FIVE_XX = re.compile(r" INFO \S+ (?:\S+ \S+ )?[A-Za-z_][-A-Za-z0-9_]* \S+ (?:HTTP/\S+ )?5\d\d ")
+
+
+def is_problem(line: str) -> bool:
+    """A log line that must not appear: a traceback, or an access line with a 5xx status."""
+    return "Traceback" in line or _FIVE_XX.search(line) is not None
 
 
 class LogWatch:
-    """What the cluster's logs gained since ``start``: no traceback and no 5xx line allowed."""
+    """What the cluster's logs gained since ``start``: no traceback and no 5xx line allowed.
+
+    ``*.log`` are the servers' log files (access lines and errors); ``*.out`` are every
+    process's captured stdout and stderr, where an exception that escaped logging would print
+    its traceback. Both are read; only the log files hold access lines to check for a 5xx.
+    """
 
     def __init__(self, cluster: Cluster) -> None:
         self.log_dir = cluster.plan.log_dir
@@ -96,7 +108,7 @@ class LogWatch:
         return [
             os.path.join(self.log_dir, name)
             for name in sorted(os.listdir(self.log_dir))
-            if name.endswith(".log") and "rsyncd" not in name
+            if name.endswith((".log", ".out")) and "rsyncd" not in name
         ]
 
     def start(self) -> None:
@@ -113,7 +125,8 @@ class LogWatch:
     def problems(self) -> list[str]:
         found = []
         for name, text in self.new_text().items():
+            captured = name.endswith(".out")
             for line in text.splitlines():
-                if "Traceback" in line or _FIVE_XX.search(line):
+                if ("Traceback" in line) if captured else is_problem(line):
                     found.append(f"{name}: {line}")
         return found

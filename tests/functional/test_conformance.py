@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.functional.rawhttp import LogWatch, RawReply, send, send_to
+from swiftlite.common import logs
+from swiftlite.middleware import proxy_access_line
+from tests.functional.rawhttp import LogWatch, RawReply, is_problem, send, send_to
 from tests.support.cluster import Auth, Cluster
 
 HTML = "text/html; charset=UTF-8"
@@ -246,6 +248,16 @@ def test_account_and_container_reads_send_zero_length_and_accept_ranges(
     assert send(cluster, "GET", f"{base}?format=json", _tok(tester)).header("accept-ranges")
 
 
+def test_empty_account_get_is_204_with_zero_length_and_accept_ranges(cluster: Cluster) -> None:
+    admin = cluster.auth("admin:admin", "admin")  # the reseller admin may create an account
+    path = f"/v1/AUTH_{_name('empty')}"
+    assert send(cluster, "PUT", path, _tok(admin)).status == 201
+    reply = send(cluster, "GET", path, _tok(admin))
+    assert (reply.status, reply.body) == (204, b"")
+    assert reply.header("content-length") == "0"
+    assert reply.header("accept-ranges") == "bytes"
+
+
 def test_object_post_changing_content_type_updates_the_listing_row(
     cluster: Cluster, tester: Auth
 ) -> None:
@@ -327,16 +339,24 @@ def test_owner_only_headers_from_a_read_write_user_are_dropped_not_403(
 
 
 # -- UTF-8 names of every class Swift's suite uses ------------------------------------------------
-# Swift's functional suite builds names from code points like these, U+1801 and U+5605 among
-# them (their UTF-8 holds 0xA0 and 0x85); the strategy adds random BMP code points.
-SWIFT_CHARS = "\uf10f\ud20d\ub30b\u9409\u8508\u5605\u3703\u1801\u5006\u0085\u00a0\u001c"
+# Swift's functional suite builds its UTF-8 names from 38 code points: four consecutive ones from
+# each of nine bases, plus U+03A9 and U+2603. Six of them (U+1801..U+1804, U+3705, U+5605) hold a
+# byte that str.split() or str.strip() treats as whitespace (0xA0, 0x85). The strategy draws from
+# that alphabet, from a few more such code points, and from random BMP code points.
+_SWIFT_BASES = (0xF10F, 0xD20D, 0xB30B, 0x9409, 0x8508, 0x5605, 0x3703, 0x1801, 0x0900)
+SWIFT_ALPHABET = "".join(chr(base + i) for base in _SWIFT_BASES for i in range(4)) + "\u03a9\u2603"
+HOSTILE_CHARS = "\u0085\u00a0\u001c\u0105\u5006"
 BMP = st.characters(
     min_codepoint=1,
     max_codepoint=0xFFFF,
     blacklist_categories=("Cs",),
     blacklist_characters="/",
 )
-names = st.text(alphabet=st.one_of(st.sampled_from(SWIFT_CHARS), BMP), min_size=1, max_size=24)
+names = st.text(
+    alphabet=st.one_of(st.sampled_from(SWIFT_ALPHABET + HOSTILE_CHARS), BMP),
+    min_size=1,
+    max_size=24,
+)
 
 
 def _name_round_trip(cluster: Cluster, tester: Auth, name: str, encode) -> None:  # type: ignore[no-untyped-def]
@@ -371,21 +391,48 @@ def _raw_utf8(text: str) -> bytes:
 @example(name="\u1801")
 @example(name="\u5605")
 @example(name="\u1801\u5605\u0085\u00a0 x")
+@example(name=SWIFT_ALPHABET)
 @given(name=names)
 def test_utf8_name_round_trips_percent_encoded(cluster: Cluster, tester: Auth, name: str) -> None:
     _name_round_trip(cluster, tester, name, _percent)
 
 
-# -- last: the logs -------------------------------------------------------------------------------
-def test_zz_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
-    assert watch.problems() == []
-
-
-# Runs after the log check, so a regression shows there as well as here.
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(name="\u1801")
+@example(name="\u5605")
 @example(name="\u1801\u5605")
+@example(name=SWIFT_ALPHABET)
 @given(name=names)
 def test_utf8_name_round_trips_raw_in_the_request_line(
     cluster: Cluster, tester: Auth, name: str
 ) -> None:
     _name_round_trip(cluster, tester, name, _raw_utf8)
+
+
+# -- last: the logs -------------------------------------------------------------------------------
+def _logged(server: str, line: str) -> str:
+    return f"2026-12-03 05:40:00,123 swiftlite.{server} INFO {line}"
+
+
+def test_log_watch_flags_5xx_access_lines_of_proxy_and_storage_servers() -> None:
+    environ = {
+        "REQUEST_METHOD": "GETorHEAD_base",
+        "PATH_INFO": "/v1/AUTH_test/c/o",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    for status in (500, 503):
+        proxy = proxy_access_line.format_line(environ, status, 0, 0, 1.0, 1.5)
+        storage = logs.format_access_line("127.0.0.1", "PUT", "/d1/0/a/c/o", status, 0, 0, 0.1, "t")
+        assert is_problem(_logged("proxy-server", proxy))
+        assert is_problem(_logged("object-server", storage))
+    # a 2xx line whose byte counts look like a 5xx is not one
+    proxy = proxy_access_line.format_line(environ, 200, 503, 503, 1.0, 1.5)
+    storage = logs.format_access_line("127.0.0.1", "GET", "/d1/0/a/c/o", 200, 503, 503, 0.1, "t")
+    assert not is_problem(_logged("proxy-server", proxy))
+    assert not is_problem(_logged("object-server", storage))
+    assert is_problem("Traceback (most recent call last):")
+
+
+def test_zz_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
+    assert watch.problems() == []

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 
+import pytest
+
+from tests.functional.rawhttp import LogWatch, send
 from tests.support.cluster import Auth, Cluster
+
+
+@pytest.fixture(scope="module", autouse=True)
+def watch(cluster: Cluster) -> LogWatch:
+    """What the cluster's logs gain from this module's requests (checked by the last test)."""
+    w = LogWatch(cluster)
+    w.start()
+    return w
 
 
 def _name(prefix: str) -> str:
@@ -46,6 +58,28 @@ def test_copy_from_unreadable_foreign_source_is_403_even_when_destination_contai
     assert status == 403
 
 
+def test_x_copied_from_of_a_source_name_with_a_line_break_is_quoted_not_split(
+    cluster: Cluster, tester: Auth
+) -> None:
+    c = _name("cplf")
+    source = "a\nSet-Cookie: x=1\u5605"  # a valid object name; it must not become a header
+    quoted = urllib.parse.quote(source, safe="")
+    assert send(cluster, "PUT", f"{tester.path}/{c}", _h(tester)).status == 201
+    assert send(cluster, "PUT", f"{tester.path}/{c}/{quoted}", _h(tester), b"s").status == 201
+    expected = urllib.parse.quote(f"{c}/{source}")
+    copy_verb = send(
+        cluster, "COPY", f"{tester.path}/{c}/{quoted}", _h(tester, Destination=f"{c}/d1")
+    )
+    put_from = send(
+        cluster, "PUT", f"{tester.path}/{c}/d2", _h(tester, X_Copy_From=f"{c}/{quoted}")
+    )
+    for reply in (copy_verb, put_from):
+        assert reply.status == 201
+        assert reply.header("x-copied-from") == expected
+        assert reply.header("x-copied-from-account") == "AUTH_test"
+        assert reply.header("set-cookie") is None
+
+
 def test_options_on_an_object_allows_copy(cluster: Cluster, tester: Auth) -> None:
     c = f"{tester.path}/{_name('cpopt')}"
     cluster.request("PUT", c, _h(tester))
@@ -53,3 +87,7 @@ def test_options_on_an_object_allows_copy(cluster: Cluster, tester: Auth) -> Non
     status, headers, _ = cluster.request("OPTIONS", f"{c}/o", _h(tester))
     assert status == 200
     assert "COPY" in headers["allow"]
+
+
+def test_zz_copy_requests_leave_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
+    assert watch.problems() == []

@@ -12,10 +12,19 @@ import uuid
 
 import pytest
 
+from tests.functional.rawhttp import LogWatch
 from tests.support import fuzz_http
 from tests.support.cluster import Auth, Cluster
 
 U5605 = "\u5605".encode()  # E5 98 85: str.strip() eats the 0x85
+
+
+@pytest.fixture(scope="module", autouse=True)
+def watch(cluster: Cluster) -> LogWatch:
+    """What the cluster's logs gain from this module's requests (checked by the last test)."""
+    w = LogWatch(cluster)
+    w.start()
+    return w
 
 
 def _raw(cluster: Cluster, data: bytes) -> fuzz_http.RawResponse:
@@ -157,3 +166,7 @@ def test_put_with_stacked_codings_is_refused_not_stored_empty(
     )
     assert _raw(cluster, raw).status in (400, 501)
     assert _raw(cluster, _request(tester, "HEAD", path)).status == 404
+
+
+def test_zz_hostile_requests_leave_no_5xx_and_no_traceback_in_any_log(watch: LogWatch) -> None:
+    assert watch.problems() == []

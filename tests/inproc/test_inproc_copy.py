@@ -74,6 +74,34 @@ def test_copy_without_destination_is_412_and_bad_destination_is_412(cluster, con
     assert cluster.request("COPY", f"{container}/s", {"Destination": "nocontainer"}).status == 412
 
 
+HTML = "text/html; charset=UTF-8"
+
+
+def test_copy_filter_412s_are_swob_html_with_swifts_messages(cluster, container):
+    assert cluster.request("PUT", f"{container}/s", {}, b"x").status == 201
+    cases = [
+        ({}, "Destination header required"),
+        (
+            {"Destination": "nocontainer"},
+            "Destination header must be of the form <container name>/<object name>",
+        ),
+        ({"Destination": "c/o", "Destination-Account": "a/b"}, None),
+    ]
+    for headers, message in cases:
+        resp = cluster.request("COPY", f"{container}/s", headers)
+        assert (resp.status, resp.header("content-type")) == (412, HTML), headers
+        if message is not None:
+            assert resp.body == message.encode()
+
+
+def test_copy_with_body_is_400_text_plain_as_swift_sets_it(cluster, container):
+    headers = {"X-Copy-From": container.rsplit("/", 1)[1] + "/x"}
+    resp = cluster.request("PUT", f"{container}/new", headers, b"body")
+    assert resp.status == 400
+    assert resp.header("content-type").startswith("text/plain")
+    assert resp.body == b"Copy requests require a zero byte body"
+
+
 def test_copy_without_the_copy_filter_is_405(tmp_path):
     bare = InprocCluster(tmp_path).start()  # the proxy app alone: copy is the filter's job
     try:

@@ -47,9 +47,14 @@ def negotiate(format_param: str | None, accept: str | None) -> str | None:
     return offers[0][0] if offers else None
 
 
+# In an attribute a parser turns a raw CR, LF or tab into a space; as character references
+# (what ElementTree, and so Swift, writes) they survive.
+_ATTR_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
 def _attr(value: str) -> str:
     """A double-quoted XML attribute value."""
-    return '"' + escape(value, {'"': "&quot;"}) + '"'
+    return '"' + escape(value, _ATTR_ENTITIES) + '"'
 
 
 def render_plain(rows: Iterable[Mapping[str, Any]]) -> bytes:
@@ -62,14 +67,23 @@ def render_json(rows: Sequence[Mapping[str, Any]]) -> bytes:
 
 
 def render_xml(kind: str, name: str, rows: Iterable[Mapping[str, Any]]) -> bytes:
-    """Swift's XML: ``<container name="c"><object><name>..`` or ``<account name="a">``."""
+    """Swift's XML: ``<container name="c"><object><name>..`` or ``<account name="a">``.
+
+    As Swift writes them, an account listing has a newline after the root tag and after each
+    entry, and its roll-ups are empty ``<subdir name=".." />`` elements; a container listing
+    has no newlines, and its roll-ups carry a ``<name>`` child.
+    """
     fields = _XML_FIELDS[kind]
     item = _ITEM_TAG[kind]
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f"<{kind} name={_attr(name)}>"]
+    sep = "\n" if kind == "account" else ""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f"<{kind} name={_attr(name)}>", sep]
     for row in rows:
         subdir = row.get("subdir")
         if subdir is not None:
-            out.append(f"<subdir name={_attr(subdir)}><name>{escape(subdir)}</name></subdir>")
+            if kind == "account":
+                out.append(f"<subdir name={_attr(subdir)} />{sep}")
+            else:
+                out.append(f"<subdir name={_attr(subdir)}><name>{escape(subdir)}</name></subdir>")
             continue
         out.append(f"<{item}>")
         for key in fields:
@@ -78,7 +92,7 @@ def render_xml(kind: str, name: str, rows: Iterable[Mapping[str, Any]]) -> bytes
         for key, value in row.items():
             if key not in fields:
                 out.append(f"<{key}>{escape(str(value))}</{key}>")
-        out.append(f"</{item}>")
+        out.append(f"</{item}>{sep}")
     out.append(f"</{kind}>")
     return "".join(out).encode("utf-8")
 

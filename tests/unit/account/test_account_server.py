@@ -101,6 +101,21 @@ def test_listing_plain_empty_is_204_and_xml_has_account_root(call):
     assert root.find("container").findtext("count") == "0"
 
 
+def test_listing_xml_container_element_carries_storage_policy(call):
+    put_account(call)
+    report(call, "c", count=1, used=3)
+    root = ET.fromstring(call("GET", "a", query="format=xml").body)  # noqa: S314 - our output
+    item = root.find("container")
+    assert [child.tag for child in item] == [
+        "name",
+        "count",
+        "bytes",
+        "last_modified",
+        "storage_policy",
+    ]
+    assert item.findtext("storage_policy") == "Policy-0"
+
+
 def test_listing_parameters_apply_to_containers(call):
     put_account(call)
     for name in ["photos-1", "photos-2", "videos"]:

@@ -92,6 +92,40 @@ def test_account_xml_uses_container_elements():
     ]
 
 
+def test_account_xml_is_byte_for_byte_swifts_layout():
+    # Swift's account XML puts a newline after the root tag and after each entry, and writes a
+    # roll-up as an empty element (no <name> child, unlike a container listing's subdir).
+    rows = [
+        {"subdir": "photos-"},
+        {
+            "name": "c",
+            "count": 1,
+            "bytes": 2,
+            "last_modified": "2024-01-02T03:04:05.000000",
+            "storage_policy": "gold",
+        },
+    ]
+    assert render("account", "AUTH_x", rows, XML) == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<account name="AUTH_x">\n'
+        b'<subdir name="photos-" />\n'
+        b"<container><name>c</name><count>1</count><bytes>2</bytes>"
+        b"<last_modified>2024-01-02T03:04:05.000000</last_modified>"
+        b"<storage_policy>gold</storage_policy></container>\n"
+        b"</account>"
+    )
+    assert render("account", "AUTH_x", [], XML) == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<account name="AUTH_x">\n</account>'
+    )
+
+
+@pytest.mark.parametrize("kind", ["account", "container"])
+def test_xml_subdir_name_with_line_break_or_tab_survives_a_parser(kind):
+    name = "a\nb\rc\td/"
+    root = parse_xml(render(kind, "x\ny", [{"subdir": name}], XML))
+    assert root.attrib["name"] == "x\ny"
+    assert root.find("subdir").attrib["name"] == name
+
+
 def test_empty_plain_response_is_204_and_empty_json_is_200():
     plain = listing_response("container", "c", [], PLAIN, {"X-Container-Object-Count": "0"})
     assert plain.status_int == 204
