@@ -13,7 +13,7 @@ from webob import Response
 from swiftlite.common.names import str_to_wsgi
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.s3api import body as bodymod
-from swiftlite.middleware.s3api import checksums, xmlio
+from swiftlite.middleware.s3api import checksums, mpu_checksum, xmlio
 from swiftlite.middleware.s3api.controllers import tagging
 from swiftlite.middleware.s3api.controllers.names import check_key
 from swiftlite.middleware.s3api.errors import S3Error
@@ -259,9 +259,17 @@ def _spool(reader: bodymod.BodyReader) -> tuple[IO[bytes], int]:
 
 
 def store(
-    ctx: Context, bucket: str, key: str, extra: Mapping[str, str], missing: str = "NoSuchBucket"
+    ctx: Context,
+    bucket: str,
+    key: str,
+    extra: Mapping[str, str],
+    missing: str = "NoSuchBucket",
+    part_checksum: str | None = None,
 ) -> tuple[Response, bodymod.BodyReader]:
-    """PUT the client's body to ``bucket/key``: the response (2xx) and the reader."""
+    """PUT the client's body to ``bucket/key``: the response (2xx) and the reader.
+
+    With ``part_checksum`` (a multipart upload's algorithm) that checksum of the body is
+    computed when the client sent none, and kept in the part's Content-Type too."""
     bad = bodymod.header_error(dict(ctx.req.headers))
     if bad is not None:
         raise bad
@@ -269,6 +277,8 @@ def store(
     reader = bodymod.BodyReader(
         ctx.req.environ["wsgi.input"], raw, decoded, ctx.signed, dict(ctx.req.headers)
     )
+    if part_checksum is not None:
+        reader.compute(part_checksum)
     headers = dict(extra)
     for alg in checksums.ALGORITHMS:
         value = ctx.req.headers.get("x-amz-checksum-" + alg.lower())
@@ -280,6 +290,9 @@ def store(
         body, decoded = _spool(reader)
         for alg, value in reader.checksums.items():
             headers[CHECKSUM_PREFIX + alg] = value
+    if part_checksum is not None:
+        value = reader.checksums.get(part_checksum) or reader.header_sums[part_checksum]
+        headers["Content-Type"] = mpu_checksum.part_content_type(part_checksum, value)
     if decoded is None:
         headers["Transfer-Encoding"] = "chunked"
     resp = ctx.swift("PUT", bucket, key, headers=headers, body=body, content_length=decoded)
