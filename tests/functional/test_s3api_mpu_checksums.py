@@ -134,6 +134,30 @@ def test_multipart_object_checksum_is_what_s3_computes(  # type: ignore[no-untyp
     got = client.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     assert got["Body"].read() == b"".join(parts)
     assert got["Checksum" + alg] == want
+    # a partNumber GET gives that part's checksum (boto3 checks the part's bytes against it)
+    second = client.get_object(Bucket=bucket, Key=key, PartNumber=2, ChecksumMode="ENABLED")
+    assert second["Body"].read() == parts[1]
+    assert second["Checksum" + alg] == b64(raw_digest(alg, parts[1]))
+    assert second["ChecksumType"] == kind
+    attrs = client.get_object_attributes(
+        Bucket=bucket, Key=key, ObjectAttributes=["Checksum", "ObjectParts"]
+    )
+    assert attrs["Checksum"] == {"Checksum" + alg: want, "ChecksumType": kind}
+    listed_parts = attrs["ObjectParts"]
+    assert listed_parts["TotalPartsCount"] == 3
+    assert [(p["PartNumber"], p["Size"], p["Checksum" + alg]) for p in listed_parts["Parts"]] == [
+        (n, len(p), b64(raw_digest(alg, p))) for n, p in enumerate(parts, 1)
+    ]
+    page = client.get_object_attributes(
+        Bucket=bucket, Key=key, ObjectAttributes=["ObjectParts"], MaxParts=2
+    )["ObjectParts"]
+    assert [p["PartNumber"] for p in page["Parts"]] == [1, 2]
+    assert page["IsTruncated"] is True
+    assert page["NextPartNumberMarker"] == 2
+    rest = client.get_object_attributes(
+        Bucket=bucket, Key=key, ObjectAttributes=["ObjectParts"], PartNumberMarker=2
+    )["ObjectParts"]
+    assert [p["PartNumber"] for p in rest["Parts"]] == [3]
 
 
 def test_upload_part_checksum_is_computed_when_the_client_sends_none(  # type: ignore[no-untyped-def]

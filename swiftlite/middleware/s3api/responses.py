@@ -18,6 +18,7 @@ from swiftlite.middleware.s3api.errors import S3Error
 
 S3_ETAG = "X-Object-Sysmeta-S3api-Etag"
 CHECKSUM_PREFIX = "X-Object-Sysmeta-S3api-Checksum-"
+UPLOAD_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"  # a finished multipart object's upload
 
 
 def xml_response(root: ET.Element, status: int = 200, **headers: str) -> Response:

@@ -28,6 +28,7 @@ from swiftlite.middleware.s3api.request import SEGMENTS_SUFFIX, Context
 from swiftlite.middleware.s3api.responses import (
     CHECKSUM_PREFIX,
     S3_ETAG,
+    UPLOAD_SYSMETA,
     empty,
     encode_name,
     iso_from_http,
@@ -40,7 +41,6 @@ from swiftlite.middleware.s3api.responses import (
 )
 
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-UPLOAD_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"
 SLO_OVERRIDE = "X-Backend-Container-Update-Override-Etag"
 MARKER_ALGORITHM = "X-Object-Meta-S3api-Checksum-Algorithm"
 MARKER_TYPE = "X-Object-Meta-S3api-Checksum-Type"

@@ -14,7 +14,7 @@ from swiftlite.common.names import str_to_wsgi
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.s3api import body as bodymod
 from swiftlite.middleware.s3api import checksums, mpu_checksum, xmlio
-from swiftlite.middleware.s3api.controllers import tagging
+from swiftlite.middleware.s3api.controllers import object_parts, tagging
 from swiftlite.middleware.s3api.controllers.names import check_key
 from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import Context
@@ -111,6 +111,28 @@ def _checksum_headers(resp: Response, enabled: bool) -> dict[str, str]:
     return out
 
 
+def _response_checksums(ctx: Context, bucket: str, key: str, resp: Response) -> dict[str, str]:
+    """With ``x-amz-checksum-mode: ENABLED``: the whole object's checksum on a 200, or the
+    part's on a ``partNumber`` GET of a multipart object."""
+    if ctx.req.headers.get("x-amz-checksum-mode", "").upper() != "ENABLED":
+        return {}
+    number = ctx.req.query.get("partNumber", "")
+    if resp.status_int == 206 and number.isdigit():
+        return _part_checksum_headers(ctx, bucket, key, resp, int(number))
+    return _checksum_headers(resp, resp.status_int == 200)
+
+
+def _part_checksum_headers(
+    ctx: Context, bucket: str, key: str, resp: Response, number: int
+) -> dict[str, str]:
+    """A ``partNumber`` GET of a multipart object with a checksum: that part's checksum."""
+    kind = object_parts.checksum_type(resp.headers)
+    found = object_parts.part_checksum(ctx, bucket, key, resp.headers, number) if kind else None
+    if kind is None or found is None:
+        return {}
+    return {"x-amz-checksum-" + found[0].lower(): found[1], "x-amz-checksum-type": kind}
+
+
 def _missing(ctx: Context, bucket: str) -> str:
     return "NoSuchKey" if ctx.bucket_exists(bucket) else "NoSuchBucket"
 
@@ -142,8 +164,7 @@ def GET(ctx: Context) -> Response:
     out.headerlist = []
     for name, value in s3_headers(resp).items():
         out.headers[name] = value
-    enabled = ctx.req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-    out.headers.update(_checksum_headers(resp, enabled and status == 200))
+    out.headers.update(_response_checksums(ctx, bucket, key, resp))
     for param, header in OVERRIDES.items():
         if param in q:
             value = q[param]
@@ -485,8 +506,7 @@ def attributes(ctx: Context) -> Response:
                 alg = name.rsplit("-", 1)[1].upper()
                 xmlio.sub(elem, "ChecksumType" if alg == "TYPE" else "Checksum" + alg, value)
     if "ObjectParts" in wanted and "-" in etag:
-        parts = xmlio.sub(root, "ObjectParts")
-        xmlio.sub(parts, "TotalPartsCount", etag.rsplit("-", 1)[1])
+        _object_parts(ctx, bucket, key, resp, xmlio.sub(root, "ObjectParts"), etag)
     if "StorageClass" in wanted:
         xmlio.sub(root, "StorageClass", "STANDARD")
     if "ObjectSize" in wanted:
@@ -495,3 +515,37 @@ def attributes(ctx: Context) -> Response:
     if resp.headers.get("Last-Modified"):
         out.headers["Last-Modified"] = resp.headers["Last-Modified"]
     return out
+
+
+def _object_parts(
+    ctx: Context, bucket: str, key: str, resp: Response, elem: Any, etag: str
+) -> None:
+    """GetObjectAttributes' ObjectParts: the part count and, for an object with a checksum,
+    a page of its parts (``x-amz-max-parts``, ``x-amz-part-number-marker``)."""
+    xmlio.sub(elem, "PartsCount", etag.rsplit("-", 1)[1])
+    if object_parts.checksum_type(resp.headers) is None:
+        return
+    try:
+        limit = int(ctx.req.headers.get("x-amz-max-parts", "1000"))
+        after = int(ctx.req.headers.get("x-amz-part-number-marker", "0"))
+    except ValueError:
+        raise S3Error(
+            "InvalidArgument", "x-amz-max-parts and x-amz-part-number-marker must be integers"
+        ) from None
+    if limit < 0 or after < 0:
+        raise S3Error(
+            "InvalidArgument", "x-amz-max-parts and x-amz-part-number-marker must be non-negative"
+        )
+    limit = min(limit, 1000)
+    listed = object_parts.parts(ctx, bucket, key, resp.headers, after=after)
+    shown = listed[:limit]
+    xmlio.sub(elem, "PartNumberMarker", after)
+    xmlio.sub(elem, "NextPartNumberMarker", shown[-1][0] if shown else after)
+    xmlio.sub(elem, "MaxParts", limit)
+    xmlio.sub(elem, "IsTruncated", "true" if len(listed) > limit else "false")
+    for number, size, found in shown:
+        part = xmlio.sub(elem, "Part")
+        xmlio.sub(part, "PartNumber", number)
+        xmlio.sub(part, "Size", size)
+        if found is not None:
+            xmlio.sub(part, "Checksum" + found[0], found[1])
