@@ -290,3 +290,37 @@ def test_upload_file_20mib_default_config_has_a_composite_crc32(
     assert head["ETag"].endswith('-3"')
     got = client.get_object(Bucket=bucket, Key="big")
     assert got["Body"].read() == data
+
+
+def test_upload_part_copy_gets_a_checksum_of_the_copied_range(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    source = os.urandom(6 * MIB)
+    client.put_object(Bucket=bucket, Key="copy-source", Body=source)
+    upload_id = _create(client, bucket, "copied", "CRC32C", None)
+    copied = client.upload_part_copy(
+        Bucket=bucket,
+        Key="copied",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "copy-source"},
+        CopySourceRange=f"bytes=0-{5 * MIB - 1}",
+    )["CopyPartResult"]
+    first = source[: 5 * MIB]
+    assert copied["ChecksumCRC32C"] == b64(raw_digest("CRC32C", first))
+    second = client.upload_part(
+        Bucket=bucket,
+        Key="copied",
+        UploadId=upload_id,
+        PartNumber=2,
+        Body=b"tail",
+        ChecksumAlgorithm="CRC32C",
+    )
+    done = [
+        {"PartNumber": 1, "ETag": copied["ETag"], "ChecksumCRC32C": copied["ChecksumCRC32C"]},
+        {"PartNumber": 2, "ETag": second["ETag"], "ChecksumCRC32C": second["ChecksumCRC32C"]},
+    ]
+    out = client.complete_multipart_upload(
+        Bucket=bucket, Key="copied", UploadId=upload_id, MultipartUpload={"Parts": done}
+    )
+    want = expected_checksum("CRC32C", "COMPOSITE", [first, b"tail"])
+    assert out["ChecksumCRC32C"] == want
+    assert client.get_object(Bucket=bucket, Key="copied")["Body"].read() == first + b"tail"

@@ -147,7 +147,7 @@ def upload_part(ctx: Context) -> Response:
     segments = bucket + SEGMENTS_SUFFIX
     part = f"{key}/{upload_id}/{number}"
     if "x-amz-copy-source" in ctx.req.headers:
-        return _upload_part_copy(ctx, segments, part)
+        return _upload_part_copy(ctx, segments, part, alg)
     if alg is not None:
         for other in sorted(_sent_algorithms(ctx) - {alg}):
             raise mpu_checksum.mismatch(alg, other)
@@ -158,7 +158,7 @@ def upload_part(ctx: Context) -> Response:
     return out
 
 
-def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
+def _upload_part_copy(ctx: Context, segments: str, part: str, alg: str | None) -> Response:
     src_bucket, src_key, version = objmod.parse_copy_source(ctx.req.headers["x-amz-copy-source"])
     headers = objmod.copy_headers(ctx, src_bucket, src_key, version)
     if "Range" in headers and not headers["Range"].startswith("bytes="):
@@ -174,7 +174,30 @@ def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
     root = xmlio.Element("CopyPartResult")
     xmlio.sub(root, "LastModified", iso_from_http(resp.headers.get("Last-Modified")))
     xmlio.sub(root, "ETag", quote_etag(resp.headers.get("ETag", "").strip('"')))
+    if alg is not None:
+        xmlio.sub(root, "Checksum" + alg, _copied_part_checksum(ctx, segments, part, alg))
     return xml_response(root)
+
+
+def _copied_part_checksum(ctx: Context, segments: str, part: str, alg: str) -> str:
+    """A copied part of an upload with a checksum: read it back for its checksum and keep that
+    in its Content-Type, as UploadPart does."""
+    resp = ctx.swift("GET", segments, part, stream=True)
+    if resp.status_int != 200:
+        raise ctx.fail(resp, "NoSuchUpload")
+    running = checksums.new(alg)
+    try:
+        for chunk in resp.app_iter:
+            running.update(chunk)
+    finally:
+        subrequest.close(resp)
+    value = running.b64()
+    headers = {"Content-Type": mpu_checksum.part_content_type(alg, value)}
+    post = ctx.swift("POST", segments, part, headers=headers)
+    subrequest.close(post)
+    if post.status_int // 100 != 2:
+        raise ctx.fail(post, "NoSuchUpload")
+    return value
 
 
 def _parts(
