@@ -153,6 +153,10 @@ def test_multipart_object_checksum_is_what_s3_computes(  # type: ignore[no-untyp
     listed = client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)
     assert listed["ChecksumAlgorithm"] == alg
     assert listed["ChecksumType"] == kind
+    uploads = client.list_multipart_uploads(Bucket=bucket, Prefix=key)["Uploads"]
+    assert [(u["UploadId"], u["ChecksumAlgorithm"], u["ChecksumType"]) for u in uploads] == [
+        (upload_id, alg, kind)
+    ]
     assert [p["Checksum" + alg] for p in listed["Parts"]] == [
         b64(raw_digest(alg, p)) for p in parts
     ]

@@ -18,6 +18,8 @@ algorithm's checksum of the parts' raw checksums, one after another, in base64 w
 ``-<part count>``; FULL_OBJECT is the CRC of the whole object, combined from the parts' CRCs
 and sizes (``checksums.crc_combine``), so no byte is read again.
 
+The upload's algorithm and type are kept in its marker's Content-Type
+(``s3api_upload_checksum=<ALG>:<TYPE>``), so ListMultipartUploads has them from its listing.
 Each part's checksum is also written into the part's Content-Type as a parameter
 (``s3api_checksum=<ALG>:<base64>``), so that a listing of ``<bucket>+segments`` gives every
 part's checksum without a HEAD per part.
@@ -36,6 +38,8 @@ FULL_OBJECT_ONLY = frozenset({"CRC64NVME"})
 COMPOSITE_ONLY = frozenset({"SHA1", "SHA256"})
 PART_TYPE = "application/octet-stream"
 PART_PARAM = "s3api_checksum="
+MARKER_TYPE = "application/directory"
+MARKER_PARAM = "s3api_upload_checksum="
 
 
 def choose(algorithm: str | None, kind: str | None) -> tuple[str | None, str | None]:
@@ -104,15 +108,34 @@ def part_content_type(alg: str, value: str) -> str:
     return f"{PART_TYPE};{PART_PARAM}{alg}:{value}"
 
 
-def part_checksum(content_type: str) -> tuple[str, str] | None:
-    """(algorithm, base64) from a part's Content-Type, if it has one."""
+def _param(content_type: str, name: str) -> tuple[str, str] | None:
     for param in content_type.split(";")[1:]:
         param = param.strip()
-        if param.startswith(PART_PARAM):
-            alg, sep, value = param[len(PART_PARAM) :].partition(":")
+        if param.startswith(name):
+            alg, sep, value = param[len(name) :].partition(":")
             if sep and alg in checksums.ALGORITHMS and value:
                 return alg, value
     return None
+
+
+def part_checksum(content_type: str) -> tuple[str, str] | None:
+    """(algorithm, base64) from a part's Content-Type, if it has one."""
+    return _param(content_type, PART_PARAM)
+
+
+def marker_content_type(alg: str | None, kind: str | None) -> str:
+    """The Content-Type of an upload's marker: it carries the upload's algorithm and type."""
+    if alg is None or kind is None:
+        return MARKER_TYPE
+    return f"{MARKER_TYPE};{MARKER_PARAM}{alg}:{kind}"
+
+
+def marker_checksum(content_type: str) -> tuple[str, str] | None:
+    """(algorithm, type) of an upload from its marker's Content-Type, if it has one."""
+    found = _param(content_type, MARKER_PARAM)
+    if found is None or found[1] not in TYPES:
+        return None
+    return found
 
 
 def parse_parts(body: bytes) -> dict[int, dict[str, str]]:

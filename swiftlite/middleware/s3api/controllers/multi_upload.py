@@ -42,8 +42,6 @@ from swiftlite.middleware.s3api.responses import (
 
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 SLO_OVERRIDE = "X-Backend-Container-Update-Override-Etag"
-MARKER_ALGORITHM = "X-Object-Meta-S3api-Checksum-Algorithm"
-MARKER_TYPE = "X-Object-Meta-S3api-Checksum-Type"
 
 
 def _upload_id(ctx: Context) -> str:
@@ -86,13 +84,10 @@ def initiate(ctx: Context) -> Response:
         raise ctx.fail(resp, "NoSuchBucket")
     upload_id = uuid.uuid4().hex
     marker_headers = {
-        "Content-Type": "application/directory",
+        "Content-Type": mpu_checksum.marker_content_type(alg, kind),
         "X-Object-Meta-S3api-Content-Type": headers.pop("Content-Type"),
         "X-Object-Meta-S3api-Headers": json.dumps(headers),
     }
-    if alg is not None and kind is not None:
-        marker_headers[MARKER_ALGORITHM] = alg
-        marker_headers[MARKER_TYPE] = kind
     resp = ctx.swift("PUT", segments, f"{key}/{upload_id}", headers=marker_headers, body=b"")
     subrequest.close(resp)
     if resp.status_int // 100 != 2:
@@ -110,10 +105,8 @@ def initiate(ctx: Context) -> Response:
 
 def upload_checksum(marker: Response) -> tuple[str | None, str]:
     """The upload's checksum algorithm (None without one) and type, from its marker."""
-    alg = marker.headers.get(MARKER_ALGORITHM)
-    if alg not in checksums.ALGORITHMS:
-        return None, ""
-    return alg, marker.headers.get(MARKER_TYPE, "COMPOSITE")
+    found = mpu_checksum.marker_checksum(marker.headers.get("Content-Type", ""))
+    return found if found is not None else (None, "")
 
 
 def _sent_algorithms(ctx: Context) -> set[str]:
@@ -330,6 +323,10 @@ def list_uploads(ctx: Context) -> Response:
         owner_element(elem, ctx)
         xmlio.sub(elem, "StorageClass", "STANDARD")
         xmlio.sub(elem, "Initiated", iso_from_listing(str(row.get("last_modified", ""))))
+        found = mpu_checksum.marker_checksum(str(row.get("content_type", "")))
+        if found is not None:
+            xmlio.sub(elem, "ChecksumAlgorithm", found[0])
+            xmlio.sub(elem, "ChecksumType", found[1])
     return xml_response(root)
 
 

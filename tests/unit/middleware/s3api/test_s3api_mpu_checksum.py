@@ -136,6 +136,14 @@ def test_part_checksum_rides_in_the_content_type() -> None:
     assert mpu_checksum.part_checksum("text/plain;s3api_checksum=MD5:abc") is None
 
 
+def test_upload_algorithm_and_type_ride_in_the_marker_content_type() -> None:
+    marker = mpu_checksum.marker_content_type("CRC32C", "FULL_OBJECT")
+    assert mpu_checksum.marker_checksum(marker) == ("CRC32C", "FULL_OBJECT")
+    assert mpu_checksum.marker_content_type(None, None) == "application/directory"
+    assert mpu_checksum.marker_checksum("application/directory") is None
+    assert mpu_checksum.marker_checksum(marker.replace("FULL_OBJECT", "PARTS")) is None
+
+
 DOC = (
     b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e1</ETag>"
     b"<ChecksumCRC32>AAAAAQ==</ChecksumCRC32></Part><Part><PartNumber>2</PartNumber>"
