@@ -120,8 +120,15 @@ class BodyReader:
             alg = name.removeprefix("x-amz-checksum-").upper()
             if alg in checksums.ALGORITHMS and alg not in self.running:
                 self.running[alg] = checksums.new(alg)
-        self.checksums: dict[str, str] = {}  # verified algorithm -> base64 value
+        self.checksums: dict[str, str] = {}  # verified (or computed) algorithm -> base64 value
+        self.computed: set[str] = set()
         self.trailers: dict[str, str] = {}
+
+    def compute(self, alg: str) -> None:
+        """Also compute ``alg`` over the body (into ``checksums``) when the client sent none."""
+        if alg not in self.running:
+            self.running[alg] = checksums.new(alg)
+            self.computed.add(alg)
 
     @property
     def etag(self) -> str:
@@ -271,6 +278,8 @@ class BodyReader:
                     )
                 )
             self.checksums[alg] = got
+        for alg in self.computed - expected.keys():
+            self.checksums[alg] = self.running[alg].b64()
 
 
 def header_error(headers: dict[str, str]) -> S3Error | None:

@@ -1,7 +1,9 @@
 """S3's flexible checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256, base64 on the wire.
 
 ``new(name)`` gives an object with ``update`` and ``b64``; CRC32 is zlib's, CRC32C and
-CRC64NVME are table-driven here (the reflected polynomials S3 documents).
+CRC64NVME are table-driven here (the reflected polynomials S3 documents). ``crc_combine``
+gives the CRC of ``a + b`` from the CRCs of ``a`` and ``b`` and the length of ``b``, without the
+bytes (a multipart upload's full-object checksum is made that way from its parts' CRCs).
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ def _table(poly: int, bits: int) -> list[int]:
     return out
 
 
-_CRC32C = _table(0x82F63B78, 32)
-_CRC64NVME = _table(0x9A6C9329AC4BC9B5, 64)
+# reflected polynomial and width of each CRC; each starts from all ones and ends inverted
+CRC_POLY = {
+    "CRC32": (0xEDB88320, 32),
+    "CRC32C": (0x82F63B78, 32),
+    "CRC64NVME": (0x9A6C9329AC4BC9B5, 64),
+}
+_CRC32C = _table(CRC_POLY["CRC32C"][0], 32)
+_CRC64NVME = _table(CRC_POLY["CRC64NVME"][0], 64)
 
 
 class Checksum(Protocol):
@@ -94,3 +102,49 @@ def of(name: str, data: bytes) -> str:
     check = new(name)
     check.update(data)
     return check.b64()
+
+
+def _mulmod(a: int, b: int, poly: int, bits: int) -> int:
+    """a(x) * b(x) mod p(x), both in the reflected form (the top bit is x^0)."""
+    product = 0
+    bit = 1 << (bits - 1)
+    while bit:
+        if a & bit:
+            product ^= b
+        bit >>= 1
+        b = (b >> 1) ^ poly if b & 1 else b >> 1
+    return product
+
+
+def _x_to_8n(n: int, poly: int, bits: int) -> int:
+    """x^(8n) mod p(x): what feeding n zero bytes multiplies a CRC register by."""
+    result = 1 << (bits - 1)  # x^0
+    square = 1 << (bits - 9)  # x^8
+    while n:
+        if n & 1:
+            result = _mulmod(result, square, poly, bits)
+        n >>= 1
+        square = _mulmod(square, square, poly, bits)
+    return result
+
+
+def crc_combine(name: str, crc_a: int, crc_b: int, length_b: int) -> int:
+    """The CRC of ``a + b`` from ``crc(a)``, ``crc(b)`` and ``len(b)`` (pure).
+
+    The register after ``a`` goes through ``len(b)`` more bytes: that is multiplying it by
+    ``x^(8 len(b))``; the all-ones start and the final inversion cancel out in the sum.
+    """
+    poly, bits = CRC_POLY[name.upper()]
+    if length_b < 0:
+        raise ValueError(length_b)
+    return _mulmod(_x_to_8n(length_b, poly, bits), crc_a, poly, bits) ^ crc_b
+
+
+def to_int(value: str) -> int:
+    """A base64 CRC as a number (ValueError when it is not base64)."""
+    return int.from_bytes(base64.b64decode(value, validate=True), "big")
+
+
+def from_int(name: str, value: int) -> str:
+    """A CRC number as S3's base64."""
+    return base64.b64encode(value.to_bytes(CRC_POLY[name.upper()][1] // 8, "big")).decode()

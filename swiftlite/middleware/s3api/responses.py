@@ -18,6 +18,7 @@ from swiftlite.middleware.s3api.errors import S3Error
 
 S3_ETAG = "X-Object-Sysmeta-S3api-Etag"
 CHECKSUM_PREFIX = "X-Object-Sysmeta-S3api-Checksum-"
+UPLOAD_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"  # a finished multipart object's upload
 
 
 def xml_response(root: ET.Element, status: int = 200, **headers: str) -> Response:
@@ -108,8 +109,11 @@ def read_json(resp: Response) -> Any:
         raise S3Error("InternalError", "Swift answered a listing that is not JSON.") from None
 
 
-def read_body(ctx: Any, limit: int = xmlio.MAX_BODY) -> bytes:
-    """The client's small (XML) body, up to ``limit`` bytes, verified as a PUT's would be."""
+def read_body(ctx: Any, limit: int = xmlio.MAX_BODY, object_checksums: bool = False) -> bytes:
+    """The client's small (XML) body, up to ``limit`` bytes, verified as a PUT's would be.
+
+    With ``object_checksums`` the ``x-amz-checksum-*`` headers are about an object, not this
+    body (CompleteMultipartUpload's), and are left alone here."""
     environ = ctx.req.environ
     try:
         raw = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
@@ -124,7 +128,10 @@ def read_body(ctx: Any, limit: int = xmlio.MAX_BODY) -> bytes:
     decoded = int(decoded_text) if decoded_text and decoded_text.isdigit() else None
     streaming = ctx.signed.payload.startswith("STREAMING-")
     length = decoded if streaming else raw
-    reader = BodyReader(environ["wsgi.input"], raw, length, ctx.signed, dict(ctx.req.headers))
+    headers = dict(ctx.req.headers)
+    if object_checksums:
+        headers = {k: v for k, v in headers.items() if not k.lower().startswith("x-amz-checksum-")}
+    reader = BodyReader(environ["wsgi.input"], raw, length, ctx.signed, headers)
     parts = []
     total = 0
     try:

@@ -19,14 +19,16 @@ from typing import Any
 from webob import Response
 
 from swiftlite.middleware import subrequest
-from swiftlite.middleware.s3api import xmlio
+from swiftlite.middleware.s3api import checksums, mpu_checksum, xmlio
 from swiftlite.middleware.s3api.controllers import obj as objmod
 from swiftlite.middleware.s3api.controllers.names import check_key
 from swiftlite.middleware.s3api.controllers.service import owner_element
 from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import SEGMENTS_SUFFIX, Context
 from swiftlite.middleware.s3api.responses import (
+    CHECKSUM_PREFIX,
     S3_ETAG,
+    UPLOAD_SYSMETA,
     empty,
     encode_name,
     iso_from_http,
@@ -39,7 +41,6 @@ from swiftlite.middleware.s3api.responses import (
 )
 
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-UPLOAD_SYSMETA = "X-Object-Sysmeta-S3api-Upload-Id"
 SLO_OVERRIDE = "X-Backend-Container-Update-Override-Etag"
 
 
@@ -71,6 +72,9 @@ def initiate(ctx: Context) -> Response:
         raise S3Error("NotImplemented", "Object tagging is not implemented.")
     headers = objmod.object_headers(ctx.req.headers)
     headers.setdefault("Content-Type", "binary/octet-stream")
+    alg, kind = mpu_checksum.choose(
+        ctx.req.headers.get("x-amz-checksum-algorithm"), ctx.req.headers.get("x-amz-checksum-type")
+    )
     if not ctx.bucket_exists(bucket):
         raise S3Error("NoSuchBucket", BucketName=bucket)
     segments = bucket + SEGMENTS_SUFFIX
@@ -80,7 +84,7 @@ def initiate(ctx: Context) -> Response:
         raise ctx.fail(resp, "NoSuchBucket")
     upload_id = uuid.uuid4().hex
     marker_headers = {
-        "Content-Type": "application/directory",
+        "Content-Type": mpu_checksum.marker_content_type(alg, kind),
         "X-Object-Meta-S3api-Content-Type": headers.pop("Content-Type"),
         "X-Object-Meta-S3api-Headers": json.dumps(headers),
     }
@@ -92,7 +96,26 @@ def initiate(ctx: Context) -> Response:
     xmlio.sub(root, "Bucket", bucket)
     xmlio.sub(root, "Key", key)
     xmlio.sub(root, "UploadId", upload_id)
-    return xml_response(root)
+    out = xml_response(root)
+    if alg is not None and kind is not None:
+        out.headers["x-amz-checksum-algorithm"] = alg
+        out.headers["x-amz-checksum-type"] = kind
+    return out
+
+
+def upload_checksum(marker: Response) -> tuple[str | None, str]:
+    """The upload's checksum algorithm (None without one) and type, from its marker."""
+    found = mpu_checksum.marker_checksum(marker.headers.get("Content-Type", ""))
+    return found if found is not None else (None, "")
+
+
+def _sent_algorithms(ctx: Context) -> set[str]:
+    """The checksum algorithms of the request's headers and promised trailers."""
+    names = {h.lower() for h in ctx.req.headers if h.lower().startswith("x-amz-checksum-")}
+    trailer = ctx.req.headers.get("x-amz-trailer", "")
+    names.update(n.strip().lower() for n in trailer.split(",") if n.strip())
+    sent = {n.removeprefix("x-amz-checksum-").upper() for n in names}
+    return sent & set(checksums.ALGORITHMS)
 
 
 def _part_number(ctx: Context) -> int:
@@ -113,19 +136,22 @@ def upload_part(ctx: Context) -> Response:
     bucket, key = ctx.names()
     number = _part_number(ctx)
     upload_id = _upload_id(ctx)
-    _marker(ctx, bucket, key, upload_id)
+    alg, _kind = upload_checksum(_marker(ctx, bucket, key, upload_id))
     segments = bucket + SEGMENTS_SUFFIX
     part = f"{key}/{upload_id}/{number}"
     if "x-amz-copy-source" in ctx.req.headers:
-        return _upload_part_copy(ctx, segments, part)
-    _resp, reader = objmod.store(ctx, segments, part, {}, missing="NoSuchUpload")
+        return _upload_part_copy(ctx, segments, part, alg)
+    if alg is not None:
+        for other in sorted(_sent_algorithms(ctx) - {alg}):
+            raise mpu_checksum.mismatch(alg, other)
+    _resp, reader = objmod.store(ctx, segments, part, {}, missing="NoSuchUpload", part_checksum=alg)
     out = empty(200, ETag=quote_etag(reader.etag))
     for alg, value in reader.checksums.items():
         out.headers["x-amz-checksum-" + alg.lower()] = value
     return out
 
 
-def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
+def _upload_part_copy(ctx: Context, segments: str, part: str, alg: str | None) -> Response:
     src_bucket, src_key, version = objmod.parse_copy_source(ctx.req.headers["x-amz-copy-source"])
     headers = objmod.copy_headers(ctx, src_bucket, src_key, version)
     if "Range" in headers and not headers["Range"].startswith("bytes="):
@@ -141,7 +167,30 @@ def _upload_part_copy(ctx: Context, segments: str, part: str) -> Response:
     root = xmlio.Element("CopyPartResult")
     xmlio.sub(root, "LastModified", iso_from_http(resp.headers.get("Last-Modified")))
     xmlio.sub(root, "ETag", quote_etag(resp.headers.get("ETag", "").strip('"')))
+    if alg is not None:
+        xmlio.sub(root, "Checksum" + alg, _copied_part_checksum(ctx, segments, part, alg))
     return xml_response(root)
+
+
+def _copied_part_checksum(ctx: Context, segments: str, part: str, alg: str) -> str:
+    """A copied part of an upload with a checksum: read it back for its checksum and keep that
+    in its Content-Type, as UploadPart does."""
+    resp = ctx.swift("GET", segments, part, stream=True)
+    if resp.status_int != 200:
+        raise ctx.fail(resp, "NoSuchUpload")
+    running = checksums.new(alg)
+    try:
+        for chunk in resp.app_iter:
+            running.update(chunk)
+    finally:
+        subrequest.close(resp)
+    value = running.b64()
+    headers = {"Content-Type": mpu_checksum.part_content_type(alg, value)}
+    post = ctx.swift("POST", segments, part, headers=headers)
+    subrequest.close(post)
+    if post.status_int // 100 != 2:
+        raise ctx.fail(post, "NoSuchUpload")
+    return value
 
 
 def _parts(
@@ -173,7 +222,7 @@ def list_parts(ctx: Context) -> Response:
     """ListParts."""
     bucket, key = ctx.names()
     upload_id = _upload_id(ctx)
-    _marker(ctx, bucket, key, upload_id)
+    alg, kind = upload_checksum(_marker(ctx, bucket, key, upload_id))
     q = ctx.req.query
     try:
         after = int(q.get("part-number-marker", "0") or 0)
@@ -202,12 +251,18 @@ def list_parts(ctx: Context) -> Response:
     if url:
         xmlio.sub(root, "EncodingType", "url")
     xmlio.sub(root, "IsTruncated", "true" if truncated else "false")
+    if alg is not None:
+        xmlio.sub(root, "ChecksumAlgorithm", alg)
+        xmlio.sub(root, "ChecksumType", kind)
     for part in shown:
         elem = xmlio.sub(root, "Part")
         xmlio.sub(elem, "PartNumber", part["number"])
         xmlio.sub(elem, "LastModified", iso_from_listing(str(part.get("last_modified", ""))))
         xmlio.sub(elem, "ETag", quote_etag(str(part["hash"])))
         xmlio.sub(elem, "Size", int(part["bytes"]))
+        found = mpu_checksum.part_checksum(str(part.get("content_type", "")))
+        if found is not None:
+            xmlio.sub(elem, "Checksum" + found[0], found[1])
     return xml_response(root)
 
 
@@ -268,6 +323,10 @@ def list_uploads(ctx: Context) -> Response:
         owner_element(elem, ctx)
         xmlio.sub(elem, "StorageClass", "STANDARD")
         xmlio.sub(elem, "Initiated", iso_from_listing(str(row.get("last_modified", ""))))
+        found = mpu_checksum.marker_checksum(str(row.get("content_type", "")))
+        if found is not None:
+            xmlio.sub(elem, "ChecksumAlgorithm", found[0])
+            xmlio.sub(elem, "ChecksumType", found[1])
     return xml_response(root)
 
 
@@ -313,8 +372,12 @@ def complete(ctx: Context) -> Response:
     """CompleteMultipartUpload: the SLO manifest of the chosen parts."""
     bucket, key = ctx.names()
     upload_id = _upload_id(ctx)
-    chosen = parse_complete(read_body(ctx))
+    body = read_body(ctx, object_checksums=True)
+    chosen = parse_complete(body)
     marker = _marker(ctx, bucket, key, upload_id)
+    alg, kind = upload_checksum(marker)
+    if alg is not None:
+        _check_complete_checksum_headers(ctx, alg, kind)
     stored = {p["number"]: p for p in _parts(ctx, bucket, key, upload_id)}
     manifest = []
     for index, (number, etag) in enumerate(chosen):
@@ -331,6 +394,11 @@ def complete(ctx: Context) -> Response:
         manifest.append({"path": path, "etag": etag, "size_bytes": int(part["bytes"])})
     etag = s3_etag([e for _, e in chosen])
     headers = _marker_headers(marker)
+    checksum = None
+    if alg is not None:
+        checksum = _object_checksum(ctx, alg, kind, upload_id, chosen, body, stored)
+        headers[CHECKSUM_PREFIX + alg] = checksum
+        headers[CHECKSUM_PREFIX + "Type"] = kind
     headers[S3_ETAG] = etag
     headers[UPLOAD_SYSMETA] = upload_id
     headers[SLO_OVERRIDE] = f"; s3_etag={etag}"
@@ -355,7 +423,50 @@ def complete(ctx: Context) -> Response:
     xmlio.sub(root, "Bucket", bucket)
     xmlio.sub(root, "Key", key)
     xmlio.sub(root, "ETag", quote_etag(etag))
+    if alg is not None and checksum is not None:
+        xmlio.sub(root, "Checksum" + alg, checksum)
+        xmlio.sub(root, "ChecksumType", kind)
     return xml_response(root)
+
+
+def _check_complete_checksum_headers(ctx: Context, alg: str, kind: str) -> None:
+    """Complete's own ``x-amz-checksum-type`` and ``x-amz-checksum-<alg>`` headers must be
+    the upload's (BadDigest for another type, InvalidRequest for another algorithm)."""
+    asked = ctx.req.headers.get("x-amz-checksum-type")
+    if asked is not None and asked != kind:
+        raise S3Error(
+            "BadDigest",
+            f"The upload was created using the {kind} checksum mode. The complete request "
+            "must use the same checksum mode.",
+        )
+    for other in sorted(_sent_algorithms(ctx) - {alg}):
+        raise mpu_checksum.mismatch(alg, other)
+
+
+def _object_checksum(
+    ctx: Context,
+    alg: str,
+    kind: str,
+    upload_id: str,
+    chosen: list[tuple[int, str]],
+    body: bytes,
+    stored: dict[int, dict[str, Any]],
+) -> str:
+    """The object's checksum from the chosen parts' (checked against what the client lists,
+    and against Complete's own ``x-amz-checksum-<alg>`` header: BadDigest)."""
+    part_sums: dict[int, str | None] = {}
+    for number, _etag in chosen:
+        found = mpu_checksum.part_checksum(str(stored[number].get("content_type", "")))
+        part_sums[number] = found[1] if found is not None and found[0] == alg else None
+    mpu_checksum.check_parts(alg, upload_id, chosen, mpu_checksum.parse_parts(body), part_sums)
+    parts = [(str(part_sums[n]), int(stored[n]["bytes"])) for n, _ in chosen]
+    value = mpu_checksum.object_checksum(alg, kind, parts)
+    want = ctx.req.headers.get("x-amz-checksum-" + alg.lower())
+    if want is not None and want != value:
+        raise S3Error(
+            "BadDigest", f"The {alg} you specified did not match the calculated checksum."
+        )
+    return value
 
 
 def _marker_headers(marker: Response) -> dict[str, str]:

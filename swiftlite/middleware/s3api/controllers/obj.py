@@ -13,8 +13,8 @@ from webob import Response
 from swiftlite.common.names import str_to_wsgi
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.s3api import body as bodymod
-from swiftlite.middleware.s3api import checksums, xmlio
-from swiftlite.middleware.s3api.controllers import tagging
+from swiftlite.middleware.s3api import checksums, mpu_checksum, xmlio
+from swiftlite.middleware.s3api.controllers import object_parts, tagging
 from swiftlite.middleware.s3api.controllers.names import check_key
 from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.request import Context
@@ -111,6 +111,28 @@ def _checksum_headers(resp: Response, enabled: bool) -> dict[str, str]:
     return out
 
 
+def _response_checksums(ctx: Context, bucket: str, key: str, resp: Response) -> dict[str, str]:
+    """With ``x-amz-checksum-mode: ENABLED``: the whole object's checksum on a 200, or the
+    part's on a ``partNumber`` GET of a multipart object."""
+    if ctx.req.headers.get("x-amz-checksum-mode", "").upper() != "ENABLED":
+        return {}
+    number = ctx.req.query.get("partNumber", "")
+    if resp.status_int == 206 and number.isdigit():
+        return _part_checksum_headers(ctx, bucket, key, resp, int(number))
+    return _checksum_headers(resp, resp.status_int == 200)
+
+
+def _part_checksum_headers(
+    ctx: Context, bucket: str, key: str, resp: Response, number: int
+) -> dict[str, str]:
+    """A ``partNumber`` GET of a multipart object with a checksum: that part's checksum."""
+    kind = object_parts.checksum_type(resp.headers)
+    found = object_parts.part_checksum(ctx, bucket, key, resp.headers, number) if kind else None
+    if kind is None or found is None:
+        return {}
+    return {"x-amz-checksum-" + found[0].lower(): found[1], "x-amz-checksum-type": kind}
+
+
 def _missing(ctx: Context, bucket: str) -> str:
     return "NoSuchKey" if ctx.bucket_exists(bucket) else "NoSuchBucket"
 
@@ -142,8 +164,7 @@ def GET(ctx: Context) -> Response:
     out.headerlist = []
     for name, value in s3_headers(resp).items():
         out.headers[name] = value
-    enabled = ctx.req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-    out.headers.update(_checksum_headers(resp, enabled and status == 200))
+    out.headers.update(_response_checksums(ctx, bucket, key, resp))
     for param, header in OVERRIDES.items():
         if param in q:
             value = q[param]
@@ -259,9 +280,17 @@ def _spool(reader: bodymod.BodyReader) -> tuple[IO[bytes], int]:
 
 
 def store(
-    ctx: Context, bucket: str, key: str, extra: Mapping[str, str], missing: str = "NoSuchBucket"
+    ctx: Context,
+    bucket: str,
+    key: str,
+    extra: Mapping[str, str],
+    missing: str = "NoSuchBucket",
+    part_checksum: str | None = None,
 ) -> tuple[Response, bodymod.BodyReader]:
-    """PUT the client's body to ``bucket/key``: the response (2xx) and the reader."""
+    """PUT the client's body to ``bucket/key``: the response (2xx) and the reader.
+
+    With ``part_checksum`` (a multipart upload's algorithm) that checksum of the body is
+    computed when the client sent none, and kept in the part's Content-Type too."""
     bad = bodymod.header_error(dict(ctx.req.headers))
     if bad is not None:
         raise bad
@@ -269,6 +298,8 @@ def store(
     reader = bodymod.BodyReader(
         ctx.req.environ["wsgi.input"], raw, decoded, ctx.signed, dict(ctx.req.headers)
     )
+    if part_checksum is not None:
+        reader.compute(part_checksum)
     headers = dict(extra)
     for alg in checksums.ALGORITHMS:
         value = ctx.req.headers.get("x-amz-checksum-" + alg.lower())
@@ -280,6 +311,9 @@ def store(
         body, decoded = _spool(reader)
         for alg, value in reader.checksums.items():
             headers[CHECKSUM_PREFIX + alg] = value
+    if part_checksum is not None:
+        value = reader.checksums.get(part_checksum) or reader.header_sums[part_checksum]
+        headers["Content-Type"] = mpu_checksum.part_content_type(part_checksum, value)
     if decoded is None:
         headers["Transfer-Encoding"] = "chunked"
     resp = ctx.swift("PUT", bucket, key, headers=headers, body=body, content_length=decoded)
@@ -472,8 +506,7 @@ def attributes(ctx: Context) -> Response:
                 alg = name.rsplit("-", 1)[1].upper()
                 xmlio.sub(elem, "ChecksumType" if alg == "TYPE" else "Checksum" + alg, value)
     if "ObjectParts" in wanted and "-" in etag:
-        parts = xmlio.sub(root, "ObjectParts")
-        xmlio.sub(parts, "TotalPartsCount", etag.rsplit("-", 1)[1])
+        _object_parts(ctx, bucket, key, resp, xmlio.sub(root, "ObjectParts"), etag)
     if "StorageClass" in wanted:
         xmlio.sub(root, "StorageClass", "STANDARD")
     if "ObjectSize" in wanted:
@@ -482,3 +515,37 @@ def attributes(ctx: Context) -> Response:
     if resp.headers.get("Last-Modified"):
         out.headers["Last-Modified"] = resp.headers["Last-Modified"]
     return out
+
+
+def _object_parts(
+    ctx: Context, bucket: str, key: str, resp: Response, elem: Any, etag: str
+) -> None:
+    """GetObjectAttributes' ObjectParts: the part count and, for an object with a checksum,
+    a page of its parts (``x-amz-max-parts``, ``x-amz-part-number-marker``)."""
+    xmlio.sub(elem, "PartsCount", etag.rsplit("-", 1)[1])
+    if object_parts.checksum_type(resp.headers) is None:
+        return
+    try:
+        limit = int(ctx.req.headers.get("x-amz-max-parts", "1000"))
+        after = int(ctx.req.headers.get("x-amz-part-number-marker", "0"))
+    except ValueError:
+        raise S3Error(
+            "InvalidArgument", "x-amz-max-parts and x-amz-part-number-marker must be integers"
+        ) from None
+    if limit < 0 or after < 0:
+        raise S3Error(
+            "InvalidArgument", "x-amz-max-parts and x-amz-part-number-marker must be non-negative"
+        )
+    limit = min(limit, 1000)
+    listed = object_parts.parts(ctx, bucket, key, resp.headers, after=after)
+    shown = listed[:limit]
+    xmlio.sub(elem, "PartNumberMarker", after)
+    xmlio.sub(elem, "NextPartNumberMarker", shown[-1][0] if shown else after)
+    xmlio.sub(elem, "MaxParts", limit)
+    xmlio.sub(elem, "IsTruncated", "true" if len(listed) > limit else "false")
+    for number, size, found in shown:
+        part = xmlio.sub(elem, "Part")
+        xmlio.sub(part, "PartNumber", number)
+        xmlio.sub(part, "Size", size)
+        if found is not None:
+            xmlio.sub(part, "Checksum" + found[0], found[1])

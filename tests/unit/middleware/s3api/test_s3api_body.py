@@ -163,3 +163,19 @@ def test_broken_transfer_framing_is_incomplete_body_not_a_crash(mode: str) -> No
     with pytest.raises(BodyError) as caught:
         _drain(reader)
     assert caught.value.error.code == "IncompleteBody"  # was a ValueError: a 500
+
+
+def test_computed_checksum_when_the_client_sent_none() -> None:
+    # an UploadPart of an upload with an algorithm: the server computes the part's checksum
+    data = b"part without a checksum " * 100
+    reader = BodyReader(io.BytesIO(data), len(data), len(data), None, {})
+    reader.compute("SHA256")
+    assert _drain(reader) == data
+    assert reader.checksums == {"SHA256": base64.b64encode(hashlib.sha256(data).digest()).decode()}
+    # with the client's own checksum of that algorithm, that one is verified instead
+    headers = {"x-amz-checksum-crc32": checksums.of("CRC32", b"other")}
+    reader = BodyReader(io.BytesIO(data), len(data), len(data), None, headers)
+    reader.compute("CRC32")
+    with pytest.raises(BodyError) as exc:
+        _drain(reader)
+    assert exc.value.error.code == "BadDigest"
