@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from swiftlite.common import green
 from swiftlite.common.errors import Timeout
+from swiftlite.common.http.client import Connection
 from swiftlite.common.http.client import Response as BackendResponse
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy.nodes import Node, NodeIter
+from swiftlite.proxy.backend import Backend
+from swiftlite.proxy.nodes import Node, NodeIter, RingLike
 from swiftlite.proxy.quorum import Reply
 
 _NOT_RESENT = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range")
@@ -55,7 +56,7 @@ def backend_path(node: Node, part: int, path: str) -> str:
 
 
 def request_node(
-    app: Any,
+    backend: Backend,
     node: Node,
     method: str,
     part: int,
@@ -64,14 +65,14 @@ def request_node(
     query: str = "",
     body: bytes = b"",
     server_type: str = "Object",
-    conn: Any = None,
+    conn: Connection | None = None,
 ) -> BackendResponse | None:
     """One request to one node; None (and the node charged an error) when it failed.
 
-    ``conn`` is a connection to the node already checked out from ``app.pool``.
+    ``conn`` is a connection to the node already checked out from ``backend.pool``.
     """
     try:
-        resp = app.pool.request(
+        resp = backend.pool.request(
             node["ip"],
             node["port"],
             method,
@@ -82,11 +83,11 @@ def request_node(
             conn=conn,
         )
     except (OSError, Timeout, green.Timeout) as exc:
-        app.node_error(node, server_type, f"{method} {path}: {exc!r}")
+        backend.node_error(node, server_type, f"{method} {path}: {exc!r}")
         return None
     resp.node = node
     if resp.status == 507 or resp.status >= 500:
-        app.node_error(node, server_type, f"{method} {path}", status=resp.status)
+        backend.node_error(node, server_type, f"{method} {path}", status=resp.status)
     return resp
 
 
@@ -99,8 +100,8 @@ def _reply_of(resp: BackendResponse) -> Reply:
 
 
 def fetch(
-    app: Any,
-    ring: Any,
+    backend: Backend,
+    ring: RingLike,
     part: int,
     method: str,
     path: str,
@@ -113,16 +114,18 @@ def fetch(
     node_iter = NodeIter(
         ring,
         part,
-        app.limiter,
-        app.node_count(ring),
-        shuffle=app.options.sorting_method == "shuffle",
+        backend.limiter,
+        backend.node_count(ring),
+        shuffle=backend.shuffle,
     )
     if headers.get("X-Newest", "").lower() in ("true", "1", "yes", "on"):
-        return _fetch_newest(app, node_iter, part, method, path, headers, query, good, server_type)
+        return _fetch_newest(
+            backend, node_iter, part, method, path, headers, query, good, server_type
+        )
     replies: list[Reply] = []
     clean_primary_404s = 0
     for node in node_iter:
-        resp = request_node(app, node, method, part, path, headers, query, b"", server_type)
+        resp = request_node(backend, node, method, part, path, headers, query, b"", server_type)
         if resp is None:
             replies.append(Reply(503, "Service Unavailable"))
             continue
@@ -140,7 +143,7 @@ def fetch(
 
 
 def _fetch_newest(
-    app: Any,
+    backend: Backend,
     node_iter: NodeIter,
     part: int,
     method: str,
@@ -154,7 +157,9 @@ def _fetch_newest(
     nodes = list(node_iter.primaries)
     pile = green.GreenPile(len(nodes) or 1)
     for node in nodes:
-        pile.spawn(request_node, app, node, method, part, path, headers, query, b"", server_type)
+        pile.spawn(
+            request_node, backend, node, method, part, path, headers, query, b"", server_type
+        )
     best: BackendResponse | None = None
     best_ts: Timestamp | None = None
     replies: list[Reply] = []
@@ -206,7 +211,7 @@ class ResumableBody:
 
     def __init__(
         self,
-        app: Any,
+        backend: Backend,
         fetched: Fetch,
         part: int,
         path: str,
@@ -217,7 +222,7 @@ class ResumableBody:
         source = fetched.source
         if source is None:
             raise ValueError("no source to stream")
-        self.app = app
+        self.backend = backend
         self.source: BackendResponse = source
         self.node = fetched.node
         self.node_iter = fetched.node_iter
@@ -230,8 +235,8 @@ class ResumableBody:
         self.etag = source.getheader("etag")
         self.sent = 0
         self.resumes = 0
-        self.chunk_size = app.options.client_chunk_size
-        source.set_timeout(app.recoverable_node_timeout)
+        self.chunk_size = backend.client_chunk_size
+        source.set_timeout(backend.recoverable_node_timeout)
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
@@ -239,7 +244,7 @@ class ResumableBody:
                 data = self.source.read(self.chunk_size)
             except (OSError, Timeout) as exc:
                 if self.node is not None:
-                    self.app.node_error(
+                    self.backend.node_error(
                         self.node, self.server_type, f"GET {self.path} body: {exc!r}"
                     )
                 self.source.close()
@@ -265,7 +270,7 @@ class ResumableBody:
             if node is self.node:
                 continue
             resp = request_node(
-                self.app,
+                self.backend,
                 node,
                 "GET",
                 self.part,
@@ -279,7 +284,7 @@ class ResumableBody:
                 continue
             span = _span_of(resp)
             if resp.status == 206 and span is not None and span[0] == start:
-                self.app.logger.info(
+                self.backend.logger.info(
                     "resuming GET %s at byte %d from %s:%s/%s",
                     self.path,
                     start,
@@ -287,7 +292,7 @@ class ResumableBody:
                     node["port"],
                     node["device"],
                 )
-                resp.set_timeout(self.app.recoverable_node_timeout)
+                resp.set_timeout(self.backend.recoverable_node_timeout)
                 self.source, self.node = resp, node
                 self.resumes += 1
                 return True

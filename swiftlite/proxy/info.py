@@ -148,7 +148,7 @@ def _head(
     # A reserved (NUL) name got this far only on a request that was allowed it, and the
     # lookup must see that container as the request's own backend requests will.
     headers = {"X-Trans-Id": environ.get("swiftlite.trans_id", ""), ALLOW_RESERVED: "true"}
-    fetched = fetch(app, ring, part, "HEAD", path, headers, "", good_db_status, kind)
+    fetched = fetch(app.backend, ring, part, "HEAD", path, headers, "", good_db_status, kind)
     if fetched.source is not None:
         source = fetched.source
         source.close()
@@ -206,7 +206,7 @@ def autocreate_account(app: Any, environ: dict[str, Any], account: str) -> bool:
         "X-Trans-Id": environ.get("swiftlite.trans_id", ""),
     }
     replies = fan_out(
-        app,
+        app.backend,
         app.account_ring,
         part,
         "PUT",

@@ -28,9 +28,10 @@ from typing import Any
 
 from swiftlite.common import green
 from swiftlite.common.errors import Timeout
-from swiftlite.common.http.client import PutStream
+from swiftlite.common.http.client import Connection, PutStream
+from swiftlite.proxy.backend import Backend
 from swiftlite.proxy.getter import backend_path, request_node
-from swiftlite.proxy.nodes import NodeIter
+from swiftlite.proxy.nodes import Node, NodeIter, RingLike
 from swiftlite.proxy.quorum import Reply, have_quorum, quorum_size
 
 
@@ -95,8 +96,8 @@ def _padded(replies: list[Reply], node_count: int) -> list[Reply]:
 
 
 def fan_out(
-    app: Any,
-    ring: Any,
+    backend: Backend,
+    ring: RingLike,
     part: int,
     method: str,
     path: str,
@@ -106,11 +107,13 @@ def fan_out(
     server_type: str = "Container",
 ) -> list[Reply]:
     """One request per entry of ``headers_list``; see the module docstring."""
-    node_iter = NodeIter(ring, part, app.limiter, app.node_count(ring))
+    node_iter = NodeIter(ring, part, backend.limiter, backend.node_count(ring))
 
     def one(headers: Mapping[str, str]) -> Reply | None:
         for node in node_iter:
-            resp = request_node(app, node, method, part, path, headers, query, body, server_type)
+            resp = request_node(
+                backend, node, method, part, path, headers, query, body, server_type
+            )
             if resp is None:
                 continue
             if resp.status == 507 or resp.status >= 500:
@@ -119,13 +122,13 @@ def fan_out(
             try:
                 data = resp.read_all()
             except (OSError, Timeout) as exc:
-                app.node_error(node, server_type, f"{method} {path} body: {exc!r}")
+                backend.node_error(node, server_type, f"{method} {path} body: {exc!r}")
                 continue
             return Reply(resp.status, resp.reason, resp.header_items, data)
         return None
 
     tasks = [lambda h=h: one(h) for h in headers_list]
-    return gather(tasks, len(headers_list), app.options.post_quorum_timeout)
+    return gather(tasks, len(headers_list), backend.post_quorum_timeout)
 
 
 def read_client(read: Callable[[int], bytes], want: int, timeout: float) -> bytes:
@@ -153,63 +156,65 @@ def read_whole(read: Callable[[int], bytes], length: int, timeout: float) -> byt
 
 
 def put_whole(
-    app: Any,
-    ring: Any,
+    backend: Backend,
+    ring: RingLike,
     part: int,
     path: str,
     headers_list: Sequence[Mapping[str, str]],
     body: bytes,
 ) -> list[Reply] | None:
     """PUT ``body`` to ``len(headers_list)`` nodes; None when too few nodes could be reached."""
-    node_iter = NodeIter(ring, part, app.limiter, app.node_count(ring))
-    picked = _checkout(app, node_iter, len(headers_list), path)
+    node_iter = NodeIter(ring, part, backend.limiter, backend.node_count(ring))
+    picked = _checkout(backend, node_iter, len(headers_list), path)
     if len(picked) < quorum_size(len(headers_list)):
         for _node, conn in picked:
             conn.close()
         return None
 
-    def one(node: Any, conn: Any, headers: Mapping[str, str]) -> Reply | None:
+    def one(node: Node | None, conn: Connection | None, headers: Mapping[str, str]) -> Reply | None:
         while node is not None:
-            resp = request_node(app, node, "PUT", part, path, headers, body=body, conn=conn)
+            resp = request_node(backend, node, "PUT", part, path, headers, body=body, conn=conn)
             conn = None
             if resp is not None and resp.status != 507 and resp.status < 500:
                 try:
                     return Reply(resp.status, resp.reason, resp.header_items, resp.read_all())
                 except (OSError, Timeout) as exc:
-                    app.node_error(node, "Object", f"PUT {path} answer: {exc!r}")
+                    backend.node_error(node, "Object", f"PUT {path} answer: {exc!r}")
             elif resp is not None:
                 resp.close()
-            node = _next_node(app, node_iter, path)
+            node = _next_node(backend, node_iter, path)
         return None
 
     tasks = [
         lambda n=node, c=conn, h=headers: one(n, c, h)
         for (node, conn), headers in zip(picked, headers_list, strict=False)
     ]
-    return gather(tasks, len(headers_list), app.options.post_quorum_timeout)
+    return gather(tasks, len(headers_list), backend.post_quorum_timeout)
 
 
-def _checkout(app: Any, node_iter: NodeIter, count: int, path: str) -> list[tuple[Any, Any]]:
+def _checkout(
+    backend: Backend, node_iter: NodeIter, count: int, path: str
+) -> list[tuple[Node, Connection]]:
     """Up to ``count`` (node, connection) pairs: pooled ones at once, new ones in parallel."""
-    picked: list[tuple[Any, Any]] = []
+    picked: list[tuple[Node, Connection]] = []
     to_connect = []
     for _ in range(count):
-        node = _next_node(app, node_iter, path)
+        node = _next_node(backend, node_iter, path)
         if node is None:
             break
-        conn = app.pool.checkout_idle(node["ip"], node["port"])
+        conn = backend.pool.checkout_idle(node["ip"], node["port"])
         if conn is None:
             to_connect.append(node)
         else:
             picked.append((node, conn))
 
-    def connect_from(node: Any) -> tuple[Any, Any] | None:
+    def connect_from(node: Node | None) -> tuple[Node, Connection] | None:
         while node is not None:
             try:
-                return node, app.pool.connect(node["ip"], node["port"])
+                return node, backend.pool.connect(node["ip"], node["port"])
             except (OSError, Timeout, green.Timeout) as exc:
-                app.node_error(node, "Object", f"PUT {path}: {exc!r}")
-            node = _next_node(app, node_iter, path)
+                backend.node_error(node, "Object", f"PUT {path}: {exc!r}")
+            node = _next_node(backend, node_iter, path)
         return None
 
     if len(to_connect) == 1:
@@ -223,11 +228,11 @@ def _checkout(app: Any, node_iter: NodeIter, count: int, path: str) -> list[tupl
     return picked
 
 
-def _next_node(app: Any, node_iter: NodeIter, path: str) -> Any:
+def _next_node(backend: Backend, node_iter: NodeIter, path: str) -> Node | None:
     """The next node to try for an object PUT (None when none is left); logs handoffs."""
     node = next(node_iter, None)
-    if node is not None and node.get("index") is None and app.options.log_handoffs:
-        app.logger.info(
+    if node is not None and node.get("index") is None and backend.log_handoffs:
+        backend.logger.info(
             "handoff requested for PUT %s: %s:%s/%s",
             path,
             node["ip"],
@@ -242,14 +247,14 @@ class ObjectPut:
 
     def __init__(
         self,
-        app: Any,
-        ring: Any,
+        backend: Backend,
+        ring: RingLike,
         part: int,
         path: str,
         headers_list: Sequence[Mapping[str, str]],
         chunked: bool,
     ) -> None:
-        self.app = app
+        self.backend = backend
         self.ring = ring
         self.part = part
         self.path = path
@@ -266,7 +271,9 @@ class ObjectPut:
 
     # -- 1. connect ----------------------------------------------------------------------------
     def connect(self) -> None:
-        node_iter = NodeIter(self.ring, self.part, self.app.limiter, self.app.node_count(self.ring))
+        node_iter = NodeIter(
+            self.ring, self.part, self.backend.limiter, self.backend.node_count(self.ring)
+        )
         if self.node_count == 1:
             found = [self._connect_one(node_iter, self.headers_list[0])]
         else:
@@ -288,10 +295,10 @@ class ObjectPut:
         return len(self.ready) + len(self.done)
 
     def _connect_one(self, node_iter: NodeIter, headers: Mapping[str, str]) -> PutStream | None:
-        app = self.app
-        while (node := _next_node(app, node_iter, self.path)) is not None:
+        backend = self.backend
+        while (node := _next_node(backend, node_iter, self.path)) is not None:
             try:
-                stream = app.pool.open_put(
+                stream = backend.pool.open_put(
                     node["ip"],
                     node["port"],
                     backend_path(node, self.part, self.path),
@@ -299,12 +306,12 @@ class ObjectPut:
                     self.chunked,
                 )
             except (OSError, Timeout, green.Timeout) as exc:
-                app.node_error(node, "Object", f"PUT {self.path}: {exc!r}")
+                backend.node_error(node, "Object", f"PUT {self.path}: {exc!r}")
                 continue
             stream.node = node
             final = stream.final
             if final is not None and (final.status == 507 or final.status >= 500):
-                app.node_error(node, "Object", f"PUT {self.path}", status=final.status)
+                backend.node_error(node, "Object", f"PUT {self.path}", status=final.status)
                 stream.abort()
                 continue
             return stream
@@ -336,7 +343,7 @@ class ObjectPut:
 
     def _lose(self, stream: PutStream, exc: BaseException) -> None:
         if stream.node is not None:
-            self.app.node_error(stream.node, "Object", f"PUT {self.path} body: {exc!r}")
+            self.backend.node_error(stream.node, "Object", f"PUT {self.path} body: {exc!r}")
         stream.abort()
         self.ready.remove(stream)
 
@@ -344,8 +351,8 @@ class ObjectPut:
         self, read: Callable[[int], bytes], content_length: int | None, max_size: int
     ) -> None:
         """Pull the client's body through ``read`` and send it on, chunk by chunk."""
-        chunk_size = self.app.options.client_chunk_size
-        timeout = self.app.options.client_timeout
+        chunk_size = self.backend.client_chunk_size
+        timeout = self.backend.client_timeout
         remaining = content_length
         while remaining is None or remaining > 0:
             want = chunk_size if remaining is None else min(chunk_size, remaining)
@@ -370,18 +377,22 @@ class ObjectPut:
                 data = resp.read_all()
             except (OSError, Timeout, green.Timeout) as exc:
                 if stream.node is not None:
-                    self.app.node_error(stream.node, "Object", f"PUT {self.path} answer: {exc!r}")
+                    self.backend.node_error(
+                        stream.node, "Object", f"PUT {self.path} answer: {exc!r}"
+                    )
                 stream.abort()
                 return None
             if (resp.status == 507 or resp.status >= 500) and stream.node is not None:
-                self.app.node_error(stream.node, "Object", f"PUT {self.path}", status=resp.status)
+                self.backend.node_error(
+                    stream.node, "Object", f"PUT {self.path}", status=resp.status
+                )
             return Reply(resp.status, resp.reason, resp.header_items, data)
 
         tasks = [lambda s=s: one(s) for s in self.ready]
         if not tasks:
             return _padded(list(self.done), self.node_count)
         waiting = self.node_count - len(self.done)
-        return self.done + gather(tasks, waiting, self.app.options.post_quorum_timeout)
+        return self.done + gather(tasks, waiting, self.backend.post_quorum_timeout)
 
     def abort(self) -> None:
         """Drop every connection: a node that never gets the end of its body stores nothing."""

@@ -25,6 +25,7 @@ from swiftlite.common.memcache import LocalCache
 from swiftlite.common.names import quote_text, split_api_path, wsgi_to_str
 from swiftlite.common.storage_app import status_for
 from swiftlite.proxy import cors, responses
+from swiftlite.proxy.backend import Backend
 from swiftlite.proxy.controllers.account import AccountController
 from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.controllers.container import ContainerController
@@ -115,10 +116,21 @@ class ProxyApp:
             options.error_suppression_interval, options.error_suppression_limit
         )
         self.local_cache = LocalCache()
-        self.recoverable_node_timeout = (
-            options.recoverable_node_timeout
-            if options.recoverable_node_timeout is not None
-            else options.node_timeout
+        self.backend = Backend(
+            self.pool,
+            self.limiter,
+            self.logger,
+            request_node_count=options.request_node_count,
+            shuffle=options.sorting_method == "shuffle",
+            client_chunk_size=options.client_chunk_size,
+            client_timeout=options.client_timeout,
+            post_quorum_timeout=options.post_quorum_timeout,
+            recoverable_node_timeout=(
+                options.recoverable_node_timeout
+                if options.recoverable_node_timeout is not None
+                else options.node_timeout
+            ),
+            log_handoffs=options.log_handoffs,
         )
 
     # -- helpers the controllers share ---------------------------------------------------------
@@ -126,23 +138,6 @@ class ProxyApp:
         """The object ring of a policy; None for an index no policy has."""
         policy = self.policies.get_by_index(policy_index)
         return None if policy is None else self.object_rings.get(policy.idx)
-
-    def node_count(self, ring: Any) -> int:
-        return request_node_count(self.options.request_node_count, ring.replica_count)
-
-    def node_error(self, node: Any, server_type: str, what: str, status: int | None = None) -> None:
-        """Charge a failure to a node: a 507 suppresses it at once, anything else counts one."""
-        where = f"{node['ip']}:{node['port']}/{node['device']}"
-        if status == 507:
-            self.limiter.limit(node)
-            self.logger.error(
-                "ERROR Insufficient Storage %s server %s re: %s", server_type, where, what
-            )
-            return
-        if self.limiter.increment(node):
-            self.logger.error("ERROR %s server %s is now error-limited", server_type, where)
-        detail = f" (status {status})" if status else ""
-        self.logger.warning("ERROR with %s server %s re: %s%s", server_type, where, what, detail)
 
     def cache(self, environ: dict[str, Any]) -> Any:
         """``swiftlite.cache`` (memcached or the cache filter's local one), else our own."""

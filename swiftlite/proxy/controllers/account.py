@@ -118,7 +118,7 @@ class AccountController(Controller):
             self.transfer_headers(req, "account", headers)
         info.clear_info(self.app, req.environ, self.account)
         replies = fan_out(
-            self.app,
+            self.app.backend,
             ring,
             part,
             method,

@@ -145,7 +145,7 @@ class Controller:
             if name in req.headers:
                 headers[name] = req.headers[name]
         return fetch(
-            self.app,
+            self.app.backend,
             ring,
             part,
             req.method,

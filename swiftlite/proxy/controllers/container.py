@@ -134,7 +134,7 @@ class ContainerController(Controller):
         headers_list = self._backend_requests(req, method, policy)
         info.clear_info(self.app, req.environ, self.account, self.container)
         replies = fan_out(
-            self.app, ring, part, method, self.path, headers_list, server_type="Container"
+            self.app.backend, ring, part, method, self.path, headers_list, server_type="Container"
         )
         return self.best_response(req, replies)
 

@@ -120,7 +120,7 @@ class ObjectController(Controller):
         if "X-Newest" in req.headers:
             headers["X-Newest"] = req.headers["X-Newest"]
         fetched = fetch(
-            self.app, ring, part, req.method, self.path, headers, "", good_object_status
+            self.app.backend, ring, part, req.method, self.path, headers, "", good_object_status
         )
         source = fetched.source
         if source is None:
@@ -128,7 +128,7 @@ class ObjectController(Controller):
         body: Any = None
         if req.method == "GET":
             if source.status in (200, 206):
-                body = ResumableBody(self.app, fetched, part, self.path, headers)
+                body = ResumableBody(self.app.backend, fetched, part, self.path, headers)
             else:
                 body = source.iter_body()
         else:
@@ -249,7 +249,7 @@ class ObjectController(Controller):
                 body = read_whole(read, length, self.app.options.client_timeout)
             except UploadError as exc:
                 return _text(exc.status, exc.message)
-            replies = put_whole(self.app, self.ring, part, self.path, headers_list, body)
+            replies = put_whole(self.app.backend, self.ring, part, self.path, headers_list, body)
         else:
             streamed = self._stream(req, part, headers_list, read, length, chunked)
             if isinstance(streamed, Response):
@@ -279,7 +279,7 @@ class ObjectController(Controller):
         chunked: bool,
     ) -> list[Reply] | Response | None:
         """The streamed PUT: the final replies, a refusal, or None for too few nodes."""
-        put = ObjectPut(self.app, self.ring, part, self.path, headers_list, chunked)
+        put = ObjectPut(self.app.backend, self.ring, part, self.path, headers_list, chunked)
         put.connect()
         early = put.early_statuses()
         if "If-None-Match" in headers_list[0] and 412 in early:
@@ -343,7 +343,7 @@ class ObjectController(Controller):
     def _send(self, req: Request, method: str, headers: dict[str, str]) -> Response:
         part, headers_list = self._replica_headers(headers)
         replies = fan_out(
-            self.app,
+            self.app.backend,
             self.ring,
             part,
             method,

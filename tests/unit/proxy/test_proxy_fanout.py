@@ -81,7 +81,7 @@ def _app(backends: list[Scripted]) -> tuple[ProxyApp, Ring]:
 def test_fetch_skips_a_failing_primary_and_returns_the_next(backends):
     backends[0].status = 503
     app, ring = _app(backends)
-    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {})
     assert fetched.source is not None
     assert fetched.node["id"] == 1
     assert [r.status for r in fetched.replies] == [503]
@@ -93,7 +93,7 @@ def test_fetch_stops_after_clean_404s_from_every_primary(backends):
     for b in backends[:3]:
         b.status = 404
     app, ring = _app(backends)
-    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {})
     assert fetched.source is None
     assert best_status([r.status for r in fetched.replies]) == 404
     assert backends[3].hits == 0
@@ -104,7 +104,7 @@ def test_fetch_asks_handoffs_when_a_primary_failed(backends):
     backends[1].status = 500
     backends[2].status = 404
     app, ring = _app(backends)
-    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {})
+    fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {})
     assert fetched.source is not None
     assert fetched.node["id"] == 3
 
@@ -113,7 +113,7 @@ def test_fetch_db_treats_204_as_good(backends):
     backends[0].status = 204
     backends[0].body = b""
     app, ring = _app(backends)
-    fetched = fetch(app, ring, 0, "HEAD", "/a", {}, good=good_db_status)
+    fetched = fetch(app.backend, ring, 0, "HEAD", "/a", {}, good=good_db_status)
     assert fetched.source is not None
     assert fetched.source.status == 204
 
@@ -123,7 +123,7 @@ def test_fetch_with_x_newest_returns_the_newest_replica(backends):
         b.headers = [("X-Backend-Timestamp", f"170000000{[1, 3, 2][i]}.00000")]
         b.body = f"v{i}".encode()
     app, ring = _app(backends)
-    fetched = fetch(app, ring, 0, "GET", "/a/c/o", {"X-Newest": "true"})
+    fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {"X-Newest": "true"})
     assert fetched.source is not None
     assert fetched.source.read_all() == b"v1"
 
@@ -133,7 +133,7 @@ def test_fan_out_replaces_a_507_primary_with_a_handoff(backends):
     for b in backends[:1] + backends[2:]:
         b.status = 201
     app, ring = _app(backends)
-    replies = fan_out(app, ring, 0, "PUT", "/a/c", [{}] * 3)
+    replies = fan_out(app.backend, ring, 0, "PUT", "/a/c", [{}] * 3)
     assert sorted(r.status for r in replies) == [201, 201, 201]
     assert backends[3].hits == 1
     assert app.limiter.is_limited(ring.nodes[1])
@@ -143,14 +143,14 @@ def test_fan_out_without_quorum_pads_with_503(backends):
     for b in backends:
         b.status = 500
     app, ring = _app(backends)
-    replies = fan_out(app, ring, 0, "POST", "/a/c", [{}] * 3)
+    replies = fan_out(app.backend, ring, 0, "POST", "/a/c", [{}] * 3)
     assert [r.status for r in replies] == [503, 503, 503]
 
 
 def test_object_put_collects_early_answers_instead_of_100(backends):
     backends[0].status = 409
     app, ring = _app(backends)
-    put = ObjectPut(app, ring, 0, "/a/c/o", [{"Content-Length": "1"}] * 3, chunked=False)
+    put = ObjectPut(app.backend, ring, 0, "/a/c/o", [{"Content-Length": "1"}] * 3, chunked=False)
     put.connect()
     assert put.early_statuses() == [409]
     assert len(put.ready) == 2
@@ -158,17 +158,13 @@ def test_object_put_collects_early_answers_instead_of_100(backends):
     assert sorted(r.status for r in put.finish()) == [200, 200, 503]
 
 
-class _Options:
+class _BodyBackend:
     client_chunk_size = 4
     client_timeout = 0.05
 
 
-class _BodyApp:
-    options = _Options()
-
-
 def _body_put() -> ObjectPut:
-    return ObjectPut(_BodyApp(), None, 0, "/a/c/o", [], chunked=False)
+    return ObjectPut(_BodyBackend(), None, 0, "/a/c/o", [], chunked=False)  # type: ignore[arg-type]
 
 
 def _reader(chunks: list[bytes]):
@@ -218,7 +214,7 @@ def test_copy_body_counts_what_it_sends():
 def test_put_whole_sends_head_and_body_without_100_continue(backends):
     app, ring = _app(backends)
     backends[0].status = 201
-    replies = put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
+    replies = put_whole(app.backend, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
     assert sorted(r.status for r in replies) == [200, 200, 201]  # in order of arrival
     assert [b.expect for b in backends[:3]] == [None, None, None]
     assert [b.bodies for b in backends[:3]] == [[b"small"]] * 3
@@ -228,14 +224,14 @@ def test_put_whole_sends_head_and_body_without_100_continue(backends):
 def test_put_whole_with_too_few_reachable_nodes_sends_nothing(backends):
     app, ring = _app(backends[:3])
     ring.nodes[1]["port"] = ring.nodes[2]["port"] = _closed_port()
-    assert put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small") is None
+    assert put_whole(app.backend, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small") is None
     assert backends[0].hits == 0
 
 
 def test_put_whole_replaces_a_507_primary_with_a_handoff(backends):
     backends[1].status = 507
     app, ring = _app(backends)
-    replies = put_whole(app, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
+    replies = put_whole(app.backend, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small")
     assert sorted(r.status for r in replies) == [200, 200, 200]
     assert backends[3].bodies == [b"small"]
 
