@@ -64,10 +64,29 @@ def test_changed_first_segment_is_refused_by_etag_and_by_size():
     assert "size" in (_stream([_piece("/v1/a/c/one", size=11)]).prime() or "")
 
 
-def test_missing_later_segment_ends_the_body_short():
+def test_missing_later_segment_ends_the_body_short_and_logs_an_error(caplog):
     stream = _stream([_piece("/v1/a/c/one"), _piece("/v1/a/c/absent"), _piece("/v1/a/c/two")])
     assert stream.prime() is None
-    assert b"".join(stream) == b"1" * 10  # short of 30: catch_errors drops the connection
+    with caplog.at_level(logging.ERROR, logger=LOG.name):
+        assert b"".join(stream) == b"1" * 10  # short of 30: catch_errors drops the connection
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "/v1/a/c/big" in errors[0]
+    assert "/v1/a/c/absent" in errors[0]
+    assert "404" in errors[0]
+
+
+def test_changed_later_segment_ends_the_body_short_and_logs_an_error(caplog):
+    one = hashlib.md5(OBJECTS["/v1/a/c/one"]).hexdigest()
+    cuts = [_piece("/v1/a/c/one", etag=one), _piece("/v1/a/c/two", etag="0" * 32)]
+    stream = _stream(cuts)
+    assert stream.prime() is None
+    with caplog.at_level(logging.ERROR, logger=LOG.name):
+        assert b"".join(stream) == b"1" * 10
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "/v1/a/c/two" in errors[0]
+    assert "ETag does not match" in errors[0]
 
 
 def test_max_get_time_ends_the_body_after_the_segment_in_flight():
