@@ -92,6 +92,24 @@ def test_dlo_get_is_the_concatenation_with_its_etag_and_the_manifest_type(cluste
     assert cluster.request("GET", path, {"If-Match": '"nope"'}).status == 412
 
 
+def test_dlo_get_and_head_carry_the_manifests_own_metadata_not_the_segments(cluster):
+    c = _container(cluster)
+    meta = {"X-Object-Meta-Color": "red"}
+    for i, part in enumerate(PARTS):
+        assert cluster.request("PUT", f"{c}/seg/{i:04d}", meta, part).status == 201
+    manifest = {
+        "X-Object-Manifest": f"{c.rsplit('/', 1)[1]}/seg/",
+        "Content-Type": "x/dlo",
+        "X-Object-Meta-Color": "blue",
+    }
+    assert cluster.request("PUT", f"{c}/big", manifest, b"").status == 201
+    for method in ("GET", "HEAD"):
+        resp = cluster.request(method, f"{c}/big")
+        assert resp.header("x-object-meta-color") == "blue"
+        assert resp.header("content-type") == "x/dlo"
+        assert resp.header("content-length") == str(len(WHOLE))
+
+
 def test_dlo_range_across_segments_and_multi_range_is_whole_body(cluster):
     path = _dlo(cluster, PARTS)
     resp = cluster.request("GET", path, {"Range": "bytes=5-13"})
@@ -199,6 +217,17 @@ def test_slo_manifest_get_and_raw_format(cluster):
     raw = cluster.request("GET", path + "?multipart-manifest=get&format=raw")
     assert [r["size_bytes"] for r in json.loads(raw.body)] == [len(p) for p in PARTS]
     assert raw.header("etag") == _md5(raw.body)
+
+
+def test_slo_manifest_is_stored_with_sysmeta_of_its_etag_and_size(cluster):
+    path = _slo(cluster, PARTS)
+    stored = cluster.request("HEAD", path + "?multipart-manifest=get")
+    assert stored.header("x-static-large-object") == "True"
+    assert stored.header("x-object-sysmeta-slo-etag") == _md5(
+        "".join(_md5(p) for p in PARTS).encode()
+    )
+    assert stored.header("x-object-sysmeta-slo-size") == str(len(WHOLE))
+    assert stored.header("content-length") != str(len(WHOLE))  # the JSON, not the content
 
 
 def test_slo_part_number_answers_one_segment(cluster):
@@ -399,6 +428,30 @@ def test_slo_put_over_max_manifest_size_is_413(tmp_path):
         body = json.dumps([{"path": f"/c/segment-{i:04d}"} for i in range(10)]).encode()
         resp = limited.request("PUT", "/v1/AUTH_test/c/m?multipart-manifest=put", {}, body)
         assert (resp.status, resp.body) == (413, b"Manifest File > 100 bytes")
+    finally:
+        limited.stop_all()
+
+
+def test_slo_put_min_segment_size_binds_every_segment_but_the_last(tmp_path):
+    sized = slo.filter_factory({}, min_segment_size="10")
+    limited = InprocCluster(tmp_path, filters=(sized,)).start()
+    try:
+        c = "/v1/AUTH_test/c"
+        assert limited.request("PUT", c).status == 201
+        for name, size in (("ten", 10), ("short", 3)):
+            assert limited.request("PUT", f"{c}/{name}", {}, b"s" * size).status == 201
+        last_short = json.dumps([{"path": "/c/ten"}, {"path": "/c/short"}]).encode()
+        ok = limited.request("PUT", f"{c}/m1?multipart-manifest=put", {}, last_short)
+        assert ok.status == 201, ok.body
+        assert limited.request("GET", f"{c}/m1").body == b"s" * 13
+        first_short = json.dumps([{"path": "/c/short"}, {"path": "/c/ten"}]).encode()
+        bad = limited.request("PUT", f"{c}/m2?multipart-manifest=put", {}, first_short)
+        assert bad.status == 400
+        assert bad.body.decode().splitlines() == [
+            "Errors:",
+            "/c/short, Too small; each segment, except the last, must be at least 10 bytes.",
+        ]
+        assert limited.request("HEAD", f"{c}/m2").status == 404
     finally:
         limited.stop_all()
 
