@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import pathlib
@@ -12,6 +13,7 @@ import sys
 
 import pytest
 
+from tests.functional.rawhttp import LogWatch
 from tests.support.cluster import Auth, Cluster
 
 SWIFT = str(pathlib.Path(sys.executable).with_name("swift"))
@@ -221,3 +223,53 @@ def test_dlo_referrer_acl_needs_listings_on_the_segment_container(
     assert cluster.request("POST", f"{tester.path}/lo-ref-segs", opened)[0] == 204
     status, _, body = cluster.request("GET", f"{tester.path}/lo-ref/dlo", anonymous)
     assert (status, len(body)) == (200, 30)
+
+
+def _put_segmented(cluster: Cluster, auth: Auth, container: str, kind: str) -> list[bytes]:
+    """A large object of three 64 KiB segments under ``<container>/seg/``; their bytes."""
+    token = {"X-Auth-Token": auth.token}
+    assert cluster.request("PUT", f"{auth.path}/{container}", token)[0] in (201, 202)
+    parts = [os.urandom(64 * 1024) for _ in range(3)]
+    for i, part in enumerate(parts):
+        assert cluster.request("PUT", f"{auth.path}/{container}/seg/{i}", token, part)[0] == 201
+    if kind == "dlo":
+        manifest = {**token, "X-Object-Manifest": f"{container}/seg/"}
+        assert cluster.request("PUT", f"{auth.path}/{container}/big", manifest, b"")[0] == 201
+    else:
+        body = json.dumps([{"path": f"/{container}/seg/{i}"} for i in range(3)]).encode()
+        path = f"{auth.path}/{container}/big?multipart-manifest=put"
+        assert cluster.request("PUT", path, token, body)[0] == 201
+    return parts
+
+
+@pytest.mark.parametrize("kind", ["dlo", "slo"])
+def test_get_with_a_later_segment_lost_closes_short_of_content_length_and_logs_it(
+    cluster: Cluster, tester: Auth, kind: str
+) -> None:
+    container = f"lo-short-{kind}"
+    parts = _put_segmented(cluster, tester, container, kind)
+    if kind == "slo":
+        token = {"X-Auth-Token": tester.token}
+        assert cluster.request("DELETE", f"{tester.path}/{container}/seg/1", token)[0] == 204
+    else:  # a DLO is what its listing says: lose the data, keep the listing row
+        _lose_object(cluster, "AUTH_test", container, "seg/1")
+    watch = LogWatch(cluster)
+    watch.start()
+    conn = cluster.conn()
+    try:
+        conn.request(
+            "GET", f"{tester.path}/{container}/big", headers={"X-Auth-Token": tester.token}
+        )
+        resp = conn.getresponse()
+        # the answer had started (the first segment was fine): 200 and the whole length promised
+        assert (resp.status, resp.getheader("Content-Length")) == (200, str(3 * 64 * 1024))
+        with pytest.raises(http.client.IncompleteRead) as short:
+            resp.read()
+        assert short.value.partial == parts[0]  # the good bytes, then the connection closed
+    finally:
+        conn.close()
+    log = watch.new_text().get("proxy-server.log", "")
+    errors = [line for line in log.splitlines() if "while streaming" in line]
+    assert len(errors) == 1, log
+    assert f"{container}/big" in errors[0]
+    assert f"{container}/seg/1" in errors[0]
