@@ -319,6 +319,36 @@ def test_slo_container_listing_shows_total_bytes_and_slo_etag(cluster):
     assert f"<bytes>{len(WHOLE)}</bytes>" in xml
 
 
+def test_slo_xml_listing_reads_the_rows_again_as_an_slo_subrequest(tmp_path):
+    seen: list[tuple[str, str | None]] = []
+
+    def recorder(app):
+        def record(environ, start_response):
+            if environ["REQUEST_METHOD"] == "GET" and environ["PATH_INFO"] == "/v1/AUTH_test/c":
+                seen.append((environ["QUERY_STRING"], environ.get("swiftlite.source")))
+            return app(environ, start_response)
+
+        return record
+
+    filters = (slo.filter_factory({}, rate_limit_segments_per_sec="0"), recorder)
+    own = InprocCluster(tmp_path, filters=filters).start()
+    try:
+        assert own.request("PUT", "/v1/AUTH_test/c").status == 201
+        assert own.request("PUT", "/v1/AUTH_test/c/s", {}, b"x" * 5).status == 201
+        body = json.dumps([{"path": "/c/s"}, {"path": "/c/s"}]).encode()
+        assert (
+            own.request("PUT", "/v1/AUTH_test/c/m?multipart-manifest=put", {}, body).status == 201
+        )
+        xml = own.request("GET", "/v1/AUTH_test/c?format=xml&prefix=m")
+    finally:
+        own.stop_all()
+    assert "<bytes>10</bytes>" in xml.body.decode()
+    assert seen == [
+        ("format=xml&prefix=m", None),  # the client's own request, passed down
+        ("prefix=m&format=json", slo.SOURCE),  # the rows again, logged as the filter's
+    ]
+
+
 def test_slo_multipart_delete_removes_segments_and_manifest(cluster):
     path = _slo(cluster, PARTS)
     c = path.rsplit("/", 1)[0]
