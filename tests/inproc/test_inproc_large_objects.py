@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swiftlite.middleware import catch_errors, copy, dlo, slo
+from tests.support.faults import Fault
 from tests.support.inproc import InprocCluster
 from tests.support.wait import wait_until
 
@@ -297,6 +298,30 @@ def test_slo_heartbeat_put_answers_202_then_the_result_in_the_body(cluster):
     assert result["Response Status"] == "201 Created"
     assert result["Errors"] == []
     assert cluster.request("GET", f"{c}/hb").body == WHOLE
+
+
+def test_slo_heartbeat_put_sends_spaces_while_slow_segment_checks_run(tmp_path):
+    beating = slo.filter_factory({}, yield_frequency="0.05")
+    own = InprocCluster(tmp_path, filters=(beating,)).start()
+    try:
+        assert own.request("PUT", "/v1/AUTH_test/c").status == 201
+        assert own.request("PUT", "/v1/AUTH_test/c/hbseg", {}, b"x" * 5).status == 201
+        for index in range(len(own.backends["object"])):  # each check HEAD takes 0.3 s
+            own.faults("object", index).add(
+                Fault(method="HEAD", path_contains="/hbseg", delay=0.3, times=None)
+            )
+        body = json.dumps([{"path": "/c/hbseg"}]).encode()
+        headers = {"Accept": "application/json"}
+        resp = own.request(
+            "PUT", "/v1/AUTH_test/c/m?multipart-manifest=put&heartbeat=on", headers, body
+        )
+    finally:
+        own.stop_all()
+    assert resp.status == 202
+    spaces = len(resp.body) - len(resp.body.lstrip(b" "))
+    assert spaces >= 3  # one at once, then one per 0.05 s of the 0.3 s check
+    assert resp.body[spaces:].startswith(b"\r\n\r\n")
+    assert json.loads(resp.body)["Response Status"] == "201 Created"
 
 
 def test_slo_reserved_header_on_plain_put_is_400(cluster):
