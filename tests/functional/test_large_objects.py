@@ -277,3 +277,26 @@ def test_get_with_a_later_segment_lost_closes_short_of_content_length_and_logs_i
     assert len(errors) == 1, log
     assert f"{container}/big" in errors[0]
     assert f"{container}/seg/1" in errors[0]
+
+
+def test_slo_read_by_a_user_who_cannot_read_the_segment_container_is_409_without_bytes(
+    cluster: Cluster, tester: Auth
+) -> None:
+    token = {"X-Auth-Token": tester.token}
+    readable = {**token, "X-Container-Read": "test:tester3"}
+    assert cluster.request("PUT", f"{tester.path}/slo-acl", readable)[0] in (201, 202)
+    assert cluster.request("PUT", f"{tester.path}/slo-acl-segs", token)[0] in (201, 202)
+    for i in range(2):
+        path = f"{tester.path}/slo-acl-segs/{i}"
+        assert cluster.request("PUT", path, token, b"%d" % i * 10)[0] == 201
+    body = json.dumps([{"path": f"/slo-acl-segs/{i}"} for i in range(2)]).encode()
+    put = f"{tester.path}/slo-acl/slo?multipart-manifest=put"
+    assert cluster.request("PUT", put, token, body)[0] == 201
+    reader = {"X-Auth-Token": cluster.auth("test:tester3", "testing3").token}
+    status, _, got = cluster.request("GET", f"{tester.path}/slo-acl/slo", reader)
+    assert status == 409  # the segments are read as the caller, who may not (as Swift)
+    assert b"0" * 10 not in got
+    grant = {**token, "X-Container-Read": "test:tester3"}
+    assert cluster.request("POST", f"{tester.path}/slo-acl-segs", grant)[0] == 204
+    status, _, got = cluster.request("GET", f"{tester.path}/slo-acl/slo", reader)
+    assert (status, got) == (200, b"0" * 10 + b"1" * 10)
