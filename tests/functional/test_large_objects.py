@@ -75,6 +75,8 @@ def test_swift_cli_segmented_upload_downloads_byte_identical_and_delete_leaves_n
     _swift(cluster, "upload", "-S", str(4 * MIB), *extra, container, "big.bin", cwd=big_file.parent)
     segments = _listing(cluster, tester, f"{container}_segments")
     assert len(segments) == 5
+    if kind == "slo":  # a metadata POST leaves an SLO an SLO (a DLO's needs X-Object-Manifest)
+        _swift(cluster, "post", "-m", "color:blue", container, "big.bin")
     out = tmp_path / "out.bin"
     _swift(cluster, "download", container, "big.bin", "-o", str(out))
     assert _md5_file(out) == _md5_file(big_file)
@@ -84,6 +86,7 @@ def test_swift_cli_segmented_upload_downloads_byte_identical_and_delete_leaves_n
         assert f"Manifest: {container}_segments/big.bin/" in stat
     else:
         assert "X-Static-Large-Object: True" in stat
+        assert "Meta Color: blue" in stat
     rows = {r["name"]: r for r in _listing(cluster, tester, container)}
     assert rows["big.bin"]["bytes"] == 20 * MIB or kind == "dlo"
     if kind == "slo":  # XML rows are read again as JSON by slo, with the caller's auth

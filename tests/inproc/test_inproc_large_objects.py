@@ -231,6 +231,17 @@ def test_slo_manifest_is_stored_with_sysmeta_of_its_etag_and_size(cluster):
     assert stored.header("content-length") != str(len(WHOLE))  # the JSON, not the content
 
 
+def test_slo_stays_an_slo_after_a_metadata_post(cluster):
+    path = _slo(cluster, PARTS)
+    assert cluster.request("POST", path, {"X-Object-Meta-Color": "blue"}).status == 202
+    got = cluster.request("GET", path)
+    assert (got.status, got.body) == (200, WHOLE)
+    assert got.header("x-static-large-object") == "True"
+    assert got.header("x-object-meta-color") == "blue"
+    stored = cluster.request("HEAD", path + "?multipart-manifest=get")
+    assert stored.header("x-object-sysmeta-slo-size") == str(len(WHOLE))
+
+
 def test_slo_part_number_answers_one_segment(cluster):
     path = _slo(cluster, PARTS)
     resp = cluster.request("GET", path + "?part-number=2")
