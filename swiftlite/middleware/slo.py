@@ -482,10 +482,16 @@ class SloMiddleware:
             return resp
         if wanted != listing.JSON:  # the rows again as JSON, to rewrite and render here
             params = [(k, v) for k, v in req.GET.items() if k != "format"]
-            env = dict(req.environ)
-            env["QUERY_STRING"] = urllib.parse.urlencode([*params, ("format", "json")])
-            env.pop("HTTP_ACCEPT", None)
-            resp = subrequest.send(Request(env), self.app)
+            again = subrequest.make_subrequest(
+                req.environ,
+                "GET",
+                req.path_info,
+                source=SOURCE,
+                auth=CARRY,  # the caller's own listing, read as the caller
+                query=urllib.parse.urlencode([*params, ("format", "json")]),
+                headers={k: v for k, v in req.headers.items() if k.lower() == "x-newest"},
+            )
+            resp = subrequest.send(again, self.app)
             if resp.status_int != 200:
                 return resp
             body = subrequest.drain(resp)

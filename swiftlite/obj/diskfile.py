@@ -29,6 +29,9 @@ from swiftlite.obj.groupsync import GroupSync
 
 # Metadata that belongs to the data and survives a POST; everything else comes from the .meta.
 DATA_KEYS = frozenset({"name", "Content-Length", "ETag", "Content-Type"})
+# Of those, what a POST cannot change at all (Swift's DATAFILE_SYSTEM_META): the SLO marker,
+# without which a manifest would read back as its JSON after a metadata POST.
+DATA_ONLY_KEYS = frozenset({"x-static-large-object"})
 SYSMETA_PREFIX = "x-object-sysmeta-"
 MIB = 1 << 20
 # A large PUT keeps at most about this much of its newest content in the page cache.
@@ -70,6 +73,7 @@ def merge(data_meta: Mapping[str, str], meta_meta: Mapping[str, str] | None) -> 
         k: v for k, v in data_meta.items() if k in DATA_KEYS or k.lower().startswith(SYSMETA_PREFIX)
     }
     kept.update(meta_meta)
+    kept.update((k, v) for k, v in data_meta.items() if k.lower() in DATA_ONLY_KEYS)
     return kept
 
 

@@ -41,6 +41,21 @@ def test_copy_verb_copies_bytes_and_metadata_across_containers(cluster, containe
     assert got.header("content-type") == "text/x-src"
 
 
+def test_copy_across_accounts_by_destination_account_and_by_copy_from_account(cluster, container):
+    assert cluster.request("PUT", f"{container}/src", {}, b"far away").status == 201
+    there = f"/v1/AUTH_other/c-{uuid.uuid4().hex[:12]}"
+    assert cluster.request("PUT", there).status == 201
+    dest = {"Destination": f"{there.rsplit('/', 1)[1]}/dst", "Destination-Account": "AUTH_other"}
+    resp = cluster.request("COPY", f"{container}/src", dest)
+    assert resp.status == 201
+    assert resp.header("x-copied-from-account") == "AUTH_test"
+    assert cluster.request("GET", f"{there}/dst").body == b"far away"
+    assert cluster.request("HEAD", f"{container}/dst").status == 404  # not the source account
+    back = {"X-Copy-From": f"{there.rsplit('/', 1)[1]}/dst", "X-Copy-From-Account": "AUTH_other"}
+    assert cluster.request("PUT", f"{container}/back", back, b"").status == 201
+    assert cluster.request("GET", f"{container}/back").body == b"far away"
+
+
 def test_put_with_copy_from_and_fresh_metadata_drops_source_meta(cluster, container):
     src = container.rsplit("/", 1)[1] + "/orig"
     assert cluster.request("PUT", f"{container}/orig", {"X-Object-Meta-A": "1"}, b"x").status == 201

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swiftlite.middleware import catch_errors, copy, dlo, slo
+from tests.support.faults import Fault
 from tests.support.inproc import InprocCluster
 from tests.support.wait import wait_until
 
@@ -90,6 +91,24 @@ def test_dlo_get_is_the_concatenation_with_its_etag_and_the_manifest_type(cluste
     assert (head.header("content-length"), head.header("etag")) == (str(len(WHOLE)), etag)
     assert cluster.request("GET", path, {"If-None-Match": etag}).status == 304
     assert cluster.request("GET", path, {"If-Match": '"nope"'}).status == 412
+
+
+def test_dlo_get_and_head_carry_the_manifests_own_metadata_not_the_segments(cluster):
+    c = _container(cluster)
+    meta = {"X-Object-Meta-Color": "red"}
+    for i, part in enumerate(PARTS):
+        assert cluster.request("PUT", f"{c}/seg/{i:04d}", meta, part).status == 201
+    manifest = {
+        "X-Object-Manifest": f"{c.rsplit('/', 1)[1]}/seg/",
+        "Content-Type": "x/dlo",
+        "X-Object-Meta-Color": "blue",
+    }
+    assert cluster.request("PUT", f"{c}/big", manifest, b"").status == 201
+    for method in ("GET", "HEAD"):
+        resp = cluster.request(method, f"{c}/big")
+        assert resp.header("x-object-meta-color") == "blue"
+        assert resp.header("content-type") == "x/dlo"
+        assert resp.header("content-length") == str(len(WHOLE))
 
 
 def test_dlo_range_across_segments_and_multi_range_is_whole_body(cluster):
@@ -201,6 +220,28 @@ def test_slo_manifest_get_and_raw_format(cluster):
     assert raw.header("etag") == _md5(raw.body)
 
 
+def test_slo_manifest_is_stored_with_sysmeta_of_its_etag_and_size(cluster):
+    path = _slo(cluster, PARTS)
+    stored = cluster.request("HEAD", path + "?multipart-manifest=get")
+    assert stored.header("x-static-large-object") == "True"
+    assert stored.header("x-object-sysmeta-slo-etag") == _md5(
+        "".join(_md5(p) for p in PARTS).encode()
+    )
+    assert stored.header("x-object-sysmeta-slo-size") == str(len(WHOLE))
+    assert stored.header("content-length") != str(len(WHOLE))  # the JSON, not the content
+
+
+def test_slo_stays_an_slo_after_a_metadata_post(cluster):
+    path = _slo(cluster, PARTS)
+    assert cluster.request("POST", path, {"X-Object-Meta-Color": "blue"}).status == 202
+    got = cluster.request("GET", path)
+    assert (got.status, got.body) == (200, WHOLE)
+    assert got.header("x-static-large-object") == "True"
+    assert got.header("x-object-meta-color") == "blue"
+    stored = cluster.request("HEAD", path + "?multipart-manifest=get")
+    assert stored.header("x-object-sysmeta-slo-size") == str(len(WHOLE))
+
+
 def test_slo_part_number_answers_one_segment(cluster):
     path = _slo(cluster, PARTS)
     resp = cluster.request("GET", path + "?part-number=2")
@@ -270,6 +311,30 @@ def test_slo_heartbeat_put_answers_202_then_the_result_in_the_body(cluster):
     assert cluster.request("GET", f"{c}/hb").body == WHOLE
 
 
+def test_slo_heartbeat_put_sends_spaces_while_slow_segment_checks_run(tmp_path):
+    beating = slo.filter_factory({}, yield_frequency="0.05")
+    own = InprocCluster(tmp_path, filters=(beating,)).start()
+    try:
+        assert own.request("PUT", "/v1/AUTH_test/c").status == 201
+        assert own.request("PUT", "/v1/AUTH_test/c/hbseg", {}, b"x" * 5).status == 201
+        for index in range(len(own.backends["object"])):  # each check HEAD takes 0.3 s
+            own.faults("object", index).add(
+                Fault(method="HEAD", path_contains="/hbseg", delay=0.3, times=None)
+            )
+        body = json.dumps([{"path": "/c/hbseg"}]).encode()
+        headers = {"Accept": "application/json"}
+        resp = own.request(
+            "PUT", "/v1/AUTH_test/c/m?multipart-manifest=put&heartbeat=on", headers, body
+        )
+    finally:
+        own.stop_all()
+    assert resp.status == 202
+    spaces = len(resp.body) - len(resp.body.lstrip(b" "))
+    assert spaces >= 3  # one at once, then one per 0.05 s of the 0.3 s check
+    assert resp.body[spaces:].startswith(b"\r\n\r\n")
+    assert json.loads(resp.body)["Response Status"] == "201 Created"
+
+
 def test_slo_reserved_header_on_plain_put_is_400(cluster):
     c = _container(cluster)
     resp = cluster.request("PUT", f"{c}/x", {"X-Static-Large-Object": "True"}, b"[]")
@@ -288,6 +353,36 @@ def test_slo_container_listing_shows_total_bytes_and_slo_etag(cluster):
     assert "swift_bytes" not in big["content_type"]
     xml = cluster.request("GET", f"{c}?format=xml").body.decode()
     assert f"<bytes>{len(WHOLE)}</bytes>" in xml
+
+
+def test_slo_xml_listing_reads_the_rows_again_as_an_slo_subrequest(tmp_path):
+    seen: list[tuple[str, str | None]] = []
+
+    def recorder(app):
+        def record(environ, start_response):
+            if environ["REQUEST_METHOD"] == "GET" and environ["PATH_INFO"] == "/v1/AUTH_test/c":
+                seen.append((environ["QUERY_STRING"], environ.get("swiftlite.source")))
+            return app(environ, start_response)
+
+        return record
+
+    filters = (slo.filter_factory({}, rate_limit_segments_per_sec="0"), recorder)
+    own = InprocCluster(tmp_path, filters=filters).start()
+    try:
+        assert own.request("PUT", "/v1/AUTH_test/c").status == 201
+        assert own.request("PUT", "/v1/AUTH_test/c/s", {}, b"x" * 5).status == 201
+        body = json.dumps([{"path": "/c/s"}, {"path": "/c/s"}]).encode()
+        assert (
+            own.request("PUT", "/v1/AUTH_test/c/m?multipart-manifest=put", {}, body).status == 201
+        )
+        xml = own.request("GET", "/v1/AUTH_test/c?format=xml&prefix=m")
+    finally:
+        own.stop_all()
+    assert "<bytes>10</bytes>" in xml.body.decode()
+    assert seen == [
+        ("format=xml&prefix=m", None),  # the client's own request, passed down
+        ("prefix=m&format=json", slo.SOURCE),  # the rows again, logged as the filter's
+    ]
 
 
 def test_slo_multipart_delete_removes_segments_and_manifest(cluster):
@@ -399,6 +494,30 @@ def test_slo_put_over_max_manifest_size_is_413(tmp_path):
         body = json.dumps([{"path": f"/c/segment-{i:04d}"} for i in range(10)]).encode()
         resp = limited.request("PUT", "/v1/AUTH_test/c/m?multipart-manifest=put", {}, body)
         assert (resp.status, resp.body) == (413, b"Manifest File > 100 bytes")
+    finally:
+        limited.stop_all()
+
+
+def test_slo_put_min_segment_size_binds_every_segment_but_the_last(tmp_path):
+    sized = slo.filter_factory({}, min_segment_size="10")
+    limited = InprocCluster(tmp_path, filters=(sized,)).start()
+    try:
+        c = "/v1/AUTH_test/c"
+        assert limited.request("PUT", c).status == 201
+        for name, size in (("ten", 10), ("short", 3)):
+            assert limited.request("PUT", f"{c}/{name}", {}, b"s" * size).status == 201
+        last_short = json.dumps([{"path": "/c/ten"}, {"path": "/c/short"}]).encode()
+        ok = limited.request("PUT", f"{c}/m1?multipart-manifest=put", {}, last_short)
+        assert ok.status == 201, ok.body
+        assert limited.request("GET", f"{c}/m1").body == b"s" * 13
+        first_short = json.dumps([{"path": "/c/short"}, {"path": "/c/ten"}]).encode()
+        bad = limited.request("PUT", f"{c}/m2?multipart-manifest=put", {}, first_short)
+        assert bad.status == 400
+        assert bad.body.decode().splitlines() == [
+            "Errors:",
+            "/c/short, Too small; each segment, except the last, must be at least 10 bytes.",
+        ]
+        assert limited.request("HEAD", f"{c}/m2").status == 404
     finally:
         limited.stop_all()
 

@@ -46,6 +46,17 @@ def test_sample_pipeline_keeps_swift_order_with_the_guards_on():
     assert first_seen == sorted(first_seen, key=SWIFT_ORDER.index)
 
 
+def test_sample_pipeline_has_copy_then_slo_then_dlo_before_versioning():
+    """Issue 15: both large-object filters on by default, where Swift's sample puts them."""
+    pipeline = _conf().get("pipeline:main", "pipeline").split()
+    at = {name: pipeline.index(name) for name in ("copy", "slo", "dlo", "versioned_writes")}
+    assert at["copy"] < at["slo"] < at["dlo"] < at["versioned_writes"]
+    assert pipeline.index("tempauth") < at["copy"]
+    conf = _conf()
+    for name in ("copy", "slo", "dlo"):
+        assert conf.get(f"filter:{name}", "use") == f"egg:swiftlite#{name}"
+
+
 def test_optional_guards_are_configured_but_off():
     conf = _conf()
     pipeline = conf.get("pipeline:main", "pipeline").split()

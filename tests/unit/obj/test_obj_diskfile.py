@@ -94,6 +94,20 @@ def test_merge_without_meta_is_the_data_metadata() -> None:
     }
 
 
+def test_merge_keeps_the_slo_marker_of_the_data_over_any_meta() -> None:
+    data = {"ETag": "x", "X-Static-Large-Object": "True", "X-Object-Meta-A": "1"}
+    merged = merge(data, {"X-Timestamp": "2", "X-Object-Meta-B": "2"})
+    assert merged == {
+        "ETag": "x",
+        "X-Static-Large-Object": "True",
+        "X-Timestamp": "2",
+        "X-Object-Meta-B": "2",
+    }
+    assert merge(data, {"X-Static-Large-Object": "False"})["X-Static-Large-Object"] == "True"
+    plain = merge({"ETag": "x"}, {"X-Object-Meta-B": "2"})
+    assert "X-Static-Large-Object" not in plain
+
+
 def test_delete_writes_tombstone_and_open_says_deleted(df) -> None:
     write(df, timestamp=ts(-1))
     t = ts()
