@@ -59,6 +59,7 @@ SOURCE = "SLO"
 SYSMETA_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SYSMETA_SIZE = "X-Object-Sysmeta-Slo-Size"
 OVERRIDE = "X-Backend-Container-Update-Override-"
+STORED_OVERRIDE = "X-Object-Sysmeta-Container-Update-Override-"
 MAX_DEPTH = manifest.MAX_DEPTH
 SYSMETA_DEPTH = "X-Object-Sysmeta-Slo-Depth"  # swiftlite: levels of nesting, checked at PUT
 # Swift's reason texts, as a heartbeat answer's "Response Body" gives them.
@@ -312,6 +313,9 @@ class SloMiddleware:
                 "Content-Type": content_type,
                 OVERRIDE + "Etag": f"{json_md5}; slo_etag={etag}{params}",
                 OVERRIDE + "Content-Type": f"{content_type};swift_bytes={total}",
+                # kept with the manifest, so the row a later POST re-sends lists the same
+                STORED_OVERRIDE + "Etag": f"{json_md5}; slo_etag={etag}{params}",
+                STORED_OVERRIDE + "Size": str(total),
             }
         )
         resp = subrequest.send(down, self.app)

@@ -355,6 +355,19 @@ def test_slo_container_listing_shows_total_bytes_and_slo_etag(cluster):
     assert f"<bytes>{len(WHOLE)}</bytes>" in xml
 
 
+def test_slo_listing_keeps_total_bytes_and_slo_etag_after_a_content_type_post(cluster):
+    """A POST that changes the type re-sends the row: it must still list the SLO's total and
+    its slo_etag, not the manifest's own size (clients compare listing sizes)."""
+    path = _slo(cluster, PARTS)
+    c = path.rsplit("/", 1)[0]
+    assert cluster.request("POST", path, {"Content-Type": "text/x-new"}).status == 202
+    rows = {r["name"]: r for r in json.loads(cluster.request("GET", f"{c}?format=json").body)}
+    big = rows["big"]
+    assert big["content_type"] == "text/x-new"
+    assert big["bytes"] == len(WHOLE)
+    assert big["slo_etag"] == '"' + _md5("".join(_md5(p) for p in PARTS).encode()) + '"'
+
+
 def test_slo_xml_listing_reads_the_rows_again_as_an_slo_subrequest(tmp_path):
     seen: list[tuple[str, str | None]] = []
 
