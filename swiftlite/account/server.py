@@ -20,12 +20,12 @@ from webob import Request, Response
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import config, constraints, errors, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
-from swiftlite.common.http.listing import listing_response, negotiate
+from swiftlite.common.http.listing import listing_response
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.db import layout, rpc
-from swiftlite.db.listing import Subdir, parse_params, query_params
+from swiftlite.db.listing import Subdir, listing_request
 from swiftlite.db.metadata import live_after, metadata_updates
 from swiftlite.db.rpc import ReplicationRpc
 
@@ -208,9 +208,9 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
     def _get_or_head(self, req: Request, listing: bool) -> Response:
         path = self._path(req, allow_container=False)
         allow = reserved.allowed(req.headers)
-        params = query_params(req.query_string, allow)
-        listing_params = parse_params(params, self.limits.account_listing_limit, allow)
-        content_type = negotiate(params.get("format"), req.headers.get("Accept"))
+        listing_params, content_type = listing_request(
+            req.query_string, req.headers.get("Accept"), self.limits.account_listing_limit, allow
+        )
         if content_type is None:
             return Response(status=406)
         broker = self._broker(path)

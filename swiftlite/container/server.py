@@ -23,7 +23,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
-from swiftlite.common.http.listing import listing_response, negotiate
+from swiftlite.common.http.listing import listing_response
 from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
@@ -35,7 +35,7 @@ from swiftlite.container.account_report import (
 )
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import layout, rpc
-from swiftlite.db.listing import Subdir, parse_params, query_params
+from swiftlite.db.listing import Subdir, listing_request
 from swiftlite.db.metadata import live_after, metadata_updates
 from swiftlite.db.rpc import ReplicationRpc
 
@@ -345,9 +345,9 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         if path.obj is not None:
             raise errors.BadInput("Invalid path: listings have no object")
         allow = reserved.allowed(req.headers)
-        params = query_params(req.query_string, allow)
-        listing_params = parse_params(params, self.limits.container_listing_limit, allow)
-        content_type = negotiate(params.get("format"), req.headers.get("Accept"))
+        listing_params, content_type = listing_request(
+            req.query_string, req.headers.get("Accept"), self.limits.container_listing_limit, allow
+        )
         if content_type is None:
             return Response(status=406)
         broker = self._broker(path)

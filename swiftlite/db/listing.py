@@ -24,6 +24,7 @@ from typing import Any
 
 from swiftlite.common.config import config_true
 from swiftlite.common.errors import BadInput, PreconditionFailed
+from swiftlite.common.http.listing import negotiate
 
 MAX_CODE_POINT = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)
@@ -106,6 +107,16 @@ def query_params(query_string: str, allow_reserved: bool = False) -> dict[str, s
             raise BadInput(f'"{key}" parameter not valid')
         out[key] = value
     return out
+
+
+def listing_request(
+    query_string: str, accept: str | None, max_limit: int, allow_reserved: bool
+) -> tuple[ListingParams, str | None]:
+    """What an account or container GET asks for: its ListingParams and the content type to
+    answer in (None when the client accepts none of them: 406)."""
+    params = query_params(query_string, allow_reserved)
+    listing = parse_params(params, max_limit, allow_reserved)
+    return listing, negotiate(params.get("format"), accept)
 
 
 def parse_params(
