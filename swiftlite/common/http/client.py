@@ -32,6 +32,7 @@ from typing import Any
 
 from swiftlite.common import green, intparse
 from swiftlite.common.errors import Timeout
+from swiftlite.common.http import chunked
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 256
@@ -70,10 +71,10 @@ class Connection:
     def send_chunk(self, data: bytes) -> None:
         """One chunk of a chunked request body (empty data is skipped: it would end the body)."""
         if data:
-            self.send(b"%x\r\n%s\r\n" % (len(data), data))
+            self.send(chunked.frame(data))
 
     def end_chunks(self) -> None:
-        self.send(b"0\r\n\r\n")
+        self.send(chunked.LAST_CHUNK)
 
     def readline(self) -> bytes:
         try:
@@ -246,7 +247,7 @@ class Response:
                     self._drop()
                     raise ProtocolError("chunked body cut short")
                 try:
-                    size = intparse.parse_hex(line.split(b";", 1)[0].rstrip(b"\r\n"))
+                    size = chunked.chunk_size(line)
                 except ValueError:
                     self._drop()
                     raise ProtocolError("bad chunk size line") from None

@@ -26,7 +26,7 @@ from email.utils import formatdate
 from typing import Any
 
 from swiftlite.common import green, intparse, logs
-from swiftlite.common.http import head
+from swiftlite.common.http import chunked, head
 from swiftlite.common.http.drain import Drain
 from swiftlite.common.http.head import MAX_HEADERS, BadRequest
 
@@ -298,11 +298,10 @@ class Input:
         conn = self.conn
         if not self.chunk_left:
             line = conn.read_line(1024)
-            text = line.split(b";", 1)[0]
-            try:  # hex digits only: no sign, "0x", "_" or space (RFC 9112 7.1)
-                self.chunk_left = intparse.parse_hex(text)
+            try:
+                self.chunk_left = chunked.chunk_size(line)
             except ValueError:
-                raise ChunkError(f"bad chunk size {text[:20]!r}") from None
+                raise ChunkError(f"bad chunk size {line.split(b';', 1)[0][:20]!r}") from None
             if not self.chunk_left:
                 while conn.read_line(8192):  # trailers, up to the blank line
                     pass
@@ -491,7 +490,7 @@ class Request:
         if self.bodyless:
             data = b""
         elif self.chunked_out and data:
-            data = b"%x\r\n%s\r\n" % (len(data), data)
+            data = chunked.frame(data)
         if head or data:
             self.conn.sock.sendall(head + data if head else data)
 
@@ -509,7 +508,7 @@ class Request:
                 if not self.headers_sent:
                     self.write(b"")
             if self.chunked_out:
-                self.conn.sock.sendall(b"0\r\n\r\n")
+                self.conn.sock.sendall(chunked.LAST_CHUNK)
         finally:
             close = getattr(result, "close", None)
             if close is not None:
