@@ -18,7 +18,10 @@ from typing import Any
 MAX_HEADER_BYTES = 8192
 READ_SIZE = 65536
 
-_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
+# ASCII whitespace only: values are latin-1 code points standing for UTF-8 bytes, and
+# Unicode's \s (or str.strip()) would eat the 0x85 and 0xA0 bytes inside them.
+_PARAM = re.compile(r';[ \t]*([^ \t=;]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
+_OWS = " \t"
 
 
 class FormDataError(ValueError):
@@ -31,9 +34,9 @@ def parse_header_params(value: str) -> tuple[str, dict[str, str]]:
     params: dict[str, str] = {}
     for match in _PARAM.finditer(";" + rest):
         quoted, plain = match.group(2), match.group(3)
-        text = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain.strip()
+        text = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else plain.strip(_OWS)
         params[match.group(1).lower()] = text
-    return main.strip().lower(), params
+    return main.strip(_OWS).lower(), params
 
 
 class _Buffer:
@@ -110,7 +113,7 @@ def _read_headers(buf: _Buffer) -> dict[str, str]:
     for line in head.decode("latin-1").split("\r\n"):
         name, sep, value = line.partition(":")
         if sep:
-            headers[name.strip().lower()] = value.strip()
+            headers[name.strip(_OWS).lower()] = value.strip(_OWS)
     return headers
 
 

@@ -22,5 +22,5 @@ def test_size_line_ignores_extensions_and_line_end():
 
 @pytest.mark.parametrize("line", [b"+1a", b"0x1a", b"1_0", b" 1a", b"", b"zz"])
 def test_size_line_refuses_what_rfc_9112_does_not_allow(line):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a hex number"):
         chunked.chunk_size(line)

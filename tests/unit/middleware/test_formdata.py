@@ -99,3 +99,21 @@ def test_header_values_keep_their_bytes_and_the_filename_is_utf8_text():
     (part,) = list(iter_parts(io.BytesIO(body), BOUNDARY))
     assert part.headers["content-type"].encode("latin-1") == b"text/\xffplain"
     assert part.filename == "caf\u00e9\u00ff"
+
+
+def test_values_ending_in_utf8_bytes_0x85_or_0xa0_are_not_stripped():
+    """U+5605 is E5 98 85 and U+5800 is E5 A0 80; str.strip() or a Unicode ``\\s`` took the
+    0x85 / 0xA0 byte as whitespace and cut the name short."""
+    name = "x\u5605"
+    body = (
+        f"--{BOUNDARY}\r\n".encode()
+        + f"Content-Disposition: form-data; name={name}; filename=\u5800\u5605\r\n".encode()
+        + "Content-Type: text/plain\u5605\r\n\r\n".encode()
+        + b"data\r\n"
+        + f"--{BOUNDARY}--\r\n".encode()
+    )
+    (part,) = list(iter_parts(io.BytesIO(body), BOUNDARY))
+    assert part.headers["content-type"].encode("latin-1") == "text/plain\u5605".encode()
+    assert part.filename == "\u5800\u5605"
+    main, params = parse_header_params("form-data; name=ab\x85")
+    assert (main, params) == ("form-data", {"name": "ab\x85"})
