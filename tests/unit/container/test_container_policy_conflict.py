@@ -8,6 +8,7 @@ import pytest
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.container.broker import ContainerBroker, needs_report
+from swiftlite.db.listing import ListingParams
 
 Z = Timestamp(0).internal
 
@@ -83,3 +84,25 @@ def test_replicas_exchanging_state_agree_on_the_oldest_policy(tmp_path):
     assert older.get_info()["storage_policy_index"] == 0
     older.close()
     newer.close()
+
+
+def _names(broker):
+    return [row[0] for row in broker.list_objects(ListingParams(limit=100))]
+
+
+def test_listing_shows_only_rows_of_the_containers_policy(tmp_path):
+    # Swift's container GET lists the rows of the container's policy only: an object still
+    # waiting for the reconciler is not listed (its GET would not find it) until it is moved.
+    broker = _broker(tmp_path, "n1", 0, 100)
+    etag = "e" * 32
+    broker.put_object("gold-row", Timestamp(250), 3, "text/plain", etag, 0, 0)
+    broker.put_object("silver-row", Timestamp(260), 3, "text/plain", etag, 0, 1)
+    broker.put_object("silver-dir/x", Timestamp(270), 3, "text/plain", etag, 0, 1)
+    assert _names(broker) == ["gold-row"]
+    folded = broker.list_objects(ListingParams(limit=100, delimiter="/"))
+    assert [getattr(r, "name", None) or r[0] for r in folded] == ["gold-row"]
+    assert [r[0] for r in broker.misplaced_rows()] == ["silver-dir/x", "silver-row"]
+    # the reconciler's copy in the right policy (offset 1) replaces the row: now it is listed
+    broker.put_object("silver-row", Timestamp(260, 1), 3, "text/plain", etag, 0, 0)
+    assert _names(broker) == ["gold-row", "silver-row"]
+    broker.close()
