@@ -8,10 +8,12 @@ account replicas and each container's rows from its replicas (the union), and fo
 1. asks every replica of ``/<a>/<c>`` for its state and settles the container's policy as
    replication does (``misplaced.best_policy``); when no replica answers the row waits;
 2. if the row's policy is the container's, there is nothing to move;
-3. otherwise reads the object from the row's policy (its primaries, newest answer first), and
-   writes it to the container's policy with the same content and metadata at its own
-   timestamp plus offset 1, updating the container replicas (the new row, newer than the
-   misplaced one, carries the right policy); a 409 (something newer there) is fine too;
+3. otherwise finds the newest copy in the row's policy (a HEAD to each primary), opens a PUT
+   to each of the container's policy's primaries (headers from that HEAD), then one GET of
+   the copy, and streams it to every PUT in ``CHUNK_SIZE`` pieces: same content and
+   metadata, at its own timestamp plus offset 1, updating the container replicas (the new
+   row, newer than the misplaced one, carries the right policy); a 409 (something newer
+   there) is fine too, and a quorum of 201s or 409s is a success;
 4. then deletes the misplaced copy at offset 2, without a container update (the listing keeps
    the moved row), and finally drops the queue row.
 
@@ -20,9 +22,9 @@ again in the container's policy at the tombstone's timestamp plus offset 1, with
 updates, so an older copy there cannot outlive it.
 
 An object no longer in the row's policy (moved before, or deleted) just drops the row. A step
-that fails leaves the row for the next pass. Objects travel whole in memory (``direct_client``
-reads whole bodies), which suits the small objects misplacement leaves; the summary counts
-rows, objects moved, rows dropped and failures.
+that fails leaves the row for the next pass (a source that breaks off mid-body aborts every
+PUT, so no partial copy is committed). An object is never held whole in memory: at most one
+piece per row in flight. The summary counts rows, objects moved, rows dropped and failures.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import daemon, direct_client, errors, green, policies, reserved
-from swiftlite.common.http.headers import is_sys_or_user_meta
+from swiftlite.common.http.client import BackendPool, PutStream, Response
+from swiftlite.common.http.headers import TRANSIENT_SYSMETA_PREFIX, is_sys_or_user_meta
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
@@ -45,6 +48,8 @@ from swiftlite.ring import Ring
 Node = Mapping[str, Any]
 LISTING_LIMIT = 1000
 STAT_KEYS = ("rows", "moved", "dropped", "failures")
+CHUNK_SIZE = 65536  # one piece of a moved object: read from the source, sent to each target
+_UNAVAILABLE = (OSError, errors.Timeout, green.Timeout)
 # object headers a moved copy keeps besides user metadata and sysmeta
 _KEPT = ("content-type", "etag", "x-delete-at", "content-encoding", "content-disposition")
 
@@ -94,6 +99,7 @@ class ContainerReconciler(daemon.Daemon):
     ) -> None:
         super().__init__(options, logger)
         self.request = request or direct_client.direct_request
+        self.pool = BackendPool(options.conn_timeout, options.node_timeout)
         self._rings: dict[str, Ring] = {}
         self.stats = dict.fromkeys(STAT_KEYS, 0)
 
@@ -179,18 +185,19 @@ class ContainerReconciler(daemon.Daemon):
         if correct == policy:
             self.stats["dropped"] += 1
             return True
-        source = self._read(policy, account, container, obj)
-        if source is None:
+        newest = self._newest(policy, account, container, obj)
+        if newest is None:
             return False
+        node, head = newest
         if deleted:
-            return self._repeat_delete(correct, account, container, obj, source)
-        if source.status == 404:
+            return self._repeat_delete(correct, account, container, obj, head)
+        if node is None:
             self.stats["dropped"] += 1  # moved already, or deleted meanwhile
             return True
         data_ts = Timestamp(
-            source.header("x-backend-data-timestamp") or source.header("x-backend-timestamp") or 0
+            head.header("x-backend-data-timestamp") or head.header("x-backend-timestamp") or 0
         )
-        if not self._write(correct, account, container, obj, source, Timestamp(data_ts, 1)):
+        if not self._move(node, policy, correct, account, container, obj, head, data_ts):
             return False
         if not self._delete(policy, account, container, obj, Timestamp(data_ts, 2)):
             return False
@@ -243,56 +250,121 @@ class ContainerReconciler(daemon.Daemon):
             )
         return misplaced.best_policy(infos)
 
-    def _read(
+    def _newest(
         self, policy: int, account: str, container: str, obj: str
-    ) -> direct_client.DirectResponse | None:
-        """The newest copy in ``policy``; when no primary has one, a 404 carrying the newest
-        tombstone's ``X-Backend-Timestamp`` if any; None when some primary did not answer."""
+    ) -> tuple[Node | None, direct_client.DirectResponse] | None:
+        """The primary in ``policy`` holding the newest copy and its HEAD answer; when no
+        primary has one, (None, a 404 carrying the newest tombstone's ``X-Backend-Timestamp``
+        if any); None when some primary did not answer."""
         part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
-        best = None
+        best: tuple[Node, direct_client.DirectResponse] | None = None
         missing: list[direct_client.DirectResponse] = []
+        path = f"/{part}/{account}/{container}/{obj}"
         for node in nodes:
-            resp = self._call(
-                node, "GET", f"/{part}/{account}/{container}/{obj}", {INDEX_HEADER: str(policy)}
-            )
+            resp = self._call(node, "HEAD", path, {INDEX_HEADER: str(policy)})
             if resp is not None and resp.status == 404:
                 missing.append(resp)
             elif resp is not None and resp.status == 200:
                 stamp = Timestamp(resp.header("x-backend-timestamp") or 0)
-                if best is None or stamp > Timestamp(best.header("x-backend-timestamp") or 0):
-                    best = resp
+                if best is None or stamp > Timestamp(best[1].header("x-backend-timestamp") or 0):
+                    best = (node, resp)
         if best is None and len(missing) == len(nodes):
             stamps = [Timestamp(r.header("x-backend-timestamp") or 0) for r in missing]
             newest = max(stamps, default=Timestamp(0))
             headers = {"x-backend-timestamp": newest.internal} if newest > Timestamp(0) else {}
-            return direct_client.DirectResponse(404, headers)
+            return None, direct_client.DirectResponse(404, headers)
         return best
 
-    def _write(
+    def _open(
+        self, node: Node, policy: int, account: str, container: str, obj: str, stamp: str
+    ) -> Response | None:
+        """A GET of the object on ``node`` with its body unread; None unless it is a 200 of
+        the copy the HEAD saw (``X-Backend-Timestamp`` ``stamp``)."""
+        part = self.object_ring(policy).get_part(account, container, obj)
+        path = f"/{node['device']}/{part}/{account}/{container}/{obj}"
+        headers = {INDEX_HEADER: str(policy), reserved.ALLOW_HEADER: "true"}
+        try:
+            resp = self.pool.request(node["ip"], int(node["port"]), "GET", path, headers)
+        except _UNAVAILABLE as exc:
+            self.logger.warning("%s: GET %s:%s%s failed: %s", self.name, *_where(node), path, exc)
+            return None
+        if resp.status != 200 or resp.getheader("x-backend-timestamp") != stamp:
+            resp.close()
+            return None
+        return resp
+
+    def _move(
         self,
+        node: Node,
+        source_policy: int,
         policy: int,
         account: str,
         container: str,
         obj: str,
-        source: direct_client.DirectResponse,
-        stamp: Timestamp,
+        head: direct_client.DirectResponse,
+        data_ts: Timestamp,
     ) -> bool:
+        """Copy the object ``head`` describes on ``node`` to every primary of ``policy`` at
+        ``data_ts`` offset 1; True when a quorum took it (201) or had something newer (409).
+
+        The PUTs are opened (100 Continue) before the GET, so no source server is kept
+        sending while the targets are still being asked."""
         part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
         cpart, cnodes = self.ring("container").get_nodes(account, container)
-        base = {
-            k: v
-            for k, v in source.headers.items()
-            if k in _KEPT or is_sys_or_user_meta("object", k)
-        }
-        base.update({"X-Timestamp": stamp.internal, INDEX_HEADER: str(policy)})
-        base["Content-Length"] = str(len(source.body))
+        base = {k: v for k, v in head.headers.items() if _kept(k)}
+        base["X-Timestamp"] = Timestamp(data_ts, 1).internal
+        base[INDEX_HEADER] = str(policy)
+        base[reserved.ALLOW_HEADER] = "true"
+        length = head.header("content-length")
+        if length is not None:
+            base["Content-Length"] = length
         path = f"/{part}/{account}/{container}/{obj}"
         good = 0
-        for i, node in enumerate(nodes):
+        streams: list[PutStream] = []
+        for i, target in enumerate(nodes):
             headers = {**base, **container_headers(cpart, list(cnodes), i)}
-            resp = self._call(node, "PUT", path, headers, source.body)
-            good += resp is not None and (200 <= resp.status < 300 or resp.status == 409)
+            stream = self._open_put(target, path, headers, chunked=length is None)
+            if stream is not None and stream.final is not None:
+                good += _accepted(stream.final.status)
+                stream.final.close()
+            elif stream is not None:
+                streams.append(stream)
+        stamp = head.header("x-backend-timestamp") or ""
+        source = self._open(node, source_policy, account, container, obj, stamp)
+        if source is None:
+            for stream in streams:
+                stream.abort()
+            return False
+        try:
+            _feed(source, streams)
+        except BaseException as exc:
+            for stream in streams:  # a source cut short: no target may commit a partial copy
+                stream.abort()
+            if not isinstance(exc, _UNAVAILABLE):
+                raise
+            self.logger.warning("%s: reading %s broke off: %s", self.name, path, exc)
+            return False
+        finally:
+            source.close()
+        for stream in streams:
+            try:
+                resp = stream.finish()
+            except _UNAVAILABLE:
+                stream.abort()
+                continue
+            good += _accepted(resp.status)
+            resp.close()
         return good >= len(nodes) // 2 + 1
+
+    def _open_put(
+        self, node: Node, path: str, headers: dict[str, str], chunked: bool
+    ) -> PutStream | None:
+        target = f"/{node['device']}{path}"
+        try:
+            return self.pool.open_put(node["ip"], int(node["port"]), target, headers, chunked)
+        except _UNAVAILABLE as exc:
+            self.logger.warning("%s: PUT %s:%s%s failed: %s", self.name, *_where(node), path, exc)
+            return None
 
     def _delete(
         self, policy: int, account: str, container: str, obj: str, stamp: Timestamp
@@ -325,11 +397,44 @@ class ContainerReconciler(daemon.Daemon):
                 self.options.node_timeout,
                 query,
             )
-        except (OSError, errors.Timeout, green.Timeout) as exc:
+        except _UNAVAILABLE as exc:
             self.logger.warning(
-                "%s: %s %s:%s%s failed: %s", self.name, method, node["ip"], node["port"], path, exc
+                "%s: %s %s:%s%s failed: %s", self.name, method, *_where(node), path, exc
             )
             return None
+
+
+def _feed(source: Response, streams: list[PutStream]) -> None:
+    """Send ``source``'s body piece by piece to every stream; a target that fails is dropped
+    (aborted), and reading stops once none is left."""
+    if not streams:
+        return
+    for piece in source.iter_body(CHUNK_SIZE):
+        for stream in list(streams):
+            try:
+                stream.send(piece)
+            except _UNAVAILABLE:
+                stream.abort()
+                streams.remove(stream)
+        if not streams:
+            return
+
+
+def _where(node: Node) -> tuple[Any, Any]:
+    return node["ip"], node["port"]
+
+
+def _kept(header: str) -> bool:
+    """Whether a moved copy keeps this (lower-case) header of the source's GET."""
+    return (
+        header in _KEPT
+        or is_sys_or_user_meta("object", header)
+        or header.startswith(TRANSIENT_SYSMETA_PREFIX)
+    )
+
+
+def _accepted(status: int) -> bool:
+    return 200 <= status < 300 or status == 409
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -401,7 +401,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             if not broker.exists():
                 raise errors.NotFound("no such container")
             info = broker.get_info()
-            if info["object_count"] > 0:
+            if info["object_count"] + info["misplaced_object_count"] > 0:
                 raise errors.Conflict("container not empty")
             existed = not ContainerBroker.info_is_deleted(info)
             broker.delete_db(ts)

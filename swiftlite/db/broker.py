@@ -158,6 +158,11 @@ class DatabaseBroker:
             if not self.exists():
                 raise errors.NotFound(f"no database at {self.db_file}")
             self._conn = self._retry(lambda: self._open(self.db_file, check=True))
+            try:
+                self._upgrade()
+            except BaseException:
+                self.close()  # the next use tries again rather than reading an old layout
+                raise
         return self._conn
 
     def _open(self, path: str, check: bool) -> sqlite3.Connection:
@@ -237,6 +242,9 @@ class DatabaseBroker:
 
     def _create_tables(self, conn: sqlite3.Connection) -> None:
         raise NotImplementedError
+
+    def _upgrade(self) -> None:
+        """Bring a database made by an older release up to date (on its first open here)."""
 
     def _initial_info(self, put_timestamp: Timestamp, **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError

@@ -7,6 +7,9 @@ silver half deletes one gold object). After healing, the container replicators a
 (the oldest) and queue the silver rows; the container reconciler moves those objects to gold
 and repeats the delete there, so every live object reads back through the proxy, the deleted
 one stays deleted, and no silver copy is left.
+
+The second test makes the split through the proxy instead, killing container servers: gold
+created with one primary down, silver with the other two down, objects written to each.
 """
 
 from __future__ import annotations
@@ -143,3 +146,62 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
     assert headers["x-account-storage-policy-gold-container-count"] == "2"
     assert headers["x-account-storage-policy-gold-object-count"] == str(len(gold[1:] + silver))
     assert "x-account-storage-policy-silver-container-count" not in headers
+
+
+def _index(c: Cluster, node) -> int:  # type: ignore[no-untyped-def]
+    return next(n.index for n in c.plan.nodes if n.ip == node["ip"])
+
+
+def test_split_made_through_the_proxy_heals_to_the_first_policy(split: Cluster) -> None:
+    # The split made the way a client meets it: with one container primary down, the proxy
+    # creates the container in gold (the other two primaries and a handoff) and writes to it;
+    # then with that one back and the other two down it creates it again, in silver, and
+    # writes more. Healed, the daemons settle on gold (created first) and move silver's objects.
+    c = split
+    auth = c.auth("test2:tester2", "testing2")
+    token = {"X-Auth-Token": auth.token}
+    account = auth.path.rsplit("/", 1)[-1]
+    name = "split-by-proxy"
+    cpath = f"{auth.path}/{name}"
+    assert c.request("PUT", f"{auth.path}/warm", token)[0] == 201  # the account exists
+    with c.own_conf():  # the cluster's hash secrets
+        cpart, cnodes = c.ring("container").get_nodes(account, name)
+    first, others = _index(c, cnodes[0]), sorted({_index(c, n) for n in cnodes[1:]})
+    gold = [f"gold-{i}" for i in range(3)]
+    silver = [f"silver-{i}" for i in range(4)]
+
+    c.kill(first, "container")
+    assert c.request("PUT", cpath, {**token, "X-Storage-Policy": "gold"})[0] == 201
+    for obj in gold:
+        assert c.request("PUT", f"{cpath}/{obj}", token, obj.encode())[0] == 201
+    c.revive(first, "container")
+    for index in others:
+        c.kill(index, "container")
+    status = c.request("PUT", cpath, {**token, "X-Storage-Policy": "silver"})[0]
+    assert status in (201, 202), status
+    assert c.request("HEAD", cpath, token)[1]["x-storage-policy"] == "silver"  # the split
+    for obj in silver:
+        assert c.request("PUT", f"{cpath}/{obj}", token, obj.encode())[0] == 201
+    for obj in silver:  # really written under silver, on silver's two primaries
+        assert len(c.object_dirs(account, name, obj, policy=1)) == 2, obj
+    c.start_missing()
+
+    for _ in range(2):
+        c.run_once("object", "updater")
+        c.run_once("container", "replicator")
+    with c.own_conf():
+        for node in cnodes:
+            head = _call(node, "HEAD", f"/{cpart}/{account}/{name}", {})
+            assert (head.status, head.header(INDEX)) == (204, "0"), node
+    c.run_once("container", "updater")
+    c.run_once("container", "reconciler", nodes=[1])
+
+    status, headers, _ = c.request("HEAD", cpath, token)
+    assert (status, headers["x-storage-policy"]) == (204, "gold")
+    listing = c.json(cpath, auth.token)
+    assert sorted(row["name"] for row in listing) == sorted(gold + silver)  # type: ignore[index]
+    for obj in gold + silver:
+        assert c.request("GET", f"{cpath}/{obj}", token)[2] == obj.encode(), obj
+        assert len(c.object_dirs(account, name, obj, policy=0)) == 3, obj
+        left = c.object_dirs(account, name, obj, policy=1)
+        assert all(f.endswith(".ts") for files in left.values() for f in files), (obj, left)

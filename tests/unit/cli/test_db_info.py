@@ -15,9 +15,11 @@ def container_db(tmp_path):
     (tmp_path / "sda").mkdir()
     broker = ContainerBroker.at(str(tmp_path / "sda"), 5, "acct", "cont")
     broker.initialize(Timestamp(1700000000), storage_policy_index=2)
-    broker.put_object("o", Timestamp(1700000001), 42, "text/plain", "e")
+    broker.put_object("o", Timestamp(1700000001), 42, "text/plain", "e", storage_policy_index=2)
+    # written under policy 0 (a split): misplaced, counted apart from the container's own
+    broker.put_object("elsewhere", Timestamp(1700000001), 7, "text/plain", "e")
     broker.merge_pending()
-    broker.put_object("queued", Timestamp(1700000002), 1, "text/plain", "e")
+    broker.put_object("queued", Timestamp(1700000002), 1, "text/plain", "e", storage_policy_index=2)
     broker.update_metadata({"X-Container-Meta-Color": ("blue", Timestamp(1700000003))})
     broker.close()
     return broker.db_file
@@ -30,6 +32,8 @@ def test_container_info_prints_names_counts_metadata_and_pending(container_db, c
     assert "Container: cont" in out
     assert "Object count: 1" in out  # the queued update is reported, not merged
     assert "Bytes used: 42" in out
+    assert "Misplaced object count: 1" in out
+    assert "Misplaced bytes used: 7" in out
     assert "Storage policy index: 2" in out
     assert "Pending journal: " in out
     assert "0 bytes" not in out.split("Pending journal: ")[1].split("\n")[0]

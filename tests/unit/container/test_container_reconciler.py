@@ -4,14 +4,17 @@ policy, on a real in-process cluster (proxy and storage servers on ephemeral por
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
 from swiftlite.common import direct_client, policies
+from swiftlite.common.http import client
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.container.reconciler import (
+    CHUNK_SIZE,
     ContainerReconciler,
     ContainerReconcilerOptions,
     enqueue,
@@ -121,3 +124,105 @@ def test_a_delete_made_under_the_wrong_policy_is_repeated_in_the_right_one(clust
     assert _heads(cluster, "d", "0") == [404] * 3
     assert broker.misplaced_rows() == []
     broker.close()
+
+
+def _misplace(cluster, obj, body, **extra):
+    """Write ``obj`` to policy 1 on its primaries, with container updates (a split's write)."""
+    part, nodes = cluster.ring("object").get_nodes(ACCOUNT, "c", obj)
+    cpart, cnodes = cluster.ring("container").get_nodes(ACCOUNT, "c")
+    stamp = Timestamp.now()
+    for i, node in enumerate(nodes):
+        headers = {
+            "X-Timestamp": stamp.internal,
+            "Content-Type": "application/octet-stream",
+            policies.INDEX_HEADER: "1",
+            **extra,
+            **container_headers(cpart, cnodes, i),
+        }
+        assert _direct(node, "PUT", f"/{part}/{ACCOUNT}/c/{obj}", headers, body).status == 201
+    return stamp
+
+
+def test_a_big_object_moves_in_pieces_never_whole(cluster):
+    # 5 MiB and a bit: the old reconciler read it whole from each of the three primaries and
+    # sent each target the whole body in one request; now one GET is streamed to every PUT,
+    # so what it holds is one piece, whatever the object's size.
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c").status == 201  # policy 0
+    body = os.urandom(5 * 1024 * 1024 + 7)
+    _misplace(cluster, "big", body, **{"X-Object-Transient-Sysmeta-Crypto": "kept"})
+    rec = ContainerReconciler(
+        ContainerReconcilerOptions(swift_dir=str(cluster.swift_dir), node_timeout=10),
+        logging.getLogger("test.reconciler"),
+    )
+    direct_bodies = []
+
+    def request(*args):
+        direct_bodies.append(len(args[5] or b""))
+        return direct_client.direct_request(*args)
+
+    rec.request = request
+    reads, sent = [], []
+    real_read, real_send = client.Response.read, client.PutStream.send
+
+    def read(self, amount=-1):
+        if self._pool is rec.pool:  # the reconciler's reads, not the servers' (in-process)
+            reads.append(amount)
+        return real_read(self, amount)
+
+    def send(self, data):
+        if self.pool is rec.pool:
+            sent.append(len(data))
+        return real_send(self, data)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(client.Response, "read", read)
+        mp.setattr(client.PutStream, "send", send)
+        assert rec.reconcile(f"1:/{ACCOUNT}/c/big") is True
+    assert rec.stats["moved"] == 1
+    assert max(direct_bodies) == 0  # no object body went through direct_client
+    # the body went through the pool in bounded pieces only: never one read of it all
+    assert -1 not in reads
+    assert max(reads) <= CHUNK_SIZE
+    assert max(sent) <= CHUNK_SIZE
+    assert sum(sent) == 3 * len(body)  # each piece to each of the three targets
+    resp = cluster.request("GET", f"/v1/{ACCOUNT}/c/big")
+    assert (resp.status, resp.body == body) == (200, True)
+    assert _heads(cluster, "big", "1") == [404] * 3
+    part, nodes = cluster.ring("object").get_nodes(ACCOUNT, "c", "big")
+    head = _direct(nodes[0], "HEAD", f"/{part}/{ACCOUNT}/c/big", {policies.INDEX_HEADER: "0"})
+    assert head.header("X-Object-Transient-Sysmeta-Crypto") == "kept"
+
+
+def test_a_source_breaking_off_mid_body_leaves_no_copy_and_the_row(cluster, monkeypatch):
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c").status == 201  # policy 0
+    body = b"x" * (3 * CHUNK_SIZE)
+    _misplace(cluster, "cut", body)
+    rec = ContainerReconciler(
+        ContainerReconcilerOptions(swift_dir=str(cluster.swift_dir), node_timeout=5),
+        logging.getLogger("test.reconciler"),
+    )
+    real_open = rec._open
+
+    class CutShort:  # the source's server dies after the first piece
+        def __init__(self, resp):
+            self.resp = resp
+
+        def iter_body(self, chunk_size):
+            yield next(self.resp.iter_body(chunk_size))
+            raise client.ProtocolError("backend closed with bytes unsent")
+
+        def close(self):
+            self.resp.close()
+
+    def open_cut(*args):
+        return CutShort(real_open(*args))
+
+    monkeypatch.setattr(rec, "_open", open_cut)
+    assert rec.reconcile(f"1:/{ACCOUNT}/c/cut") is False  # the row stays for the next pass
+    assert rec.stats["moved"] == 0
+    assert _heads(cluster, "cut", "0") == [404] * 3  # no partial copy in the right policy
+    assert _heads(cluster, "cut", "1") == [200] * 3  # the misplaced copy is still there
+    monkeypatch.setattr(rec, "_open", real_open)
+    assert rec.reconcile(f"1:/{ACCOUNT}/c/cut") is True
+    resp = cluster.request("GET", f"/v1/{ACCOUNT}/c/cut")
+    assert (resp.status, resp.body == body) == (200, True)

@@ -500,3 +500,25 @@ def test_corrupt_database_is_quarantined_and_answers_500(call, devices):
     quarantined = layout.quarantine_dir(os.path.join(devices, "sda"), "container", name_hash)
     assert os.path.isfile(os.path.join(quarantined, name_hash + ".db"))
     assert call("HEAD", "a/c").status_int == 404
+
+
+def test_misplaced_rows_are_not_counted_or_listed_but_keep_the_container_from_deletion(
+    call, four_policies
+):
+    put_container(call, **{"X-Backend-Storage-Policy-Index": "2"})
+    for name, policy in (("right", "2"), ("wrong", "1")):
+        headers = {
+            "X-Timestamp": Timestamp(1001).internal,
+            "X-Size": "4",
+            "X-Content-Type": "text/plain",
+            "X-Etag": "abc",
+            "X-Backend-Storage-Policy-Index": policy,
+        }
+        assert call("PUT", f"a/c/{name}", headers).status_int == 201
+    head = call("HEAD", "a/c")
+    assert head.headers["X-Container-Object-Count"] == "1"
+    assert head.headers["X-Container-Bytes-Used"] == "4"
+    assert [r["name"] for r in json.loads(listing(call).body)] == ["right"]
+    delete_object(call, "right", ts=1003)
+    assert call("HEAD", "a/c").headers["X-Container-Object-Count"] == "0"
+    assert call("DELETE", "a/c", {"X-Timestamp": Timestamp(1005).internal}).status_int == 409

@@ -150,3 +150,28 @@ def test_ring_reload_of_corrupt_file_keeps_old_ring(ring_file, monkeypatch, capl
     assert ring.get_nodes("a", "c", "o") == before
     assert "keeping the loaded ring" in caplog.text
     assert str(ring_file) in caplog.text
+
+
+def test_proxy_loads_every_policys_ring_and_reloads_a_changed_one(
+    ring_file, make_builder, monkeypatch
+):
+    from swiftlite.common import policies
+    from swiftlite.proxy.server import ProxyApp, ProxyOptions
+    from tests.support.policy_conf import numbered, parse_policies
+
+    monkeypatch.setattr(policies, "load", lambda: parse_policies(numbered(2)))
+    clock = Clock()
+    monkeypatch.setattr(ring_module, "_monotonic", clock)
+    swift_dir = ring_file.parent
+    for kind in ("account", "container", "object-1"):
+        (swift_dir / f"{kind}.ring.gz").write_bytes(ring_file.read_bytes())
+    app = ProxyApp(ProxyOptions(swift_dir=str(swift_dir)))
+    silver = app.get_object_ring(1)
+    assert silver is not app.get_object_ring(0)
+    assert silver.path.endswith("object-1.ring.gz")
+    assert len(silver.devs) == 20
+    _rewrite_with_new_device(swift_dir / "object-1.ring.gz", make_builder)
+    clock.now += 16.0
+    silver.get_nodes("a", "c", "o")
+    assert len(app.get_object_ring(1).devs) == 21  # policy 1's ring reloaded in place
+    assert len(app.get_object_ring(0).devs) == 20  # policy 0's file did not change
