@@ -30,20 +30,20 @@ piece per row in flight. The summary counts rows, objects moved, rows dropped an
 from __future__ import annotations
 
 import json
-import os
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, direct_client, errors, green, policies, reserved
-from swiftlite.common.http.client import BackendPool, PutStream, Response
+from swiftlite.common import daemon, errors, green, policies, reserved
+from swiftlite.common.http.client import BackendPool, PutStream, Response, direct_request
 from swiftlite.common.http.headers import TRANSIENT_SYSMETA_PREFIX, is_sys_or_user_meta
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.obj.expirer import container_headers
 from swiftlite.ring import Ring
+from swiftlite.ring.rings import RingSet
 
 Node = Mapping[str, Any]
 LISTING_LIMIT = 1000
@@ -98,15 +98,13 @@ class ContainerReconciler(daemon.Daemon):
         self, options: ContainerReconcilerOptions, logger: Any = None, request: Any = None
     ) -> None:
         super().__init__(options, logger)
-        self.request = request or direct_client.direct_request
+        self.request = request or direct_request
         self.pool = BackendPool(options.conn_timeout, options.node_timeout)
-        self._rings: dict[str, Ring] = {}
+        self.rings = RingSet(options.swift_dir)
         self.stats = dict.fromkeys(STAT_KEYS, 0)
 
     def ring(self, name: str) -> Ring:
-        if name not in self._rings:
-            self._rings[name] = Ring(os.path.join(self.options.swift_dir, f"{name}.ring.gz"))
-        return self._rings[name]
+        return self.rings.get(name)
 
     def object_ring(self, policy: int) -> Ring:
         return self.ring(policies.ring_name(policy))
@@ -210,7 +208,7 @@ class ContainerReconciler(daemon.Daemon):
         account: str,
         container: str,
         obj: str,
-        source: direct_client.DirectResponse,
+        source: Response,
     ) -> bool:
         """A delete made under the wrong policy, made again in ``policy`` (offset 1, so its
         listing row outranks the misplaced one); an object there newer than it stays (409)."""
@@ -252,13 +250,13 @@ class ContainerReconciler(daemon.Daemon):
 
     def _newest(
         self, policy: int, account: str, container: str, obj: str
-    ) -> tuple[Node | None, direct_client.DirectResponse] | None:
+    ) -> tuple[Node | None, Response] | None:
         """The primary in ``policy`` holding the newest copy and its HEAD answer; when no
         primary has one, (None, a 404 carrying the newest tombstone's ``X-Backend-Timestamp``
         if any); None when some primary did not answer."""
         part, nodes = self.object_ring(policy).get_nodes(account, container, obj)
-        best: tuple[Node, direct_client.DirectResponse] | None = None
-        missing: list[direct_client.DirectResponse] = []
+        best: tuple[Node, Response] | None = None
+        missing: list[Response] = []
         path = f"/{part}/{account}/{container}/{obj}"
         for node in nodes:
             resp = self._call(node, "HEAD", path, {INDEX_HEADER: str(policy)})
@@ -272,7 +270,7 @@ class ContainerReconciler(daemon.Daemon):
             stamps = [Timestamp(r.header("x-backend-timestamp") or 0) for r in missing]
             newest = max(stamps, default=Timestamp(0))
             headers = {"x-backend-timestamp": newest.internal} if newest > Timestamp(0) else {}
-            return None, direct_client.DirectResponse(404, headers)
+            return None, Response.complete(404, headers)
         return best
 
     def _open(
@@ -301,7 +299,7 @@ class ContainerReconciler(daemon.Daemon):
         account: str,
         container: str,
         obj: str,
-        head: direct_client.DirectResponse,
+        head: Response,
         data_ts: Timestamp,
     ) -> bool:
         """Copy the object ``head`` describes on ``node`` to every primary of ``policy`` at
@@ -383,7 +381,7 @@ class ContainerReconciler(daemon.Daemon):
         headers: dict[str, str],
         body: bytes | None = None,
         query: str = "",
-    ) -> direct_client.DirectResponse | None:
+    ) -> Response | None:
         headers = {**headers, reserved.ALLOW_HEADER: "true"}
         try:
             return self.request(

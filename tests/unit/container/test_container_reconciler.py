@@ -8,8 +8,9 @@ import os
 
 import pytest
 
-from swiftlite.common import direct_client, policies
+from swiftlite.common import policies
 from swiftlite.common.http import client
+from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.container.broker import ContainerBroker
@@ -36,7 +37,7 @@ def cluster(tmp_path, monkeypatch):
 
 
 def _direct(node, method, path, headers=None, body=None):
-    return direct_client.direct_request(
+    return direct_request(
         node["ip"], node["port"], method, f"/{node['device']}{path}", headers or {}, body
     )
 
@@ -158,7 +159,7 @@ def test_a_big_object_moves_in_pieces_never_whole(cluster):
 
     def request(*args):
         direct_bodies.append(len(args[5] or b""))
-        return direct_client.direct_request(*args)
+        return direct_request(*args)
 
     rec.request = request
     reads, sent = [], []
@@ -179,7 +180,7 @@ def test_a_big_object_moves_in_pieces_never_whole(cluster):
         mp.setattr(client.PutStream, "send", send)
         assert rec.reconcile(f"1:/{ACCOUNT}/c/big") is True
     assert rec.stats["moved"] == 1
-    assert max(direct_bodies) == 0  # no object body went through direct_client
+    assert max(direct_bodies) == 0  # no object body went through direct_request
     # the body went through the pool in bounded pieces only: never one read of it all
     assert -1 not in reads
     assert max(reads) <= CHUNK_SIZE
