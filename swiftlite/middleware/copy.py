@@ -14,6 +14,8 @@ What it owns, as Swift's copy middleware does:
 * ``?multipart-manifest=get`` copies a large object's manifest instead of its content: the
   source GET asks for the raw manifest, an SLO's is PUT back with ``multipart-manifest=put``
   (SLO validates it again) and a DLO's ``X-Object-Manifest`` is set on the new object.
+* ``?symlink=get`` copies a link itself (its ``X-Symlink-Target*`` headers go to the new
+  object, so ``symlink`` makes it a link); without it a link's target is copied.
 * Metadata: the source's headers (minus its ETag, Content-Type, timestamps and large-object
   markers) then the request's on top; with ``X-Fresh-Metadata: true`` only the source's
   sysmeta is kept. Content-Type is the request's, else the source's.
@@ -260,12 +262,13 @@ class CopyMiddleware:
             low = key.lower()
             if low == "range" or (low.startswith("if-") and low != "if-none-match"):
                 headers[key] = value  # If-None-Match is about the destination
-        query = "multipart-manifest=get&format=raw" if manifest_get else ""
+        params = [("multipart-manifest", "get"), ("format", "raw")] if manifest_get else []
         version = req.GET.get("version-id")  # a COPY of one version reads that version
         if version:
-            query = "&".join(
-                q for q in (query, urllib.parse.urlencode({"version-id": version})) if q
-            )
+            params.append(("version-id", version))
+        if req.GET.get("symlink") == "get":  # a COPY of a link itself makes a link
+            params.append(("symlink", "get"))
+        query = urllib.parse.urlencode(params)
         sub = subrequest.make_subrequest(
             req.environ,
             "GET",

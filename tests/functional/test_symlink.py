@@ -232,3 +232,55 @@ def test_range_and_conditionals_apply_to_the_target(
     etag = hashlib.md5(b"target body").hexdigest()
     assert cluster.request("GET", f"{box}/link", _h(tester, If_None_Match=etag))[0] == 304
     assert cluster.request("GET", f"{box}/link", _h(tester, If_Match=etag))[0] == 200
+
+
+def test_copy_of_link_copies_target_unless_symlink_get(
+    cluster: Cluster, tester: Auth, box: str
+) -> None:
+    container = box.rsplit("/", 1)[1]
+    _link(cluster, tester, f"{box}/link", f"{container}/target")
+    dest = _h(tester, Destination=f"{container}/data-copy")
+    assert cluster.request("COPY", f"{box}/link", dest)[0] == 201
+    status, headers, body = cluster.request("GET", f"{box}/data-copy?symlink=get", _h(tester))
+    assert (status, body) == (200, b"target body")
+    assert "x-symlink-target" not in headers
+    dest = _h(tester, Destination=f"{container}/link-copy")
+    assert cluster.request("COPY", f"{box}/link?symlink=get", dest)[0] == 201
+    status, headers, body = cluster.request("GET", f"{box}/link-copy?symlink=get", _h(tester))
+    assert (status, body) == (200, b"")
+    assert headers["x-symlink-target"] == f"{container}/target"
+    assert cluster.request("GET", f"{box}/link-copy", _h(tester))[2] == b"target body"
+    etag = hashlib.md5(b"target body").hexdigest()
+    _link(cluster, tester, f"{box}/static", f"{container}/target", X_Symlink_Target_Etag=etag)
+    dest = _h(tester, Destination=f"{container}/static-copy")
+    assert cluster.request("COPY", f"{box}/static?symlink=get", dest)[0] == 201
+    _, headers, _ = cluster.request("HEAD", f"{box}/static-copy?symlink=get", _h(tester))
+    assert (headers["x-symlink-target-etag"], headers["x-symlink-target-bytes"]) == (etag, "11")
+
+
+def _slo(cluster: Cluster, auth: Auth, path: str, segments: dict[str, bytes]) -> int:
+    """PUT an SLO at ``path`` made of ``segments`` (segment path -> its body, already stored)."""
+    manifest = [
+        {"path": seg, "etag": hashlib.md5(data).hexdigest(), "size_bytes": len(data)}
+        for seg, data in segments.items()
+    ]
+    body = json.dumps(manifest).encode()
+    return cluster.request("PUT", f"{path}?multipart-manifest=put", _h(auth), body)[0]
+
+
+def test_link_to_an_slo_reads_the_assembled_object(
+    cluster: Cluster, tester: Auth, box: str
+) -> None:
+    container = box.rsplit("/", 1)[1]
+    parts = {f"/{container}/seg1": b"first-", f"/{container}/seg2": b"second"}
+    for seg, data in parts.items():
+        assert cluster.request("PUT", f"{tester.path}{seg}", _h(tester), data)[0] == 201
+    assert _slo(cluster, tester, f"{box}/big", parts) == 201
+    assert _link(cluster, tester, f"{box}/to-big", f"{container}/big") == 201
+    status, headers, body = cluster.request("GET", f"{box}/to-big", _h(tester))
+    assert (status, body) == (200, b"first-second")
+    assert headers["x-static-large-object"] == "True"
+    status, headers, _ = cluster.request("HEAD", f"{box}/to-big", _h(tester))
+    assert (status, headers["content-length"]) == (200, "12")
+    status, _, body = cluster.request("GET", f"{box}/to-big", _h(tester, Range="bytes=4-7"))
+    assert (status, body) == (206, b"t-se")
