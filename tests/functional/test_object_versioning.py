@@ -370,3 +370,55 @@ def test_versions_listing_with_delimiter_rolls_up_subdirs(
         ("d/b", True),
     ]
     assert cluster.request("GET", f"{versioned}?versions&delimiter=1", _h(tester))[0] == 400
+
+
+def test_versioned_slo_keeps_each_manifest_as_a_version(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    segs = f"{tester.path}/{_name('segs')}"
+    assert cluster.request("PUT", segs, _h(tester))[0] == 201
+    parts = {"s1": b"one-", "s2": b"two", "s3": b"3rd"}
+    for name, data in parts.items():
+        assert cluster.request("PUT", f"{segs}/{name}", _h(tester), data)[0] == 201
+    seg_container = segs.rsplit("/", 1)[1]
+
+    def manifest(*names: str) -> bytes:
+        return json.dumps(
+            [
+                {
+                    "path": f"/{seg_container}/{n}",
+                    "etag": hashlib.md5(parts[n]).hexdigest(),
+                    "size_bytes": len(parts[n]),
+                }
+                for n in names
+            ]
+        ).encode()
+
+    obj = f"{versioned}/big"
+    ids = []
+    for names in (("s1", "s2"), ("s3",)):
+        status, headers, _ = cluster.request(
+            "PUT", f"{obj}?multipart-manifest=put", _h(tester), manifest(*names)
+        )
+        assert status == 201
+        ids.append(headers["x-object-version-id"])
+    status, headers, body = cluster.request("GET", obj, _h(tester))
+    assert (status, body, headers["x-static-large-object"]) == (200, b"3rd", "True")
+    status, headers, body = cluster.request("GET", f"{obj}?version-id={ids[0]}", _h(tester))
+    assert (status, body, headers["x-object-version-id"]) == (200, b"one-two", ids[0])
+    status, headers, _ = cluster.request("HEAD", f"{obj}?version-id={ids[0]}", _h(tester))
+    assert (status, headers["content-length"]) == (200, "7")
+    query = f"version-id={ids[0]}&multipart-manifest=get"
+    status, _, body = cluster.request("GET", f"{obj}?{query}", _h(tester))
+    assert status == 200
+    assert [s["name"].rsplit("/", 1)[1] for s in json.loads(body)] == ["s1", "s2"]
+    rows = _versions(cluster, tester, versioned)
+    assert [(r["version_id"], r["is_latest"]) for r in rows] == [(ids[1], True), (ids[0], False)]
+    assert [r["bytes"] for r in rows] == [3, 7]
+    assert cluster.request("PUT", f"{obj}?version-id={ids[0]}", _h(tester), b"")[0] == 201
+    assert cluster.request("GET", obj, _h(tester))[2] == b"one-two"
+    assert cluster.request("DELETE", obj, _h(tester))[0] == 204
+    assert cluster.request("GET", f"{obj}?version-id={ids[1]}", _h(tester))[2] == b"3rd"
+    segments = cluster.json(segs, tester.token)
+    assert isinstance(segments, list)
+    assert [s["name"] for s in segments] == ["s1", "s2", "s3"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.parse
 import uuid
@@ -157,3 +158,65 @@ def test_link_is_versioned_as_a_link(cluster: Cluster, tester: Auth) -> None:
 def test_info_lists_versioned_writes(cluster: Cluster) -> None:
     info = json.loads(cluster.request("GET", "/info")[2])
     assert "versioned_writes" in info
+
+
+def _segments(cluster: Cluster, auth: Auth, parts: dict[str, bytes]) -> str:
+    """A fresh segments container holding ``parts`` (name -> body); its path."""
+    segs = f"{auth.path}/{_name('segs')}"
+    assert cluster.request("PUT", segs, _h(auth))[0] == 201
+    for name, data in parts.items():
+        assert cluster.request("PUT", f"{segs}/{name}", _h(auth), data)[0] == 201
+    return segs
+
+
+def _slo_body(segs: str, parts: dict[str, bytes]) -> bytes:
+    container = segs.rsplit("/", 1)[1]
+    return json.dumps(
+        [
+            {"path": f"/{container}/{n}", "etag": hashlib.md5(d).hexdigest(), "size_bytes": len(d)}
+            for n, d in parts.items()
+        ]
+    ).encode()
+
+
+def test_slo_manifest_is_versioned_not_its_segments(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-Versions-Location")
+    parts = {"s1": b"one-", "s2": b"two", "s3": b"3rd"}
+    segs = _segments(cluster, tester, parts)
+    first = {k: parts[k] for k in ("s1", "s2")}
+    put = f"{base}/big?multipart-manifest=put"
+    assert cluster.request("PUT", put, _h(tester), _slo_body(segs, first))[0] == 201
+    assert cluster.request("PUT", put, _h(tester), _slo_body(segs, {"s3": b"3rd"}))[0] == 201
+    assert _get(cluster, tester, f"{base}/big") == (200, b"3rd")
+    rows = _archive(cluster, tester, archive)
+    assert [r["name"].split("/")[0] for r in rows] == ["003big"]
+    old = f"{archive}/{rows[0]['name']}"
+    assert _get(cluster, tester, old) == (200, b"one-two")
+    status, headers, body = cluster.request("GET", f"{old}?multipart-manifest=get", _h(tester))
+    assert status == 200
+    assert headers["x-static-large-object"] == "True"
+    assert [s["name"].rsplit("/", 1)[1] for s in json.loads(body)] == ["s1", "s2"]
+    assert [r["name"] for r in _archive(cluster, tester, segs)] == ["s1", "s2", "s3"]
+    assert cluster.request("DELETE", f"{base}/big", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/big") == (200, b"one-two")
+    assert _archive(cluster, tester, archive) == []
+    assert [r["name"] for r in _archive(cluster, tester, segs)] == ["s1", "s2", "s3"]
+
+
+def test_dlo_manifest_is_versioned_not_its_segments(cluster: Cluster, tester: Auth) -> None:
+    base, archive = _pair(cluster, tester, "X-History-Location")
+    segs = _segments(cluster, tester, {"a/1": b"old-", "a/2": b"dlo", "b/1": b"new dlo"})
+    container = segs.rsplit("/", 1)[1]
+    for prefix in ("a/", "b/"):
+        headers = _h(tester, X_Object_Manifest=f"{container}/{prefix}")
+        assert cluster.request("PUT", f"{base}/d", headers, b"")[0] == 201
+    assert _get(cluster, tester, f"{base}/d") == (200, b"new dlo")
+    rows = _archive(cluster, tester, archive)
+    assert len(rows) == 1
+    old = f"{archive}/{rows[0]['name']}"
+    status, headers, body = cluster.request("GET", old, _h(tester))
+    assert (status, body, headers["x-object-manifest"]) == (200, b"old-dlo", f"{container}/a/")
+    assert cluster.request("DELETE", f"{base}/d", _h(tester))[0] == 204
+    assert _get(cluster, tester, f"{base}/d")[0] == 404
+    assert len(_archive(cluster, tester, archive)) == 3
+    assert len(_archive(cluster, tester, segs)) == 3
