@@ -27,3 +27,14 @@ def container(cluster: InprocCluster) -> str:
     resp = cluster.request("PUT", path)
     assert resp.status == 201, resp
     return path
+
+
+@pytest.fixture(scope="module")
+def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InprocCluster]:
+    """The whole sample pipeline (etc/proxy-server.conf: tempauth and every filter) over 3
+    object, container and account servers; one fresh cluster per module."""
+    found = InprocCluster(tmp_path_factory.mktemp("pipeline"), pipeline=True).start()
+    try:
+        yield found
+    finally:
+        found.stop_all()

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from swiftclient.utils import generate_temp_url
 
 from tests.support.faults import Fault
 from tests.support.inproc import InprocCluster
-
-
-@pytest.fixture(scope="module")
-def piped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InprocCluster]:
-    found = InprocCluster(tmp_path_factory.mktemp("pipeline"), pipeline=True).start()
-    try:
-        yield found
-    finally:
-        found.stop_all()
 
 
 def _login(cluster: InprocCluster, user: str, key: str) -> tuple[str, str]:
