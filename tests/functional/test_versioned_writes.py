@@ -91,13 +91,16 @@ def test_both_locations_at_once_is_400(cluster: Cluster, tester: Auth) -> None:
     assert cluster.request("PUT", f"{tester.path}/{_name('both')}", headers)[0] == 400
 
 
-def test_remove_versions_location_stops_versioning(cluster: Cluster, tester: Auth) -> None:
-    base, archive = _pair(cluster, tester, "X-Versions-Location")
-    cluster.request("POST", base, _h(tester, X_Remove_Versions_Location="x"))
+@pytest.mark.parametrize("mode", ["Versions", "History"])
+def test_remove_location_stops_versioning(cluster: Cluster, tester: Auth, mode: str) -> None:
+    base, archive = _pair(cluster, tester, f"X-{mode}-Location")
+    cluster.request("POST", base, {**_h(tester), f"X-Remove-{mode}-Location": "x"})
     _, headers, _ = cluster.request("HEAD", base, _h(tester))
     assert "x-versions-location" not in headers
+    assert "x-history-location" not in headers
     cluster.request("PUT", f"{base}/obj", _h(tester), b"v1")
     cluster.request("PUT", f"{base}/obj", _h(tester), b"v2")
+    cluster.request("DELETE", f"{base}/obj", _h(tester))
     assert _archive(cluster, tester, archive) == []
 
 
@@ -157,7 +160,9 @@ def test_link_is_versioned_as_a_link(cluster: Cluster, tester: Auth) -> None:
 
 def test_info_lists_versioned_writes(cluster: Cluster) -> None:
     info = json.loads(cluster.request("GET", "/info")[2])
-    assert "versioned_writes" in info
+    assert info["versioned_writes"] == {
+        "allowed_flags": ["x-versions-location", "x-history-location"]
+    }
 
 
 def _segments(cluster: Cluster, auth: Auth, parts: dict[str, bytes]) -> str:
