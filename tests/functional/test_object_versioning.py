@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -423,3 +424,23 @@ def test_versioned_slo_keeps_each_manifest_as_a_version(
     segments = cluster.json(segs, tester.token)
     assert isinstance(segments, list)
     assert [s["name"] for s in segments] == ["s1", "s2", "s3"]
+
+
+@pytest.mark.parametrize("name", ["dir/sub obj", "caf\u00e9%25x?y"])
+def test_url_encoded_names_are_versioned(
+    cluster: Cluster, tester: Auth, versioned: str, name: str
+) -> None:
+    quoted = urllib.parse.quote(name)
+    obj = f"{versioned}/{quoted}"
+    ids = [_put(cluster, tester, obj, body) for body in (b"one", b"two")]
+    rows = _versions(cluster, tester, versioned)
+    assert [(r["name"], r["version_id"]) for r in rows] == [(name, ids[1]), (name, ids[0])]
+    listed = cluster.json(versioned, tester.token)
+    assert isinstance(listed, list)
+    assert [r["name"] for r in listed] == [name]
+    status, headers, body = cluster.request("GET", f"{obj}?version-id={ids[0]}", _h(tester))
+    assert (status, body, headers["x-object-version-id"]) == (200, b"one", ids[0])
+    assert cluster.request("DELETE", obj, _h(tester))[0] == 204
+    assert cluster.request("GET", obj, _h(tester))[0] == 404
+    assert cluster.request("PUT", f"{obj}?version-id={ids[0]}", _h(tester), b"")[0] == 201
+    assert cluster.request("GET", obj, _h(tester))[2] == b"one"
