@@ -84,6 +84,9 @@ def test_history_mode_keeps_every_version_and_delete_markers(
     # a second DELETE of nothing archives nothing more but still writes a marker
     cluster.request("DELETE", f"{base}/obj", _h(tester))
     assert _get(cluster, tester, f"{base}/obj")[0] == 404
+    types = [r["content_type"] for r in _archive(cluster, tester, archive)]
+    assert types[3:] == [MARKER, MARKER]
+    assert len(types) == 5
 
 
 def test_both_locations_at_once_is_400(cluster: Cluster, tester: Auth) -> None:
