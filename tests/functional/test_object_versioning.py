@@ -444,3 +444,40 @@ def test_url_encoded_names_are_versioned(
     assert cluster.request("GET", obj, _h(tester))[0] == 404
     assert cluster.request("PUT", f"{obj}?version-id={ids[0]}", _h(tester), b"")[0] == 201
     assert cluster.request("GET", obj, _h(tester))[2] == b"one"
+
+
+def test_link_into_a_versioned_container_follows_the_current_version(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    container = versioned.rsplit("/", 1)[1]
+    _put(cluster, tester, f"{versioned}/t", b"first")
+    plain = f"{tester.path}/{_name('links')}"
+    assert cluster.request("PUT", plain, _h(tester))[0] == 201
+    etag = hashlib.md5(b"first").hexdigest()
+    for name, extra in (("dyn", {}), ("static", {"X-Symlink-Target-Etag": etag})):
+        headers = {**_h(tester, X_Symlink_Target=f"{container}/t"), **extra}
+        assert cluster.request("PUT", f"{plain}/{name}", headers, b"")[0] == 201
+    assert cluster.request("GET", f"{plain}/dyn", _h(tester))[2] == b"first"
+    assert cluster.request("GET", f"{plain}/static", _h(tester))[2] == b"first"
+    _put(cluster, tester, f"{versioned}/t", b"second")
+    status, _, body = cluster.request("GET", f"{plain}/dyn", _h(tester))
+    assert (status, body) == (200, b"second")
+    assert cluster.request("GET", f"{plain}/static", _h(tester))[0] == 409
+    cluster.request("DELETE", f"{versioned}/t", _h(tester))
+    assert cluster.request("GET", f"{plain}/dyn", _h(tester))[0] == 404
+
+
+def test_delete_while_disabled_writes_no_marker_and_keeps_versions(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    obj = f"{versioned}/off"
+    ids = [_put(cluster, tester, obj, body) for body in (b"a", b"bb")]
+    cluster.request("POST", versioned, _h(tester, X_Versions_Enabled="false"))
+    status, headers, _ = cluster.request("DELETE", obj, _h(tester))
+    assert status == 204
+    assert "x-object-version-id" not in headers
+    assert cluster.request("GET", obj, _h(tester))[0] == 404
+    rows = _versions(cluster, tester, versioned)
+    assert [r["version_id"] for r in rows] == [ids[1], ids[0]]
+    assert MARKER not in [r["content_type"] for r in rows]
+    assert cluster.request("GET", f"{obj}?version-id={ids[0]}", _h(tester))[2] == b"a"
