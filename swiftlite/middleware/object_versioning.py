@@ -10,10 +10,13 @@ overwritten; ``?version-id=<id>`` GET/HEAD/DELETE, and PUT of an empty body to m
 version current again (restore); ``?versions`` listings (``versions_listing.py``); and the
 409 for deleting a container that still has versions.
 
-It sits just above the proxy (``... versioned_writes symlink object_versioning proxy-server``),
-so the links it writes carry the sysmeta ``symlink`` reads (``X-Object-Sysmeta-Symlink-*``,
-``Versions-Symlink``, ``Symloop-Extend``, ``Allow-Reserved-Names``) and ``symlink``, above,
-follows them into the reserved namespace. Requests into that namespace are this filter's own,
+It sits where Swift's object versioning does, between ``versioned_writes`` and ``symlink``
+(``... versioned_writes object_versioning symlink proxy-server``). The links it writes carry
+the sysmeta ``symlink`` reads (``X-Object-Sysmeta-Symlink-*``, ``Versions-Symlink``,
+``Symloop-Extend``, ``Allow-Reserved-Names``); ``symlink``, below, answers this filter's own
+subrequests (``OV``) with a link itself and follows links for a client's GET/HEAD of a name
+(and for ``OVF``, a ``?version-id`` read), and the version it reached is read back from its
+``Content-Location``. Requests into that namespace are this filter's own,
 so they are sent with ``auth=BYPASS`` after the caller was authorized against the client
 container's ACLs here (``authorize``), as the proxy would have.
 """
@@ -53,6 +56,7 @@ from swiftlite.middleware.versioned_writes import Refused, copy_headers, lower_k
 from swiftlite.proxy.controllers.obj import guess_content_type
 
 SOURCE = "OV"
+FOLLOW_SOURCE = "OVF"
 VERSION_ID = "X-Object-Version-Id"
 CURRENT_VERSION_ID = "X-Object-Current-Version-Id"
 ALLOW = {reserved.ALLOW_HEADER: "true"}
@@ -170,13 +174,21 @@ class ObjectVersioningMiddleware:
             raise Refused(denied)
 
     def sub(
-        self, req: Request, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any
+        self,
+        req: Request,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        source: str = SOURCE,
+        **kw: Any,
     ) -> Response:
+        """A subrequest of ours; ``symlink`` below answers one from ``SOURCE`` with a link
+        itself (never following it) and follows links for one from ``FOLLOW_SOURCE``."""
         sub = make_subrequest(
             req.environ,
             method,
             path,
-            source=SOURCE,
+            source=source,
             auth=BYPASS,  # the caller was authorized against the client container already
             headers={**ALLOW, **(headers or {})},
             **kw,
@@ -228,18 +240,43 @@ class ObjectVersioningMiddleware:
     def _mark_current(
         self, req: Request, resp: Response, container: str, obj: str, location: str
     ) -> None:
+        """``X-Object-Version-Id`` (and, for a version, a client ``Content-Location``) on a
+        GET/HEAD of a name: of the version link itself (``?symlink=get``), or of the version
+        ``symlink`` below followed it to."""
         resp.headers[VERSION_ID] = "null"
-        if not config.config_true(resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+        if config.config_true(resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+            target = urllib.parse.unquote(resp.headers.get(symlink.SYSMETA_TARGET, ""))
+            tcont, _, tobj = target.partition("/")
+            _name, ts = vl.split_version(tobj)
+            if tcont != location or ts is None:
+                return
+            resp.headers[VERSION_ID] = ts.internal
+            if req.GET.get("symlink") == "get":  # the link itself: name the version as clients do
+                quoted = urllib.parse.quote(f"{container}/{obj}")
+                for header in (symlink.SYSMETA_TARGET, symlink.TARGET):
+                    if header in resp.headers:
+                        resp.headers[header] = f"{quoted}?version-id={ts.internal}"
             return
-        target = urllib.parse.unquote(resp.headers.get(symlink.SYSMETA_TARGET, ""))
-        tcont, _, tobj = target.partition("/")
-        _name, ts = vl.split_version(tobj)
-        if tcont != location or ts is None:
-            return
-        resp.headers[VERSION_ID] = ts.internal
-        if req.GET.get("symlink") == "get":  # the link itself: name the version as clients do
-            quoted = urllib.parse.quote(f"{container}/{obj}")
-            resp.headers[symlink.SYSMETA_TARGET] = f"{quoted}?version-id={ts.internal}"
+        found = self._followed_version(resp, location)
+        if found is not None:
+            version, account, name, ts = found
+            resp.headers[VERSION_ID] = ts.internal
+            where = urllib.parse.quote(f"/{version}/{account}/{container}/{name}")
+            resp.headers["Content-Location"] = f"{where}?version-id={ts.internal}"
+
+    @staticmethod
+    def _followed_version(resp: Response, location: str) -> tuple[str, str, str, Timestamp] | None:
+        """(api version, account, object name, version) of the version in ``location`` that
+        ``symlink`` followed a link to (its ``Content-Location``); None for anything else."""
+        where = urllib.parse.unquote(resp.headers.get("Content-Location", ""))
+        try:
+            path = split_api_path(where.split("?")[0], allow_reserved=True)
+        except (BadInput, BadName):
+            return None
+        if path.container != location or path.obj is None:
+            return None
+        name, ts = vl.split_version(path.obj)
+        return None if ts is None else (path.version, path.account, name, ts)
 
     def copy_current(self, req: Request, account: str, container: str, obj: str, loc: str) -> None:
         """Copy an unversioned current object (version ``null``) into the versions container."""
@@ -398,7 +435,10 @@ class ObjectVersioningMiddleware:
         if version == "null":
             resp = req.get_response(self.app)
             if 200 <= resp.status_int < 300:
-                if config.config_true(resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")):
+                linked = config.config_true(
+                    resp.headers.get(symlink.SYSMETA_VERSIONS_SYMLINK, "")
+                ) or (loc and self._followed_version(resp, loc))
+                if linked:  # the name is a version with a real id
                     close(resp)
                     return text(404, "Not Found")
                 resp.headers[VERSION_ID] = "null"
@@ -407,7 +447,9 @@ class ObjectVersioningMiddleware:
         skip = {"host", "content-length", "transfer-encoding"}
         headers = {k: v for k, v in req.headers.items() if k.lower() not in skip}
         path = api_path(account, loc, vl.version_object(obj, version))
-        resp = self.sub(req, req.method, path, headers)
+        # a version that is a link is followed by symlink below, unless ?symlink=get
+        raw = req.GET.get("symlink") == "get"
+        resp = self.sub(req, req.method, path, headers, source=SOURCE if raw else FOLLOW_SOURCE)
         if 200 <= resp.status_int < 300:
             resp.headers[VERSION_ID] = version
             if resp.headers.get("Content-Type") == vl.DELETE_MARKER_CONTENT_TYPE:

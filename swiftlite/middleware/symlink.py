@@ -60,7 +60,8 @@ SLO_SIZE = "X-Object-Sysmeta-Slo-Size"
 # Set by a filter above (object versioning) that already knows the target's ETag and size:
 # the PUT takes X-Symlink-Target-Etag and -Bytes as given instead of asking the target.
 SYMLINK_OVERRIDE = "swiftlite.symlink_override"
-# Filters above that read the stored link itself, never its target (Swift: versioned writes).
+# Filters above whose subrequests read a stored link itself, never its target (versioned
+# writes and object versioning, as in Swift, where they ask with ?symlink=get).
 RAW_SOURCES = frozenset({"VW", "OV"})
 
 TARGET_FORM = "X-Symlink-Target header must be of the form <container name>/<object name>"
@@ -422,7 +423,7 @@ class SymlinkMiddleware:
         close(stored)
         found = link_target(stored.headers, account)
         if found is None or config.config_true(stored.headers.get(SYSMETA_VERSIONS_SYMLINK, "")):
-            return resp  # object versioning below applied the POST to the current version
+            return resp  # object versioning, above, applies the POST to the current version
         location = urllib.parse.quote(api_path(*found).replace("/v1/", f"/{version}/", 1))
         redirect = _text(
             307,

@@ -34,7 +34,7 @@ WINDOW = 4.0
 PIPELINE = (
     "catch_errors gatekeeper healthcheck name_check proxy_logging cache etag_quoter "
     "list_endpoints ratelimit tempauth read_only copy container_quotas account_quotas slo dlo "
-    "versioned_writes symlink object_versioning proxy_logging proxy-server"
+    "versioned_writes object_versioning symlink proxy_logging proxy-server"
 )
 
 

@@ -64,6 +64,10 @@ def test_three_writes_a_delete_and_every_version_by_id(
     assert (status, body) == (200, b"three")
     assert headers["x-object-version-id"] == ids[2]
     assert headers["content-location"].endswith(f"/doc?version-id={ids[2]}")
+    status, headers, body = cluster.request("GET", f"{obj}?symlink=get", _h(tester))
+    container = versioned.rsplit("/", 1)[1]
+    assert (status, body, headers["x-object-version-id"]) == (200, b"", ids[2])
+    assert headers["x-symlink-target"] == f"{container}/doc?version-id={ids[2]}"
     for vid, want in zip(ids, (b"one", b"two!", b"three"), strict=True):
         status, headers, body = cluster.request("GET", f"{obj}?version-id={vid}", _h(tester))
         assert (status, body, headers["x-object-version-id"]) == (200, want, vid)

@@ -26,8 +26,9 @@ SWIFT_ORDER = [
     "slo",
     "dlo",
     "versioned_writes",
-    "symlink",
+    # Swift nests object versioning in its versioned_writes filter, above symlink
     "object_versioning",
+    "symlink",
 ]
 
 
