@@ -181,7 +181,7 @@ def test_swiftlite_short_pipeline_keeps_only_swifts_short_filters() -> None:
     full = (
         "catch_errors gatekeeper healthcheck metrics proxy_logging cache bulk tempurl ratelimit "
         "formpost s3api tempauth staticweb copy container_quotas account_quotas slo dlo "
-        "versioned_writes symlink object_versioning proxy_logging proxy-server"
+        "versioned_writes object_versioning symlink proxy_logging proxy-server"
     )
     assert systems.short_pipeline(full) == (
         "catch_errors gatekeeper healthcheck proxy_logging cache s3api tempauth copy slo dlo "
