@@ -268,9 +268,10 @@ class ObjectVersioningMiddleware:
     def _followed_version(resp: Response, location: str) -> tuple[str, str, str, Timestamp] | None:
         """(api version, account, object name, version) of the version in ``location`` that
         ``symlink`` followed a link to (its ``Content-Location``); None for anything else."""
-        where = urllib.parse.unquote(resp.headers.get("Content-Location", ""))
+        # symlink quotes the path's UTF-8 bytes; unquoted as latin-1 they are the WSGI path again
+        quoted = resp.headers.get("Content-Location", "").split("?")[0]
         try:
-            path = split_api_path(where.split("?")[0], allow_reserved=True)
+            path = split_api_path(urllib.parse.unquote(quoted, encoding="latin-1"), True)
         except (BadInput, BadName):
             return None
         if path.container != location or path.obj is None:

@@ -90,6 +90,11 @@ class LinkError(Exception):
         self.resp = resp
 
 
+def content_location(path: str) -> str:
+    """A WSGI path (``api_path``'s) as a header value: its UTF-8 bytes percent-quoted."""
+    return urllib.parse.quote(path.encode("latin-1"))
+
+
 def _text(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     resp = Response(status=status, body=text.encode("utf-8"), content_type="text/plain")
     resp.headers.update(headers or {})
@@ -244,7 +249,7 @@ class SymlinkMiddleware:
                     _text(
                         409,
                         "X-Symlink-Target-Etag headers do not match",
-                        {"Content-Location": last_path or ""},
+                        {"Content-Location": content_location(last_path or "")},
                     )
                 )
             if loops >= self.options.symloop_max:
@@ -292,13 +297,13 @@ class SymlinkMiddleware:
                         409,
                         f"Object Etag {final!r} does not match X-Symlink-Target-Etag header "
                         f"{target_etag!r}",
-                        {"Content-Location": last_path or ""},
+                        {"Content-Location": content_location(last_path or "")},
                     )
                 )
         if last_path and "Content-Location" not in resp.headers:
             # a filter below may have named the target for clients already (object
             # versioning: ``/v1/a/c/o?version-id=...`` instead of a reserved path)
-            resp.headers["Content-Location"] = urllib.parse.quote(last_path)
+            resp.headers["Content-Location"] = content_location(last_path)
         return resp
 
     # -- PUT -----------------------------------------------------------------------------------
@@ -386,7 +391,11 @@ class SymlinkMiddleware:
         close(resp)
         if resp.status_int == 404:
             raise LinkError(
-                _text(409, "X-Symlink-Target does not exist", {"Content-Location": path})
+                _text(
+                    409,
+                    "X-Symlink-Target does not exist",
+                    {"Content-Location": content_location(path)},
+                )
             )
         if not 200 <= resp.status_int < 300:
             raise LinkError(_text(resp.status_int, resp.status.split(" ", 1)[-1]))

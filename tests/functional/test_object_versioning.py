@@ -442,6 +442,8 @@ def test_url_encoded_names_are_versioned(
     listed = cluster.json(versioned, tester.token)
     assert isinstance(listed, list)
     assert [r["name"] for r in listed] == [name]
+    _, headers, _ = cluster.request("GET", obj, _h(tester))
+    assert headers["content-location"] == f"{obj}?version-id={ids[1]}"
     status, headers, body = cluster.request("GET", f"{obj}?version-id={ids[0]}", _h(tester))
     assert (status, body, headers["x-object-version-id"]) == (200, b"one", ids[0])
     assert cluster.request("DELETE", obj, _h(tester))[0] == 204

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 import uuid
 
 import pytest
@@ -284,3 +285,15 @@ def test_link_to_an_slo_reads_the_assembled_object(
     assert (status, headers["content-length"]) == (200, "12")
     status, _, body = cluster.request("GET", f"{box}/to-big", _h(tester, Range="bytes=4-7"))
     assert (status, body) == (206, b"t-se")
+
+
+def test_link_to_a_non_ascii_name_quotes_content_location_once(
+    cluster: Cluster, tester: Auth, box: str
+) -> None:
+    container = box.rsplit("/", 1)[1]
+    target = urllib.parse.quote("t\u00e4rget \u00fc")
+    assert cluster.request("PUT", f"{box}/{target}", _h(tester), b"umlaut")[0] == 201
+    assert _link(cluster, tester, f"{box}/link", f"{container}/{target}") == 201
+    status, headers, body = cluster.request("GET", f"{box}/link", _h(tester))
+    assert (status, body) == (200, b"umlaut")
+    assert headers["content-location"] == f"{box}/{target}"
