@@ -41,6 +41,7 @@ from swiftlite.middleware import symlink, version_copy, versioned_containers
 from swiftlite.middleware import versions_listing as vl
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
+    AUTHORIZED,
     BYPASS,
     CARRY,
     OVERRIDE,
@@ -180,6 +181,7 @@ class ObjectVersioningMiddleware:
         path: str,
         headers: dict[str, str] | None = None,
         source: str = SOURCE,
+        auth: str = BYPASS,  # the caller was authorized against the client container already
         **kw: Any,
     ) -> Response:
         """A subrequest of ours; ``symlink`` below answers one from ``SOURCE`` with a link
@@ -189,7 +191,7 @@ class ObjectVersioningMiddleware:
             method,
             path,
             source=source,
-            auth=BYPASS,  # the caller was authorized against the client container already
+            auth=auth,
             headers={**ALLOW, **(headers or {})},
             **kw,
         )
@@ -448,9 +450,17 @@ class ObjectVersioningMiddleware:
         skip = {"host", "content-length", "transfer-encoding"}
         headers = {k: v for k, v in req.headers.items() if k.lower() not in skip}
         path = api_path(account, loc, vl.version_object(obj, version))
-        # a version that is a link is followed by symlink below, unless ?symlink=get
+        # a version that is a link is followed by symlink below, unless ?symlink=get; the
+        # caller is authorized for the version here, and for the link's target by the proxy
         raw = req.GET.get("symlink") == "get"
-        resp = self.sub(req, req.method, path, headers, source=SOURCE if raw else FOLLOW_SOURCE)
+        resp = self.sub(
+            req,
+            req.method,
+            path,
+            headers,
+            source=SOURCE if raw else FOLLOW_SOURCE,
+            auth=AUTHORIZED,
+        )
         if 200 <= resp.status_int < 300:
             resp.headers[VERSION_ID] = version
             if resp.headers.get("Content-Type") == vl.DELETE_MARKER_CONTENT_TYPE:

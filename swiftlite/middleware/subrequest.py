@@ -17,7 +17,10 @@ request that caused it is fixed here, not by each filter:
   target's ACLs as if the caller had sent it: a filter cannot widen access. ``auth=BYPASS``
   sets ``swiftlite.authorize_override``: the subrequest is allowed without asking, for what is
   not the caller's action (an info lookup, a filter's own bookkeeping); callers say why in a
-  comment where they use it.
+  comment where they use it. ``auth=AUTHORIZED`` is for a request the filter has just
+  authorized the caller for itself: it is allowed without asking, but it carries the caller's
+  identity and not the override, so what a filter below asks for on its behalf (``symlink``
+  following a link the answer turned out to be) is authorized as the caller again.
 * ``source`` names the filter in ``swiftlite.source``, which the access log prints, so every
   subrequest line says who made it.
 
@@ -39,9 +42,13 @@ from swiftlite.proxy.info import INFOCACHE, account_key, container_key
 
 CARRY = "carry"
 BYPASS = "bypass"
+AUTHORIZED = "authorized"
 
 AUTHORIZE = "swiftlite.authorize"
 OVERRIDE = "swiftlite.authorize_override"
+# auth=AUTHORIZED: the caller's identity, kept aside (a hook in the environ is always asked)
+# for the CARRY subrequests made from this one.
+DEFERRED_IDENTITY = "swiftlite.deferred_identity"
 SOURCE = "swiftlite.source"
 CACHE = "swiftlite.cache"
 
@@ -116,6 +123,18 @@ class IterReader:
             close()
 
 
+def _identity(environ: Mapping[str, Any]) -> dict[str, Any]:
+    """What auth=CARRY copies: the caller's identity keys and override, or, from an
+    auth=AUTHORIZED subrequest, the identity it kept aside."""
+    deferred = environ.get(DEFERRED_IDENTITY)
+    if deferred is not None:
+        return dict(deferred)
+    found = {key: environ[key] for key in AUTH_KEYS if key in environ}
+    if environ.get(OVERRIDE):
+        found[OVERRIDE] = True
+    return found
+
+
 def make_environ(
     environ: Mapping[str, Any],
     method: str,
@@ -126,8 +145,8 @@ def make_environ(
     query: str = "",
 ) -> dict[str, Any]:
     """A fresh environ for ``method path?query`` that inherits what the module doc lists."""
-    if auth not in (CARRY, BYPASS):
-        raise ValueError(f"auth must be CARRY or BYPASS, not {auth!r}")
+    if auth not in (CARRY, BYPASS, AUTHORIZED):
+        raise ValueError(f"auth must be CARRY, BYPASS or AUTHORIZED, not {auth!r}")
     env = {key: environ[key] for key in INHERITED if key in environ}
     env.setdefault("wsgi.url_scheme", "http")
     env.setdefault("SERVER_NAME", "localhost")
@@ -138,11 +157,10 @@ def make_environ(
         # Share one memo between the parent and all its subrequests.
         environ[INFOCACHE] = env[INFOCACHE] = {}
     if auth == CARRY:
-        for key in AUTH_KEYS:
-            if key in environ:
-                env[key] = environ[key]
-        if environ.get(OVERRIDE):
-            env[OVERRIDE] = True
+        env.update(_identity(environ))
+    elif auth == AUTHORIZED:
+        env[DEFERRED_IDENTITY] = _identity(environ)
+        env[OVERRIDE] = True
     else:
         env[OVERRIDE] = True
     env.update(

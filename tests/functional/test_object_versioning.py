@@ -487,3 +487,26 @@ def test_delete_while_disabled_writes_no_marker_and_keeps_versions(
     assert [r["version_id"] for r in rows] == [ids[1], ids[0]]
     assert MARKER not in [r["content_type"] for r in rows]
     assert cluster.request("GET", f"{obj}?version-id={ids[0]}", _h(tester))[2] == b"a"
+
+
+def test_version_that_is_a_link_cannot_widen_a_readers_access(
+    cluster: Cluster, tester: Auth, versioned: str
+) -> None:
+    cluster.request("POST", versioned, _h(tester, X_Container_Read="test:tester3"))
+    secret = f"{tester.path}/{_name('secret')}"
+    assert cluster.request("PUT", secret, _h(tester))[0] == 201
+    assert cluster.request("PUT", f"{secret}/x", _h(tester), b"secret")[0] == 201
+    link = {**_h(tester), "X-Symlink-Target": f"{secret.rsplit('/', 1)[1]}/x"}
+    status, headers, _ = cluster.request("PUT", f"{versioned}/l", link, b"")
+    assert status == 201
+    link_version = headers["x-object-version-id"]
+    tester3 = cluster.auth("test:tester3", "testing3")
+    assert cluster.request("GET", f"{versioned}/l", _h(tester3))[0] == 403
+    _put(cluster, tester, f"{versioned}/l", b"plain")
+    assert cluster.request("GET", f"{versioned}/l", _h(tester3))[2] == b"plain"
+    by_id = f"{versioned}/l?version-id={link_version}"
+    assert cluster.request("GET", by_id, _h(tester3))[0] == 403
+    assert cluster.request("HEAD", by_id, _h(tester3))[0] == 403
+    assert cluster.request("GET", by_id, _h(tester))[2] == b"secret"
+    status, _, body = cluster.request("GET", f"{by_id}&symlink=get", _h(tester3))
+    assert (status, body) == (200, b"")
