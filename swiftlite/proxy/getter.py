@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, logs
 from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import Response as BackendResponse
 from swiftlite.common.timestamp import Timestamp
@@ -281,7 +281,7 @@ class ResumableBody:
             if resp.status == 206 and span is not None and span[0] == start:
                 self.app.logger.info(
                     "resuming GET %s at byte %d from %s:%s/%s",
-                    self.path,
+                    logs.escape(self.path),
                     start,
                     node["ip"],
                     node["port"],

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, logs
 from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import PutStream
 from swiftlite.proxy.getter import backend_path, request_node
@@ -229,7 +229,7 @@ def _next_node(app: Any, node_iter: NodeIter, path: str) -> Any:
     if node is not None and node.get("index") is None and app.options.log_handoffs:
         app.logger.info(
             "handoff requested for PUT %s: %s:%s/%s",
-            path,
+            logs.escape(path),
             node["ip"],
             node["port"],
             node["device"],

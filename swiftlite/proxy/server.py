@@ -133,6 +133,7 @@ class ProxyApp:
     def node_error(self, node: Any, server_type: str, what: str, status: int | None = None) -> None:
         """Charge a failure to a node: a 507 suppresses it at once, anything else counts one."""
         where = f"{node['ip']}:{node['port']}/{node['device']}"
+        what = logs.escape(what)  # it names the client's path: a line break in it is quoted
         if status == 507:
             self.limiter.limit(node)
             self.logger.error(
