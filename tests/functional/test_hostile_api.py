@@ -6,7 +6,9 @@ replayed header, a mangled name, a 5xx or a dropped keep-alive.
 
 from __future__ import annotations
 
+import configparser
 import json
+import selectors
 import socket
 import uuid
 
@@ -157,3 +159,33 @@ def test_put_with_stacked_codings_is_refused_not_stored_empty(
     )
     assert _raw(cluster, raw).status in (400, 501)
     assert _raw(cluster, _request(tester, "HEAD", path)).status == 404
+
+
+def test_proxy_closes_the_oldest_idle_connections_of_one_address_past_its_cap(cluster) -> None:
+    """The proxy's max_idle_per_ip (per worker) holds: a client opening more idle keep-alive
+    connections than every worker's cap together gets its oldest ones closed, not a pile of
+    connections it holds forever. From 127.0.0.9, so no other test's connection is counted."""
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(cluster.plan.proxy_conf)
+    cap = conf.getint("DEFAULT", "max_idle_per_ip")
+    workers = conf.getint("DEFAULT", "workers")
+    assert cap > 0
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(cap * workers + 40):  # connections that never send a head count too
+            opened.append(
+                socket.create_connection(cluster.proxy, timeout=30, source_address=("127.0.0.9", 0))
+            )
+        for sock in opened[-10:]:  # served: each worker has taken every connection before
+            sock.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 "), "a new connection not served"
+        # one wait for all: a shut connection is readable (EOF), an idle one is not
+        with selectors.DefaultSelector() as sel:  # epoll: no FD_SETSIZE limit
+            for sock in opened[:-10]:
+                sel.register(sock, selectors.EVENT_READ)
+            readable = [key.fileobj for key, _ in sel.select(timeout=1.0)]
+        closed = sum(sock.recv(1) == b"" for sock in readable)  # type: ignore[union-attr]
+        assert closed >= 40, (closed, len(opened))
+    finally:
+        for sock in opened:
+            sock.close()
