@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, direct_client, errors, green, policies, reserved
+from swiftlite.common import daemon, direct_client, errors, green, logs, policies, reserved
 from swiftlite.common.http.headers import is_sys_or_user_meta
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
@@ -327,7 +327,13 @@ class ContainerReconciler(daemon.Daemon):
             )
         except (OSError, errors.Timeout, green.Timeout) as exc:
             self.logger.warning(
-                "%s: %s %s:%s%s failed: %s", self.name, method, node["ip"], node["port"], path, exc
+                "%s: %s %s:%s%s failed: %s",
+                self.name,
+                method,
+                node["ip"],
+                node["port"],
+                logs.escape(path),
+                exc,
             )
             return None
 
