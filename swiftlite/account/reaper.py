@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import daemon, errors, fs, green, reserved
+from swiftlite.common import daemon, errors, fs, green, logs, reserved
 from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
@@ -258,7 +258,9 @@ class AccountReaper(daemon.Daemon):
                 try:
                     pages.append([item["name"] for item in json.loads(resp.body)])
                 except (ValueError, TypeError, KeyError):
-                    self.logger.warning("%s: bad listing of %s/%s", self.name, account, container)
+                    self.logger.warning(
+                        "%s: bad listing of %s", self.name, logs.escape(f"{account}/{container}")
+                    )
         if not pages:
             return ([], policy) if missing == len(nodes) else None
         names = sorted(set().union(*pages))
@@ -336,7 +338,7 @@ class AccountReaper(daemon.Daemon):
             )
         except (OSError, errors.Timeout) as exc:
             self.logger.warning(
-                "%s: %s %s%s failed: %s", self.name, method, host_of(node), full, exc
+                "%s: %s %s%s failed: %s", self.name, method, host_of(node), logs.escape(full), exc
             )
             return None
 

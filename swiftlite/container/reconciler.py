@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, policies, reserved
+from swiftlite.common import daemon, errors, green, logs, policies, reserved
 from swiftlite.common.http.client import BackendPool, PutStream, Response, direct_request
 from swiftlite.common.http.headers import TRANSIENT_SYSMETA_PREFIX, is_sys_or_user_meta
 from swiftlite.common.policies import INDEX_HEADER
@@ -284,7 +284,9 @@ class ContainerReconciler(daemon.Daemon):
         try:
             resp = self.pool.request(node["ip"], int(node["port"]), "GET", path, headers)
         except _UNAVAILABLE as exc:
-            self.logger.warning("%s: GET %s:%s%s failed: %s", self.name, *_where(node), path, exc)
+            self.logger.warning(
+                "%s: GET %s:%s%s failed: %s", self.name, *_where(node), logs.escape(path), exc
+            )
             return None
         if resp.status != 200 or resp.getheader("x-backend-timestamp") != stamp:
             resp.close()
@@ -361,7 +363,9 @@ class ContainerReconciler(daemon.Daemon):
         try:
             return self.pool.open_put(node["ip"], int(node["port"]), target, headers, chunked)
         except _UNAVAILABLE as exc:
-            self.logger.warning("%s: PUT %s:%s%s failed: %s", self.name, *_where(node), path, exc)
+            self.logger.warning(
+                "%s: PUT %s:%s%s failed: %s", self.name, *_where(node), logs.escape(path), exc
+            )
             return None
 
     def _delete(
@@ -397,7 +401,12 @@ class ContainerReconciler(daemon.Daemon):
             )
         except _UNAVAILABLE as exc:
             self.logger.warning(
-                "%s: %s %s:%s%s failed: %s", self.name, method, *_where(node), path, exc
+                "%s: %s %s:%s%s failed: %s",
+                self.name,
+                method,
+                *_where(node),
+                logs.escape(path),
+                exc,
             )
             return None
 

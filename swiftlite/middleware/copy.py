@@ -159,6 +159,9 @@ class CopyMiddleware:
         if path.obj is None or path.container is None:
             return self.app(environ, start_response)
         req = Request(environ)
+        refused = subrequest.query_refusal(req)
+        if refused is not None and (method == "COPY" or req.headers.get("X-Copy-From")):
+            return refused(environ, start_response)
         try:
             if method == "COPY":
                 resp = self.handle_copy(req, path.account, path.container, path.obj)

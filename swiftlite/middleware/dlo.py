@@ -109,6 +109,9 @@ class DloMiddleware:
         if path.obj is None or path.container is None:
             return self.app(environ, start_response)
         req = Request(environ)
+        refused = subrequest.query_refusal(req)
+        if refused is not None:
+            return refused(environ, start_response)
         if method in ("PUT", "POST"):
             value = req.headers.get("X-Object-Manifest")
             if value is not None and parse_manifest(value) is None:

@@ -37,7 +37,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, errors, green, logs
+from swiftlite.common import config, errors, green, intparse, logs
 from swiftlite.common.http import listing
 from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
@@ -104,7 +104,7 @@ def _depth(headers: Any) -> int:
     if not _is_slo(headers):
         return 0
     value = headers.get(SYSMETA_DEPTH, "")
-    return int(value) if value.isdigit() else 1
+    return int(value) if intparse.is_digits(value) else 1
 
 
 class SloMiddleware:
@@ -334,7 +334,8 @@ class SloMiddleware:
         part = req.GET.get("part-number")
         part_number = None
         if part is not None:
-            part_number = int(part) if part.isdigit() else 0
+            # ASCII digits only: "²" passes isdigit() and then int() raises (was a 500)
+            part_number = int(part) if intparse.is_digits(part) else 0
             if part_number < 1:
                 subrequest.close(resp)
                 return _text(400, "Part number must be an integer greater than 0")
@@ -524,8 +525,11 @@ def show_slo_row(row: dict[str, Any]) -> None:
     kept = []
     for param in params.split(";") if sep else []:
         key, _, value = param.strip().partition("=")
-        if key == "swift_bytes" and value.isdigit():
-            row["bytes"] = int(value)
+        if key == "swift_bytes":
+            # any writer sets this in a Content-Type: one that is not a number is dropped,
+            # the row's own bytes kept (int("²") was a 500 for every listing of the container)
+            if intparse.is_digits(value):
+                row["bytes"] = int(value)
         elif param.strip():
             kept.append(param.strip())
     if sep:

@@ -32,11 +32,13 @@ subrequest, whose answer the proxy's controller records in the shared memo.
 from __future__ import annotations
 
 import io
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from webob import Request, Response
 
+from swiftlite.common import logs
 from swiftlite.common.names import str_to_wsgi
 from swiftlite.proxy.info import INFOCACHE, account_key, container_key
 
@@ -84,6 +86,29 @@ AUTH_KEYS = (
     "swiftlite.tempauth.groups",
     "swiftlite.reseller_request",
 )
+
+
+def query_refusal(req: Request) -> Response | None:
+    """400 for an object request whose query string is not UTF-8 (``?x=%ff``), in the words
+    the proxy uses for a listing parameter; None when webob can decode it.
+
+    ``req.GET`` raises on such a query, which was a 500 in every filter that reads one; a
+    filter answers this before reading. (A listing request goes on to the proxy, which names
+    the parameter the same way.)
+    """
+    pairs = urllib.parse.parse_qsl(req.query_string, keep_blank_values=True, encoding="latin-1")
+    for key, value in pairs:
+        try:
+            key.encode("latin-1").decode("utf-8")
+            value.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            name = logs.escape(key)
+            return Response(
+                status=400,
+                body=f'"{name}" parameter not valid UTF-8'.encode(),
+                content_type="text/plain",
+            )
+    return None
 
 
 def api_path(account: str, container: str | None = None, obj: str | None = None) -> str:

@@ -33,7 +33,7 @@ from swiftlite.common.errors import BadInput, BadName
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.names import check_name, split_api_path
 from swiftlite.common.registry import register_info
-from swiftlite.middleware import json_listing
+from swiftlite.middleware import json_listing, subrequest
 from swiftlite.middleware.subrequest import BYPASS, CARRY, api_path, close, make_subrequest
 
 SOURCE = "SYM"
@@ -177,6 +177,9 @@ class SymlinkMiddleware:
             )
         except (BadInput, BadName):
             return self.app(environ, start_response)
+        refused = subrequest.query_refusal(req) if path.obj is not None else None
+        if refused is not None:
+            return refused(environ, start_response)
         try:
             if path.obj is not None:
                 resp = self.handle_object(req, path.version, path.account, path.container, path.obj)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, fs, green, recon_cache, reserved
+from swiftlite.common import daemon, errors, fs, green, logs, recon_cache, reserved
 from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
@@ -79,6 +79,11 @@ class ExpiryStats:
 
 def is_done(status: int) -> bool:
     return 200 <= status < 300 or status in DONE_STATUSES
+
+
+def _log_name(entry: expiry_queue.Entry) -> str:
+    """The entry's object path for a log line: a client's name, escaped (no line breaks)."""
+    return logs.escape(f"/{entry.account}/{entry.container}/{entry.obj}")
 
 
 def container_headers(
@@ -163,20 +168,16 @@ class ObjectExpirer(daemon.Daemon):
             expiry_queue.remove(path)
             stats.reclaimed += 1
             self.logger.warning(
-                "object-expirer: giving up on /%s/%s/%s, due at %s, older than reclaim_age: %s",
-                entry.account,
-                entry.container,
-                entry.obj,
+                "object-expirer: giving up on %s, due at %s, older than reclaim_age: %s",
+                _log_name(entry),
                 entry.delete_at,
                 statuses,
             )
         else:
             stats.failures += 1
             self.logger.warning(
-                "object-expirer: /%s/%s/%s not deleted everywhere yet: %s",
-                entry.account,
-                entry.container,
-                entry.obj,
+                "object-expirer: %s not deleted everywhere yet: %s",
+                _log_name(entry),
                 statuses,
             )
 

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from swiftlite.common import fs, green, intparse, reserved
+from swiftlite.common import fs, green, intparse, logs, reserved
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
 from swiftlite.common.http.client import Requester, direct_request
@@ -123,14 +123,22 @@ def send_to(
     except (OSError, PeerTimeout, green.Timeout) as exc:
         if logger:
             logger.warning(
-                "container update %s %s%s failed: %s", method, target.host, full_path, exc
+                "container update %s %s%s failed: %s",
+                method,
+                target.host,
+                logs.escape(full_path),
+                exc,
             )
         return False
     if 200 <= resp.status < 300:
         return True
     if logger:
         logger.warning(
-            "container update %s %s%s got %s", method, target.host, full_path, resp.status
+            "container update %s %s%s got %s",
+            method,
+            target.host,
+            logs.escape(full_path),
+            resp.status,
         )
     return False
 

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from swiftlite.common import logs
 from swiftlite.common.http.client import BackendPool
 from swiftlite.proxy.nodes import ErrorLimiter, Node, RingLike, node_key, request_node_count
 
@@ -37,6 +38,7 @@ class Backend:
     ) -> None:
         """Charge a failure to a node: a 507 suppresses it at once, anything else counts one."""
         where = node_key(node)
+        what = logs.escape(what)  # it names the client's path: a line break in it is quoted
         if status == 507:
             self.limiter.limit(node)
             self.logger.error(

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from swiftlite.common import green
+from swiftlite.common import green, logs
 from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import Connection
 from swiftlite.common.http.client import Response as BackendResponse
@@ -286,7 +286,7 @@ class ResumableBody:
             if resp.status == 206 and span is not None and span[0] == start:
                 self.backend.logger.info(
                     "resuming GET %s at byte %d from %s:%s/%s",
-                    self.path,
+                    logs.escape(self.path),
                     start,
                     node["ip"],
                     node["port"],

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from swiftlite.common import green
+from swiftlite.common import green, logs
 from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import Connection, PutStream
 from swiftlite.proxy.backend import Backend
@@ -234,7 +234,7 @@ def _next_node(backend: Backend, node_iter: NodeIter, path: str) -> Node | None:
     if node is not None and node.get("index") is None and backend.log_handoffs:
         backend.logger.info(
             "handoff requested for PUT %s: %s:%s/%s",
-            path,
+            logs.escape(path),
             node["ip"],
             node["port"],
             node["device"],

@@ -189,6 +189,20 @@ def test_bad_complete_multipart_xml_is_malformed_xml(endpoint: str, bucket: str)
     assert (status, _code(out)) == (400, "MalformedXML")
 
 
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000, "\u0665", ""])
+def test_complete_with_a_part_number_int_cannot_read_is_malformed_xml(
+    endpoint: str, bucket: str, number: str
+) -> None:
+    client = s3.client(endpoint)
+    uid = client.create_multipart_upload(Bucket=bucket, Key="pn")["UploadId"]
+    doc = (
+        f"<CompleteMultipartUpload><Part><PartNumber>{number}</PartNumber><ETag>e</ETag></Part>"
+        "</CompleteMultipartUpload>"
+    ).encode()
+    status, _, out = _signed(endpoint, "POST", f"/{bucket}/pn?uploadId={uid}", doc)
+    assert (status, _code(out)) == (400, "MalformedXML")
+
+
 def test_hostile_requests_answer_4xx_never_5xx(endpoint: str, bucket: str) -> None:
     host, port = endpoint.split("//")[1].split(":")
     cases = [
@@ -198,6 +212,9 @@ def test_hostile_requests_answer_4xx_never_5xx(endpoint: str, bucket: str) -> No
         ("GET", f"/{bucket}?encoding-type=base64", {}, b"", 400),
         ("GET", f"/{bucket}?list-type=2&continuation-token=%%%", {}, b"", 400),
         ("PUT", f"/{bucket}/k?partNumber=0&uploadId=" + "0" * 32, {}, b"", 400),
+        # "²" passes str.isdigit() and int() then raises; int() refuses over 4300 digits
+        ("PUT", f"/{bucket}/k?partNumber=%C2%B2&uploadId=" + "0" * 32, {}, b"", 400),
+        ("PUT", f"/{bucket}/k?partNumber={'9' * 5000}&uploadId=" + "0" * 32, {}, b"", 400),
         ("DELETE", f"/{bucket}/k?uploadId=nope", {}, b"", 404),
         ("GET", f"/{bucket}?lifecycle", {}, b"", 501),
         ("PUT", f"/{bucket}/x", {"x-amz-storage-class": "GLACIER"}, b"", 400),

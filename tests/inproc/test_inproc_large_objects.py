@@ -254,6 +254,24 @@ def test_slo_part_number_answers_one_segment(cluster):
     assert cluster.request("GET", path + "?part-number=0").status == 400
 
 
+@pytest.mark.parametrize("part", ["\u00b2", "9" * 5000, "\u0665", "+1", "1 "])
+def test_slo_part_number_int_cannot_read_or_not_ascii_is_400_not_500(cluster, part):
+    path = _slo(cluster, PARTS)
+    for method in ("GET", "HEAD"):
+        resp = cluster.request(method, path + "?part-number=" + part)
+        assert resp.status == 400, (method, part, resp.status)
+
+
+def test_listing_with_a_row_whose_swift_bytes_is_not_a_number_is_200(cluster):
+    c = _container(cluster)
+    ctype = "text/plain;swift_bytes=\u00b2".encode().decode("latin-1")
+    assert cluster.request("PUT", f"{c}/o", {"Content-Type": ctype}, b"abc").status == 201
+    resp = cluster.request("GET", f"{c}?format=json")
+    assert resp.status == 200
+    [row] = json.loads(resp.body)
+    assert (row["name"], row["bytes"], row["content_type"]) == ("o", 3, "text/plain")
+
+
 def test_slo_nested_with_segment_ranges_and_inline_data(cluster):
     inner = _slo(cluster, PARTS)
     c = inner.rsplit("/", 1)[0]

@@ -96,6 +96,7 @@ def header_value(draw, allow_line_breaks: bool) -> bytes:
         "a\u5605".encode(),
         b"\xff\xfe",
         b"\x01\x7f\x1b[31m",
+        b"text/plain;swift_bytes=" + draw(number_text).encode("utf-8"),  # the SLO listing param
     ]
     value = draw(st.sampled_from(pieces))
     if allow_line_breaks and draw(st.booleans()):
@@ -105,6 +106,21 @@ def header_value(draw, allow_line_breaks: bool) -> bytes:
     if not allow_line_breaks:
         value = value.replace(b"\r", b"").replace(b"\n", b"").replace(b"\x00", b"")
     return value
+
+
+# query parameters whose value is a number somewhere in the pipeline
+NUMERIC_PARAMS = (
+    "limit",
+    "part-number",
+    "heartbeat",
+    "temp_url_expires",
+    "version-id",
+)
+content_type = st.one_of(
+    st.sampled_from([b"text/plain", b"a/b; charset=utf-8", b"application/x-www-form-urlencoded"]),
+    number_text.map(lambda n: b"text/plain;swift_bytes=" + n.encode("utf-8")),
+    bmp_text.map(lambda t: t.encode("utf-8")),
+)
 
 
 @st.composite
@@ -208,6 +224,7 @@ def query_string(draw, allow_bad_utf8: bool) -> bytes:
             "path",
             "reverse",
             "multipart-manifest",
+            "part-number",
             "symlink",
             "x",
             # the middleware tier's parameters
@@ -401,6 +418,10 @@ def s3_query(draw) -> bytes:
         st.sampled_from(["2", "url", "%00", "%ff", "AWS4-HMAC-SHA256", "9" * 40]),
     )
     pairs = draw(st.lists(st.tuples(keys, values), max_size=3))
+    if draw(st.integers(0, 2)) == 0:  # an upload's part: the number is checked before the id
+        number = number_text.map(lambda t: urllib.parse.quote(t.encode("utf-8"), safe=""))
+        pairs.append(("partNumber", draw(st.one_of(number, values))))
+        pairs.append(("uploadId", draw(st.sampled_from(["0" * 32, "x", ""]))))
     return "&".join(f"{k}={v}" if v or draw(st.booleans()) else k for k, v in pairs).encode()
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from swiftlite.common import intparse
 from swiftlite.middleware.s3api import xmlio
 from swiftlite.middleware.s3api.errors import S3Error
 from swiftlite.middleware.s3api.responses import parse_xml
@@ -115,7 +116,7 @@ def _rule(elem: ET.Element) -> Rule:
         raise S3Error("MalformedXML")
     _check_values(values)
     max_age = xmlio.text(elem, "MaxAgeSeconds")
-    if max_age is not None and not (max_age.isascii() and max_age.isdigit()):
+    if max_age is not None and not intparse.is_digits(max_age):  # int() cannot read 5000
         raise S3Error("MalformedXML")
     rule_id = xmlio.text(elem, "ID")
     if rule_id is not None and len(rule_id) > 255:
@@ -237,7 +238,7 @@ def from_swift(meta: dict[str, str]) -> list[Rule]:
             methods=list(METHODS),
             headers=["*"],
             expose=(lowered.get("access-control-expose-headers") or "").split(),
-            max_age=int(age) if age.isdigit() else None,
+            max_age=int(age) if intparse.is_digits(age) else None,
         )
     ]
 

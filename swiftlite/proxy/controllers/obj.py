@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, policies
+from swiftlite.common import config, constraints, errors, logs, policies
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.proxy import cors, info, responses
@@ -256,7 +256,9 @@ class ObjectController(Controller):
                 return streamed
             replies = streamed
         if replies is None:
-            self.app.logger.error("Object PUT %s: too few object servers reachable", self.path)
+            self.app.logger.error(
+                "Object PUT %s: too few object servers reachable", logs.escape(self.path)
+            )
             return _text(503)
         return self._put_response(req, headers, replies, extra_headers)
 
@@ -299,7 +301,7 @@ class ObjectController(Controller):
         except UploadError as exc:
             put.abort()
             return _text(exc.status, exc.message)
-        self.app.logger.debug("PUT %s sent %d bytes", self.path, put.bytes_sent)
+        self.app.logger.debug("PUT %s sent %d bytes", logs.escape(self.path), put.bytes_sent)
         return put.finish()
 
     def _put_response(
@@ -314,7 +316,9 @@ class ObjectController(Controller):
             return _text(202)
         etags = {normalize_etag(r.header("ETag")) or "" for r in replies if is_success(r.status)}
         if len(etags) > 1:
-            self.app.logger.error("Object PUT %s: replicas returned ETags %s", self.path, etags)
+            self.app.logger.error(
+                "Object PUT %s: replicas returned ETags %s", logs.escape(self.path), etags
+            )
             return _text(500, "Object servers returned mismatched ETags")
         etag = etags.pop() if etags else None
         resp = self.best_response(req, replies, etag=etag, what="Object PUT")

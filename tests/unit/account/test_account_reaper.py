@@ -142,6 +142,24 @@ def test_reap_with_an_object_server_down_keeps_the_container_for_next_pass(
         assert got == [404] * 3, container
 
 
+def test_reap_failure_line_escapes_a_line_break_in_an_object_name(cluster, caplog):
+    forged = "o\n2030-01-01 00:00:00 account-reaper: forged line"
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}").status in (201, 202)
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c1").status == 201
+    assert cluster.request("PUT", f"/v1/{ACCOUNT}/c1/{forged}", {}, b"data").status == 201
+    assert cluster.request("DELETE", f"/v1/{ACCOUNT}").status == 204
+    for i in range(len(cluster.backends["object"])):
+        cluster.stop("object", i)
+    with caplog.at_level(logging.WARNING, logger="test.reaper"):
+        for b in cluster.backends["account"]:
+            reaper(cluster, b, conn_timeout=0.2).run_once()
+    lines = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert lines, [r.getMessage() for r in caplog.records]
+    for line in lines:
+        assert "\n" not in line
+    assert any("/c1/o%0A2030-01-01" in line for line in lines), lines
+
+
 def test_reap_deletes_reserved_namespace_containers_too(cluster, tmp_path):
     # object versioning keeps versions in \x00versions\x00<c>, hidden from client listings
     allow = {"X-Backend-Allow-Reserved-Names": "true"}

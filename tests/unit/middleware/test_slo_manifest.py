@@ -130,6 +130,15 @@ def test_listing_row_of_an_slo_shows_total_bytes_and_slo_etag():
     assert plain["content_type"] == "text/plain;charset=utf-8"
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000, "+5", "abc", ""])
+def test_listing_row_with_a_swift_bytes_that_is_not_a_number_keeps_its_bytes(value):
+    # any client sets this parameter in its Content-Type; int("\u00b2") was a 500 for every
+    # listing of the container from then on
+    row = {"name": "o", "bytes": 7, "hash": "h", "content_type": f"text/plain;swift_bytes={value}"}
+    show_slo_row(row)
+    assert row == {"name": "o", "bytes": 7, "hash": "h", "content_type": "text/plain"}
+
+
 def test_check_segment_refuses_a_segment_already_nested_to_the_limit():
     seg = m.PutSegment(path="/c/deep")
     head = m.HeadResult(200, "200 OK", 10, "e", "x", "", is_slo=True, depth=m.MAX_DEPTH)

@@ -3,6 +3,7 @@ take the object out of the container listings; stale entries fail harmlessly and
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -152,6 +153,22 @@ def test_entry_stays_while_a_primary_is_down_then_finishes(net) -> None:
     assert expirer(net, primaries[0]).run_once()["finished"] == 1
     assert net.files(primaries[2], "o") == [f"{Timestamp(WHEN).internal}.ts"]
     assert not os.path.exists(entry_path(net, primaries[0]))
+
+
+def test_failure_line_escapes_a_line_break_in_the_object_name(net, caplog) -> None:
+    name = "o\n2030-01-01 00:00:00 object-expirer: forged line"
+    put_listed(net, obj=name, headers={"X-Delete-At": str(WHEN)})
+    _, primaries = net.placement(name)
+    net.down.add(primaries[2])
+    logger = logging.getLogger("test.expirer-log-line")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        summary = ObjectExpirer(
+            expirer(net, primaries[0]).options, logger, net.request, clock=lambda: WHEN + 1
+        ).run_once()
+    assert summary["failures"] == 1
+    [line] = [r.getMessage() for r in caplog.records if "not deleted everywhere" in r.getMessage()]
+    assert "\n" not in line
+    assert "/a/c/o%0A2030-01-01" in line
 
 
 def test_unreadable_entry_is_dropped(net) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from webob import Response
 
+from swiftlite.common import intparse
 from swiftlite.middleware import subrequest
 from swiftlite.middleware.s3api import checksums, mpu_checksum, xmlio
 from swiftlite.middleware.s3api.controllers import obj as objmod
@@ -121,7 +122,8 @@ def _sent_algorithms(ctx: Context) -> set[str]:
 def _part_number(ctx: Context) -> int:
     text = ctx.req.query.get("partNumber", "")
     limit = ctx.options.max_upload_part_num
-    if not text.isdigit() or not 1 <= int(text) <= limit:
+    # ASCII digits, at most 20: "²" passes isdigit() and then int() raises (was a 500)
+    if not intparse.is_digits(text) or not 1 <= int(text) <= limit:
         raise S3Error(
             "InvalidArgument",
             f"Part number must be an integer between 1 and {limit}, inclusive",
@@ -213,7 +215,7 @@ def _parts(
     parts = []
     for row in rows:
         tail = str(row["name"])[len(prefix) :]
-        if tail.isdigit() and int(tail) > marker:
+        if intparse.is_digits(tail) and int(tail) > marker:
             parts.append({**row, "number": int(tail)})
     return sorted(parts, key=lambda r: r["number"])
 
@@ -348,7 +350,7 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
     chosen = []
     for part in xmlio.children(root, "Part"):
         number, etag = xmlio.text(part, "PartNumber"), xmlio.text(part, "ETag")
-        if not number or not number.isdigit() or etag is None:
+        if number is None or not intparse.is_digits(number) or etag is None:
             raise S3Error("MalformedXML")
         chosen.append((int(number), etag.strip('"')))
     if not chosen:

@@ -160,6 +160,24 @@ def test_from_swift() -> None:
     assert (rule.headers, rule.expose, rule.max_age) == (["*"], ["etag"], 5)
 
 
+@pytest.mark.parametrize("age", ["\u00b2", "9" * 5000, "-1", "5s"])
+def test_from_swift_ignores_a_max_age_that_is_not_a_number(age) -> None:
+    meta = {"Access-Control-Allow-Origin": "*", "Access-Control-Max-Age": age}
+    (rule,) = cors_rules.from_swift(meta)
+    assert rule.max_age is None
+
+
+def test_parse_refuses_a_max_age_of_5000_digits() -> None:
+    with pytest.raises(S3Error) as exc:
+        cors_rules.parse(
+            _doc(
+                "<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+                f"<MaxAgeSeconds>{'9' * 5000}</MaxAgeSeconds>"
+            )
+        )
+    assert exc.value.code == "MalformedXML"
+
+
 def test_match() -> None:
     first = Rule(["https://*.a.example"], ["GET", "PUT"], ["x-amz-*", "Content-Type"])
     second = Rule(["*"], ["GET"])

@@ -65,6 +65,17 @@ def test_complete_document_order_and_form() -> None:
     assert exc.value.code == "MalformedXML"
 
 
+@pytest.mark.parametrize("number", ["\u00b2", "9" * 5000, "\u0665", ""])
+def test_complete_document_part_number_int_cannot_read_is_malformed_xml(number) -> None:
+    doc = (
+        f"<CompleteMultipartUpload><Part><PartNumber>{number}</PartNumber><ETag>e</ETag></Part>"
+        "</CompleteMultipartUpload>"
+    ).encode()
+    with pytest.raises(S3Error) as exc:
+        parse_complete(doc)
+    assert exc.value.code == "MalformedXML"
+
+
 def test_delete_document() -> None:
     quiet, items = parse_delete(
         b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet><Object><Key>a</Key><VersionId>v</VersionId></Object></Delete>',
