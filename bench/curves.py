@@ -24,18 +24,15 @@ import argparse
 import glob
 import json
 import os
-import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from typing import Any
 
-from bench import fill, loadgen, swift_ref
+from bench import fill, loadgen, runs, swift_ref
 from bench.__main__ import KEY, USER, Client, log, settle_disk
 from bench.systems import SwiftliteSystem, SwiftSystem, System
 from swiftlite.aio.plan import free_proxy_port
@@ -227,7 +224,15 @@ class SwiftSide(Side):
         with open(once, "w", encoding="utf-8") as fh:
             fh.write(text)
         python, swift_dir = swift_ref.venv_bin("python"), self.system.cluster.swift_dir
-        return [python, FILL_SCRIPT, "daemon", swift_dir, daemon, once, "once"], self._env()
+        return [
+            python,
+            FILL_SCRIPT,
+            "daemon",
+            swift_dir,
+            f"obj.{daemon}",
+            once,
+            "once",
+        ], self._env()
 
     def recon(self, daemon: str) -> dict[str, Any]:
         section = "replication_stats" if daemon == "replicator" else "object_auditor_stats_ALL"
@@ -483,42 +488,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    work = tempfile.mkdtemp(prefix="swiftlite-curves-")
     names = [args.only] if args.only else ["swift", "swiftlite"]
-    systems: dict[str, Any] = {}
     busy0 = _busy()
-    try:
-        for name in names:
-            try:
-                systems[name] = run_system(name, os.path.join(work, name), args)
-            except Exception as exc:  # noqa: BLE001 - one system failing must not lose the other
-                log(f"curves: {name} failed: {exc!r}")
-                systems[name] = {"error": repr(exc)}
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    systems = runs.each_system(
+        "curves", names, args.keep, lambda name, root: run_system(name, root, args)
+    )
     busy1 = _busy()
-    report = {
-        "meta": {
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "quick": args.quick,
-            "sizes": list(args.sizes),
-            "objects": list(args.objects),
-            "list_page": PAGE,
-            "loadgen": args.loadgen,
-            "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
-            "machine_busy": round((busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1e-9), 3),
-            "swift_requirement": swift_ref.REQUIREMENT,
-        },
+    report: dict[str, Any] = {
+        "meta": runs.meta(
+            quick=args.quick,
+            sizes=list(args.sizes),
+            objects=list(args.objects),
+            list_page=PAGE,
+            loadgen=args.loadgen,
+            machine_busy=round((busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1e-9), 3),
+        ),
         "systems": systems,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     report["plots"] = plot(report, args.out)
-    with open(args.out, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2, sort_keys=True)
+    runs.write_json(report, args.out)
     print(table(report))
     print(f"\nJSON: {args.out}  plots: {', '.join(report['plots']) or 'none'}")
-    return 0 if all("error" not in s for s in systems.values()) else 1
+    return runs.exit_status(systems)
 
 
 def _read_json(path: str) -> dict[str, Any]:

@@ -123,24 +123,24 @@ def swift_objects(swift_dir: str, devices: str, start: int, count: int) -> float
     return time.perf_counter() - t0
 
 
-def swift_daemon(swift_dir: str, daemon: str, argv: list[str]) -> int:
-    """Run ``swift-object-<daemon> argv...`` reading ``swift_dir``'s swift.conf: Swift's
-    daemons otherwise read /etc/swift/swift.conf for the hash prefix (its servers are told
-    ``swift_dir`` by their config, its daemons' start-up is not)."""
+def swift_daemon(swift_dir: str, module_name: str, argv: list[str]) -> int:
+    """Run the daemon of ``swift.<module_name>`` (``obj.replicator``) with ``argv``, reading
+    ``swift_dir``'s swift.conf: Swift's daemons otherwise read /etc/swift/swift.conf for the
+    hash prefix (its servers are told ``swift_dir`` by their config, its daemons are not)."""
     import importlib
 
     from swift.common import utils  # type: ignore[import-not-found]
 
     utils.set_swift_dir(swift_dir)
-    module = importlib.import_module(f"swift.obj.{daemon}")
-    sys.argv = [f"swift-object-{daemon}", *argv]
+    module = importlib.import_module(f"swift.{module_name}")
+    sys.argv = [f"swift-{module_name.replace('.', '-')}", *argv]
     module.main()
     return 0
 
 
 def main(argv: list[str]) -> int:
     """``rows START COUNT DB...``, ``objects SWIFT_DIR DEVICES START COUNT`` (both print JSON)
-    or ``daemon SWIFT_DIR NAME ARGS...``."""
+    or ``daemon SWIFT_DIR MODULE ARGS...`` (MODULE: ``obj.replicator``, ...)."""
     if argv[0] == "daemon":
         return swift_daemon(argv[1], argv[2], argv[3:])
     if argv[0] == "rows":
