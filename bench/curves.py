@@ -217,7 +217,10 @@ class SwiftSide(Side):
     def daemon_once(self, daemon: str) -> tuple[list[str], dict[str, str]]:
         conf = self.system.cluster.conf_path("object")
         once = conf + ".curves"
+        # zero_byte_files_per_second = 0: no second, zero-byte-only sweep forked beside the
+        # full one (at its default 50 files/s it would time that limit)
         limits = "".join(f"{k} = {v}\n" for k, v in AUDITOR_LIMITS.items())
+        limits += "zero_byte_files_per_second = 0\n"
         with open(conf, encoding="utf-8") as fh:
             text = fh.read()
         text += f"\n[object-replicator]\n\n[object-auditor]\n{limits}"
