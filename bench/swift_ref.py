@@ -177,6 +177,12 @@ class SwiftCluster:
         for node in plan.nodes:
             for device in node.devices:
                 os.makedirs(os.path.join(plan.node_devices(node), device), exist_ok=True)
+        self._write_swift_conf()
+        self._build_rings()
+        self._write_storage_confs()
+        _write(self.conf_path("proxy"), self._proxy_conf())
+
+    def _write_swift_conf(self) -> None:
         swift_conf = os.path.join(self.swift_dir, "swift.conf")
         if not os.path.exists(swift_conf):
             _write(
@@ -186,13 +192,15 @@ class SwiftCluster:
                 f"swift_hash_path_suffix = {secrets.token_hex(16)}\n\n"
                 "[storage-policy:0]\nname = Policy-0\ndefault = yes\n",
             )
-        self._build_rings()
-        node = plan.nodes[0]
-        if len(plan.nodes) != 1:
+
+    def _write_storage_confs(self) -> None:
+        """One config per storage server (the multi-node cluster of ``swift_aio4`` writes
+        one set per node)."""
+        node = self.plan.nodes[0]
+        if len(self.plan.nodes) != 1:
             raise SwiftRefError("the reference cluster supports the one-node geometry only")
         for kind in KINDS:
             _write(self.conf_path(kind), self._storage_conf(kind, node.ip, node.port_of(kind)))
-        _write(self.conf_path("proxy"), self._proxy_conf())
 
     @property
     def _cache_dir(self) -> str:
