@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import daemon, errors, green
-from swiftlite.common.http.client import direct_request
+from swiftlite.common.http.client import direct_request, to_device
 from swiftlite.container import misplaced, reconciler
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -62,13 +62,12 @@ class ContainerReplicator(DbReplicator):
 
     def _send(self, node: Mapping[str, Any], method: str, path: str, headers: dict) -> int | None:
         try:
-            resp = direct_request(
-                node["ip"],
-                int(node["port"]),
+            resp = to_device(
+                direct_request,
+                node,
                 method,
-                f"/{node['device']}{path}",
+                path,
                 headers,
-                None,
                 self.options.conn_timeout,
                 self.options.node_timeout,
             )

@@ -35,7 +35,7 @@ from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, logs, recon_cache, reserved
 from swiftlite.common.addr import host_port
-from swiftlite.common.http.client import Requester, direct_request
+from swiftlite.common.http.client import Requester, direct_request, to_device
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue
@@ -210,13 +210,12 @@ class ObjectExpirer(daemon.Daemon):
 
     def _delete(self, node: Mapping[str, Any], path: str, headers: dict[str, str]) -> int | None:
         try:
-            resp = self.request(
-                node["ip"],
-                int(node["port"]),
+            resp = to_device(
+                self.request,
+                node,
                 "DELETE",
-                f"/{node['device']}{path}",
+                path,
                 headers,
-                None,
                 self.options.conn_timeout,
                 self.options.node_timeout,
             )

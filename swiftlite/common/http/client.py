@@ -617,3 +617,25 @@ def direct_request(
 # The shape of ``direct_request`` (and ``BackendPool.direct_request``): daemons take one so
 # tests can hand them an in-process sender.
 Requester = Callable[..., Response]
+
+
+def to_device(
+    request: Requester,
+    node: Mapping[str, Any],
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    conn_timeout: float,
+    node_timeout: float,
+) -> Response:
+    """``method /<device><path>`` to ring node ``node`` through ``request`` (no body)."""
+    return request(
+        node["ip"],
+        int(node["port"]),
+        method,
+        f"/{node['device']}{path}",
+        headers,
+        None,
+        conn_timeout,
+        node_timeout,
+    )

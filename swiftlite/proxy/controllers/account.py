@@ -100,12 +100,6 @@ class AccountController(Controller):
             resp.body = b""
         return resp
 
-    def GET(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
-    def HEAD(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
     def OPTIONS(self, req: Request) -> Response:
         return Response(status=200, headers={"Allow": ", ".join(sorted(self.allowed_methods))})
 

@@ -19,7 +19,7 @@ from swiftlite.common import errors, reserved
 from swiftlite.common.http.headers import OWNER_HEADERS, is_backend
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db.listing import parse_params, query_params
-from swiftlite.proxy import responses
+from swiftlite.proxy import cors, responses
 from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.quorum import Reply, best_reply
 
@@ -112,6 +112,19 @@ class Controller:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+
+    # -- reads: one GETorHEAD per controller, CORS preflight for OPTIONS ------------------------
+    def GETorHEAD(self, req: Request) -> Response:
+        raise NotImplementedError
+
+    def GET(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def HEAD(self, req: Request) -> Response:
+        return self.GETorHEAD(req)
+
+    def OPTIONS(self, req: Request) -> Response:
+        return cors.preflight(self, req)
 
     # -- headers -----------------------------------------------------------------------------
     @staticmethod

@@ -18,7 +18,7 @@ from webob import Request, Response
 from swiftlite.common import constraints, policies
 from swiftlite.common.names import quote_text
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.proxy import cors, info, responses
+from swiftlite.proxy import info, responses
 from swiftlite.proxy.controllers.base import Controller, update_targets
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
@@ -92,15 +92,6 @@ class ContainerController(Controller):
         # a container of a policy since removed from the config still shows its index
         resp.headers["X-Storage-Policy"] = policy.name if policy is not None else str(index)
         return resp
-
-    def GET(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
-    def HEAD(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
-    def OPTIONS(self, req: Request) -> Response:
-        return cors.preflight(self, req)
 
     # -- writes ------------------------------------------------------------------------------
     def _backend_requests(

@@ -22,7 +22,7 @@ from webob import Request, Response
 from swiftlite.common import config, constraints, errors, logs, policies
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp, header_timestamp
-from swiftlite.proxy import cors, info, responses
+from swiftlite.proxy import info, responses
 from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
     Controller,
@@ -144,15 +144,6 @@ class ObjectController(Controller):
         if chosen.status == 404:
             chosen = _newest_404(replies) or chosen
         return self.client_response(req, chosen.status, chosen.reason, chosen.headers, chosen.body)
-
-    def GET(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
-    def HEAD(self, req: Request) -> Response:
-        return self.GETorHEAD(req)
-
-    def OPTIONS(self, req: Request) -> Response:
-        return cors.preflight(self, req)
 
     # -- writes: shared steps ----------------------------------------------------------------
     def _writable_container(self, req: Request) -> dict[str, Any] | Response:
