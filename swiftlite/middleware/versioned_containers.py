@@ -167,10 +167,10 @@ def list_account(mw: ObjectVersioningMiddleware, req: Request, account: str) -> 
     resp, rows = json_listing.fetch(req, mw.app)
     if rows is None:
         return resp
-    query = {"format": "json", "prefix": vl.versions_container(params.get("prefix", ""))}
+    query = {"format": "json", "prefix": vl.versions_bound("prefix", params.get("prefix", ""))}
     for key in ("marker", "end_marker"):
         if params.get(key):
-            query[key] = vl.versions_container(params[key])
+            query[key] = vl.versions_bound(key, params[key])
     listing = mw.sub(req, "GET", api_path(account), query=urllib.parse.urlencode(query))
     versions = json.loads(drain(listing) or b"[]") if 200 <= listing.status_int < 300 else []
     by_name = {r["name"]: r for r in rows if "name" in r}

@@ -40,6 +40,16 @@ def versions_container(container: str) -> str:
     return reserved.reserved_name("versions", container)
 
 
+def versions_bound(key: str, value: str) -> str:
+    """A client's account-listing ``marker``, ``end_marker`` or ``prefix`` (which may hold a
+    NUL: ``name%00`` means "just after name") as the same bound over versions containers.
+    No container name holds a NUL, so ``a\x00...`` as a marker is "after a", and as an
+    end_marker or prefix it is "up to a" and "nothing"."""
+    head, nul, _ = value.partition(reserved.RESERVED)
+    bound = versions_container(head)
+    return bound + reserved.RESERVED if nul and key != "marker" else bound
+
+
 def parent_container(name: str) -> str | None:
     """The client container a versions container belongs to; None for other names."""
     try:
@@ -94,6 +104,9 @@ def primary_row(
 def versions_query(params: dict[str, str]) -> dict[str, str]:
     """The versions container's listing parameters for a client's ``?versions`` listing."""
     out: dict[str, str] = {k: params[k] for k in ("limit", "delimiter", "reverse") if k in params}
+    for key in ("marker", "prefix"):
+        if reserved.RESERVED in params.get(key, ""):  # versions are named with NULs
+            raise BadInput(f"invalid {key} param")
     marker = params.get("marker")
     version_marker = params.get("version_marker")
     if marker:

@@ -147,3 +147,23 @@ def test_merge_orders_names_then_newest_first_with_one_latest(spec: dict) -> Non
         assert len(latest) <= 1
         if name in current_ids:
             assert latest == [current_ids[name]]
+
+
+def test_account_bounds_with_a_nul_map_onto_versions_containers():
+    """``marker=a%00`` (just after a) on an account listing of a versioned account was a 500:
+    the NUL went into a reserved name (found by the fuzz suite)."""
+    from swiftlite.middleware import versions_listing as vl
+
+    assert vl.versions_bound("marker", "a\x00zz") == vl.versions_container("a")
+    assert vl.versions_bound("end_marker", "a\x00") == vl.versions_container("a") + "\x00"
+    assert vl.versions_bound("prefix", "a\x00") == vl.versions_container("a") + "\x00"
+    assert vl.versions_bound("marker", "abc") == vl.versions_container("abc")
+
+
+def test_versions_listing_marker_or_prefix_with_a_nul_is_400_not_500():
+    from swiftlite.common.errors import BadInput
+    from swiftlite.middleware import versions_listing as vl
+
+    for key in ("marker", "prefix"):
+        with pytest.raises(BadInput, match=f"invalid {key} param"):
+            vl.versions_query({key: "a\x00"})
