@@ -48,6 +48,19 @@ GreenletExit = eventlet.support.greenlets.GreenletExit
 
 
 real_threading = eventlet.patcher.original("threading")  # OS-thread locks, even when patched
+real_time = eventlet.patcher.original("time")  # a sleep that holds the whole process
+
+
+def fresh_hub() -> None:
+    """Give a forked child a hub of its own (call it first thing after ``fork``).
+
+    A hub made before the fork (the master makes one when it binds) owns an epoll instance,
+    and epoll instances survive fork shared. Its registrations are keyed by open file, so a
+    child that stops listening (a retiring worker closing the listening socket) would drop
+    the listening socket from every other child's poll as well: the new workers would never
+    wake for another connection.
+    """
+    eventlet.hubs.use_hub()
 
 
 def monkey_patch() -> None:

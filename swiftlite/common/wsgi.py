@@ -126,6 +126,7 @@ def drop_privileges(user: str | None) -> None:
 
 def run_worker(sock: Any, conf_path: str, options: ServerOptions, logger: logging.Logger) -> None:
     """A worker's life: load the app, serve until SIGHUP/SIGTERM, then drain and return."""
+    green.fresh_hub()  # not the master's: see green.fresh_hub
     app = load_app(conf_path)
     drain = Drain()
     wake_r, wake_w = os.pipe()

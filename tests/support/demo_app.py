@@ -17,6 +17,9 @@ def app_factory(global_conf, **local_conf):
 def echo_factory(global_conf, **local_conf):
     """``<pid> <word>``; ``/slow/<seconds>?<file>`` writes ``file``, answers ``seconds`` later.
 
+    ``/block/<seconds>?<file>`` does the same but holds the whole worker (an OS sleep that
+    never yields to the hub), as a worker busy on the CPU would: it notices no signal until then.
+
     With ``fail_if`` naming a file that exists, the factory raises: a worker started after the
     test creates it cannot load its app.
     """
@@ -29,12 +32,14 @@ def echo_factory(global_conf, **local_conf):
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/slow/"):
+        kind, _, seconds = path.strip("/").partition("/")
+        if kind in ("slow", "block"):
             mark = environ.get("QUERY_STRING", "")
             if mark:  # tells the test the request is in the app
                 with open(mark, "w", encoding="ascii") as fh:
                     fh.write(str(os.getpid()))
-            green.sleep(float(path[len("/slow/") :]))
+            pause = green.sleep if kind == "slow" else green.real_time.sleep
+            pause(float(seconds))
         body = f"{os.getpid()} {word}".encode()
         start_response("200 OK", [("Content-Length", str(len(body)))])
         return [body]

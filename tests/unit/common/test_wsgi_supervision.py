@@ -284,6 +284,40 @@ def test_sighup_reloads_config_into_new_workers_while_old_finish(tmp_path, serve
     assert server.proc.poll() is None
 
 
+def test_new_workers_keep_accepting_after_a_busy_old_worker_stops_listening(
+    tmp_path, servers
+) -> None:
+    """The failure: workers shared the master's epoll instance (made when it bound), so an old
+    worker that closed the listening socket only after the new workers had started accepting
+    took the socket out of their poll too; every later connection waited in the backlog and
+    the proxy timed the node out (seen as 10 s GETs in the rolling-reload test)."""
+    port = _free_port()
+    server = _start(servers, _conf(tmp_path / "s.conf", port), port)
+    old = server.all_serving()
+    mark = tmp_path / "in-app"
+    held: list[str | None] = []
+    blocked = threading.Thread(
+        target=lambda: held.append(server.get(f"/block/3?{mark}", timeout=30))
+    )
+    blocked.start()
+    wait_until(mark.exists, what="an old worker held in the app")
+    busy = int(mark.read_text())
+    server.proc.send_signal(signal.SIGHUP)
+
+    def new_worker_answers() -> bool:
+        body = server.get(timeout=2)
+        return body is not None and int(body.split()[0]) not in old
+
+    wait_until(new_worker_answers, what="a new worker accepting while the old one is held")
+    blocked.join()
+    assert held[0] is not None
+    assert held[0].startswith(f"{busy} ")
+    wait_until(lambda: not _alive(busy), what="the held worker closed its socket and exited")
+    answers = [server.get(timeout=3) for _ in range(8)]
+    assert None not in answers, answers
+    assert not {int(body.split()[0]) for body in answers if body} & old
+
+
 def test_sighup_with_a_broken_config_keeps_the_running_server(tmp_path, servers) -> None:
     port = _free_port()
     path = tmp_path / "s.conf"
