@@ -20,7 +20,7 @@ from webob import Request, Response
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import config, constraints, errors, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
-from swiftlite.common.http.listing import listing_response
+from swiftlite.common.http.listing import head_or_listing
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
@@ -223,17 +223,15 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
             headers = self._info_headers(info)
             headers.update(policy_stat_headers(broker.policy_stats()))
             headers.update(broker.user_metadata())
-            rows = broker.list_containers(listing_params, merge=False) if listing else []
-        if listing:
+            rows = broker.list_containers(listing_params, merge=False) if listing else None
+        listed = None
+        if rows is not None:
             pols = policies.load()
             listed = [container_row(r, pols) for r in rows]
-            resp = listing_response("account", path.account, listed, content_type, headers)
-        else:
-            resp = Response(status=204, headers=headers)
-            resp.content_type = content_type
-            resp.charset = "utf-8"
-        resp.headers["Last-Modified"] = Timestamp(info["put_timestamp"]).http_date
-        return resp
+        last_modified = Timestamp(info["put_timestamp"]).http_date
+        return head_or_listing(
+            "account", path.account, listed, content_type, headers, last_modified
+        )
 
     def POST(self, req: Request) -> Response:
         path = self._path(req, allow_container=False)

@@ -23,7 +23,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, policies, reserved
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
-from swiftlite.common.http.listing import listing_response
+from swiftlite.common.http.listing import head_or_listing
 from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
@@ -360,21 +360,12 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             if deleted:
                 return Response(status=404, headers=headers)
             headers.update(broker.user_metadata())
-            rows = broker.list_objects(listing_params, merge=False) if listing else []
-        if listing:
-            resp = listing_response(
-                "container",
-                path.container or "",
-                [object_row(r) for r in rows],
-                content_type,
-                headers,
-            )
-        else:
-            resp = Response(status=204, headers=headers)
-            resp.content_type = content_type
-            resp.charset = "utf-8"
-        resp.headers["Last-Modified"] = Timestamp(info["put_timestamp"]).http_date
-        return resp
+            rows = broker.list_objects(listing_params, merge=False) if listing else None
+        listed = None if rows is None else [object_row(r) for r in rows]
+        last_modified = Timestamp(info["put_timestamp"]).http_date
+        return head_or_listing(
+            "container", path.container or "", listed, content_type, headers, last_modified
+        )
 
     def POST(self, req: Request) -> Response:
         path = self._path(req)

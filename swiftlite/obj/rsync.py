@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import green
+from swiftlite.common.addr import bracket
 from swiftlite.common.policies import dir_name
 
 OK_CODES = frozenset({0, 24})
@@ -38,7 +39,7 @@ def module_for(template: str, node: Mapping[str, Any], rsync_port: int) -> str:
     fields = dict(node)
     for key in ("ip", "replication_ip"):
         value = str(fields.get(key) or fields.get("ip") or "")
-        fields[key] = f"[{value}]" if ":" in value and not value.startswith("[") else value
+        fields[key] = bracket(value)
     fields.setdefault("replication_port", fields.get("port"))
     fields["rsync_port"] = rsync_port
     return template.format(**fields).rstrip("/")

@@ -121,3 +121,26 @@ def listing_response(
     if body:
         resp.body = body
     return resp
+
+
+def head_or_listing(
+    kind: str,
+    name: str,
+    rows: Sequence[Mapping[str, Any]] | None,
+    content_type: str,
+    headers: Mapping[str, str],
+    last_modified: str,
+) -> Response:
+    """An account or container server's GET (``rows``) or HEAD (``rows`` None) answer.
+
+    A HEAD is 204 with the type the GET would have had; both carry ``Last-Modified``
+    (``last_modified``, an HTTP date: the database's put timestamp).
+    """
+    if rows is not None:
+        resp = listing_response(kind, name, rows, content_type, headers)
+    else:
+        resp = Response(status=204, headers=dict(headers))
+        resp.content_type = content_type
+        resp.charset = "utf-8"
+    resp.headers["Last-Modified"] = last_modified
+    return resp
