@@ -112,28 +112,47 @@ def flock(path: str, timeout: float = 10.0, shared: bool = False) -> Iterator[in
     """Hold an advisory lock on ``path`` (created if missing); Timeout after ``timeout`` s.
 
     Polls with a non-blocking lock and a green-friendly sleep, so a waiting greenthread does not
-    block its whole process.
+    block its whole process. A lock won on a file that its holder unlinked meanwhile (a
+    partition removed under the lock) guards nothing, so the file is opened again; when its
+    directory has gone too, that open raises FileNotFoundError.
     """
     from swiftlite.common import green  # late: keeps fs importable without a hub
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     op = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
     waited = 0.0
     delay = 0.001
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, op)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, op)
+                    break
+                except BlockingIOError:
+                    if waited >= timeout:
+                        raise Timeout(f"lock {path} held longer than {timeout}s") from None
+                    green.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, 0.05)
+            if _same_file(fd, path):
                 break
-            except BlockingIOError:
-                if waited >= timeout:
-                    raise Timeout(f"lock {path} held longer than {timeout}s") from None
-                green.sleep(delay)
-                waited += delay
-                delay = min(delay * 2, 0.05)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
         yield fd
     finally:
         os.close(fd)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    held = os.fstat(fd)
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
 def check_mount(devices: str, device: str) -> bool:

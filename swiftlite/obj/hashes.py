@@ -23,13 +23,31 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from swiftlite.common import fs
 from swiftlite.obj import layout
 
 VERSION = 1
 LOCK_TIMEOUT = 10.0
+
+
+@contextlib.contextmanager
+def _partition_locked(part_dir: str) -> Iterator[bool]:
+    """Hold the partition lock; yields False (nothing held) when the partition dir has gone.
+
+    Another replicator (the daemon beside a ``once`` run) may remove an empty handoff
+    partition while this process waits for its lock.
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(
+                fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT)
+            )
+        except FileNotFoundError:
+            yield False
+            return
+        yield True
 
 
 def invalidate(part_dir: str, suffix: str) -> None:
@@ -130,7 +148,9 @@ def get_hashes(
     if not os.path.isdir(part_dir):
         return {}
     now = time.time() if now is None else now
-    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT):
+    with _partition_locked(part_dir) as held:
+        if not held:
+            return {}
         hashes = _read_hashes(part_dir)
         rewrite = hashes is None
         stale = _read_invalid(part_dir) | {s for s in recalculate if layout.is_suffix(s)}
@@ -165,7 +185,9 @@ def remove_synced(
     if not os.path.isdir(part_dir):
         return []
     removed = []
-    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT):
+    with _partition_locked(part_dir) as held:
+        if not held:
+            return []
         for suffix, expected in synced.items():
             path = os.path.join(part_dir, suffix)
             if not layout.is_suffix(suffix):
@@ -193,7 +215,9 @@ def remove_partition_if_empty(part_dir: str) -> bool:
         return True
     if any(layout.is_suffix(n) for n in names):
         return False
-    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK), LOCK_TIMEOUT):
+    with _partition_locked(part_dir) as held:
+        if not held:
+            return True
         if any(layout.is_suffix(n) for n in os.listdir(part_dir)):
             return False
         for name in (layout.HASHES_FILE, layout.INVALIDATIONS_FILE):

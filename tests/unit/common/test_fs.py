@@ -55,3 +55,31 @@ def test_local_devices_lists_device_dirs_by_name_and_tells_of_the_rest(tmp_path)
     # with mount_check nothing under tmp_path is a mount point
     assert fs.local_devices(str(tmp_path), True) == []
     assert fs.local_devices(str(tmp_path / "missing"), False) == []
+
+
+def test_flock_won_on_a_file_unlinked_meanwhile_locks_the_file_now_at_the_path(tmp_path) -> None:
+    """A waiter that wins the lock on an unlinked file held nothing a later locker would see."""
+    from swiftlite.common import green
+
+    path = str(tmp_path / "lock")
+    seen = []
+
+    def wait_then_hold() -> None:
+        with fs.flock(path) as fd:
+            seen.append(os.fstat(fd).st_ino)
+
+    with fs.flock(path):
+        waiter = green.spawn(wait_then_hold)
+        green.sleep(0)  # the waiter opens the old file and sleeps on its lock
+        assert not waiter.dead
+        os.unlink(path)
+        with open(path, "wb"):
+            pass
+        current = os.stat(path).st_ino
+    waiter.wait()
+    assert seen == [current]
+
+
+def test_flock_in_a_directory_that_has_gone_raises_file_not_found(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError), fs.flock(str(tmp_path / "gone" / "lock")):
+        pass

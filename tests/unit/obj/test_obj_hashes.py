@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from objtest_helpers import ts
 
+from swiftlite.common import fs, green
 from swiftlite.obj import hashes, layout
 from swiftlite.obj.diskfile import DiskConfig, DiskFileManager
 
@@ -87,6 +89,25 @@ def test_old_tombstone_is_reclaimed_and_suffix_dropped(dev_path) -> None:
 def test_missing_partition_has_no_hashes_and_is_not_created(dev_path) -> None:
     part_dir = layout.partition_dir(dev_path, 99)
     assert hashes.get_hashes(part_dir) == {}
+    assert not os.path.exists(part_dir)
+
+
+def test_partition_removed_while_waiting_for_its_lock_has_no_hashes(dev_path) -> None:
+    """A once-run replicator waits on the lock while the daemon removes the empty handoff.
+
+    It used to win the lock on the unlinked lock file and then list a directory that was gone
+    (FileNotFoundError, a traceback and a failed pass); now the partition simply has no hashes.
+    """
+    df = put(DiskFileManager(DiskConfig()), dev_path, "o")
+    part_dir = df.part_dir
+    hashes.get_hashes(part_dir)
+    os.remove(os.path.join(part_dir, layout.HASHES_FILE))  # the waiter must list the dir
+    with fs.flock(os.path.join(part_dir, layout.PARTITION_LOCK)):
+        waiter = green.spawn(hashes.get_hashes, part_dir)
+        green.sleep(0)  # the waiter opens the lock file, finds it held, and sleeps
+        assert not waiter.dead
+        shutil.rmtree(part_dir)  # what the daemon's remove_partition_if_empty ends with
+    assert waiter.wait() == {}
     assert not os.path.exists(part_dir)
 
 
