@@ -20,12 +20,24 @@ if not os.environ.get("SWIFTLITE_CONF"):
     os.environ["SWIFTLITE_CONF"] = str(_conf)
 
 
+# With workers (bin/test), the long cluster layers go out first so the short unit files fill in
+# at the end instead of one worker finishing a probe file alone.
+_LAYER_ORDER = {"probe": 0, "functional": 1, "inproc": 2}
+
+
+def _layer(item: pytest.Item) -> str | None:
+    parts = pathlib.Path(str(item.fspath)).parts
+    return next((d for d in _LAYER_MARKERS if d in parts), None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        parts = pathlib.Path(str(item.fspath)).parts
-        for directory, marker in _LAYER_MARKERS.items():
-            if directory in parts:
-                item.add_marker(getattr(pytest.mark, marker))
+        layer = _layer(item)
+        if layer is not None:
+            item.add_marker(getattr(pytest.mark, _LAYER_MARKERS[layer]))
+    if getattr(config.option, "numprocesses", None):
+        # a stable sort: each file keeps its tests together and in order
+        items.sort(key=lambda item: _LAYER_ORDER.get(_layer(item) or "", 3))
 
 
 @pytest.fixture(autouse=True, scope="session")
