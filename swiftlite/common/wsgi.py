@@ -240,6 +240,11 @@ def run_server(conf_path: str, name: str) -> int:
         sock, inherited = supervisor.inherited_socket(wanted, family)
         if sock is None:
             sock = _bind(options)
+        # paste.deploy (and the importlib.metadata it reads entry points with) is imported
+        # while still root: an interpreter installed where the user cannot read (a root-only
+        # home) could not import it after the switch
+        import paste.deploy  # noqa: F401
+
         drop_privileges(options.user)
         check_app(conf_path)
     except ConfigError as exc:
