@@ -17,7 +17,7 @@ from webob import Request, Response
 
 from swiftlite.common import errors, fs, green, logs, statsd
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
-from swiftlite.common.http.server import ChunkError
+from swiftlite.common.http.reader import ChunkError
 
 # Most specific first: the first matching class decides.
 ERROR_STATUS: list[tuple[type[errors.SwiftliteError], int]] = [

@@ -25,7 +25,7 @@ import h11
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swiftlite.common.http import server
+from swiftlite.common.http import reader, server
 from tests.support import fuzz_http
 
 TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -76,8 +76,8 @@ def parse_ours(raw: bytes) -> Seen:
     try:
         theirs.sendall(raw)
         theirs.shutdown(socket.SHUT_WR)
-        limits = server._Limits(5.0, 5.0, 8192, 8192, logger=logging.getLogger("test.h11"))
-        conn = server.Connection(ours, limits, "127.0.0.1")
+        limits = reader.Limits(5.0, 5.0, 8192, 8192, logger=logging.getLogger("test.h11"))
+        conn = reader.Connection(ours, limits, "127.0.0.1")
         with contextlib.suppress(OSError, ValueError):  # as _serve_connection: close
             server._handle(conn, {}, app, limits.logger)
     finally:

@@ -281,7 +281,7 @@ def test_utf8_account_metadata_name_is_stored_byte_exact(account_app) -> None:
 
 class _BrokenChunks:
     def read(self, *args):
-        from swiftlite.common.http.server import ChunkError
+        from swiftlite.common.http.reader import ChunkError
 
         raise ChunkError("bad chunk size b'0x5'")
 
