@@ -345,7 +345,9 @@ def test_versioning_enable_list_and_read_old_version(client) -> None:  # type: i
     assert client.get_bucket_versioning(Bucket=name)["Status"] == "Suspended"
 
 
-@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"])
+@pytest.mark.parametrize(
+    "algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME", "SHA512", "MD5"]
+)
 def test_flexible_checksum_verified_and_returned(client, algorithm: str) -> None:  # type: ignore[no-untyped-def]
     from swiftlite.middleware.s3api import checksums
 

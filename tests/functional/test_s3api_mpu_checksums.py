@@ -33,6 +33,8 @@ COMBOS = [
     ("CRC64NVME", None, "FULL_OBJECT"),
     ("SHA1", None, "COMPOSITE"),
     ("SHA256", "COMPOSITE", "COMPOSITE"),
+    ("SHA512", None, "COMPOSITE"),
+    ("MD5", "COMPOSITE", "COMPOSITE"),
 ]
 
 
@@ -75,8 +77,9 @@ def test_reference_crcs_give_the_check_values() -> None:
 
 
 def part_checksum_args(alg: str, data: bytes) -> dict[str, str]:
-    """boto3 computes CRC32, SHA1 and SHA256 itself; CRC32C and CRC64NVME need awscrt."""
-    if alg in POLYS:
+    """boto3 computes CRC32, SHA1, SHA256 and SHA512 itself; CRC32C and CRC64NVME need
+    awscrt, and it has no MD5 flexible checksum."""
+    if alg in POLYS or alg == "MD5":
         return {"Checksum" + alg: b64(raw_digest(alg, data))}
     return {"ChecksumAlgorithm": alg}
 
@@ -283,7 +286,13 @@ def test_full_object_checksum_sent_at_complete_is_checked(client, bucket: str) -
 
 @pytest.mark.parametrize(
     ("alg", "kind"),
-    [("SHA1", "FULL_OBJECT"), ("SHA256", "FULL_OBJECT"), ("CRC64NVME", "COMPOSITE")],
+    [
+        ("SHA1", "FULL_OBJECT"),
+        ("SHA256", "FULL_OBJECT"),
+        ("SHA512", "FULL_OBJECT"),
+        ("MD5", "FULL_OBJECT"),
+        ("CRC64NVME", "COMPOSITE"),
+    ],
 )
 def test_create_refuses_a_type_the_algorithm_has_not(
     client, bucket: str, alg: str, kind: str
@@ -366,3 +375,36 @@ def test_upload_part_copy_gets_a_checksum_of_the_copied_range(client, bucket: st
     want = expected_checksum("CRC32C", "COMPOSITE", [first, b"tail"])
     assert out["ChecksumCRC32C"] == want
     assert client.get_object(Bucket=bucket, Key="copied")["Body"].read() == first + b"tail"
+
+
+@pytest.mark.parametrize("alg", ["XXHASH64", "XXHASH3", "XXHASH128"])
+def test_create_with_xxhash_is_refused_as_unsupported(client, bucket: str, alg: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as exc:
+        client.create_multipart_upload(Bucket=bucket, Key="xx", ChecksumAlgorithm=alg)
+    assert exc.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "Checksum algorithm provided is unsupported" in exc.value.response["Error"]["Message"]
+    assert not client.list_multipart_uploads(Bucket=bucket, Prefix="xx").get("Uploads")
+
+
+def test_sha512_upload_part_copy_and_wrong_part_value(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    source = os.urandom(5 * MIB)
+    client.put_object(Bucket=bucket, Key="sha512-source", Body=source)
+    upload_id = _create(client, bucket, "sha512-copy", "SHA512", None)
+    common = {"Bucket": bucket, "Key": "sha512-copy", "UploadId": upload_id}
+    copied = client.upload_part_copy(
+        PartNumber=1, CopySource={"Bucket": bucket, "Key": "sha512-source"}, **common
+    )["CopyPartResult"]
+    assert copied["ChecksumSHA512"] == b64(raw_digest("SHA512", source))
+    with pytest.raises(ClientError) as exc:
+        client.upload_part(
+            PartNumber=2, Body=b"tail", ChecksumSHA512=b64(raw_digest("SHA512", b"x")), **common
+        )
+    assert exc.value.response["Error"]["Code"] == "BadDigest"
+    second = client.upload_part(PartNumber=2, Body=b"tail", ChecksumAlgorithm="SHA512", **common)
+    done = [
+        {"PartNumber": 1, "ETag": copied["ETag"], "ChecksumSHA512": copied["ChecksumSHA512"]},
+        {"PartNumber": 2, "ETag": second["ETag"], "ChecksumSHA512": second["ChecksumSHA512"]},
+    ]
+    out = client.complete_multipart_upload(MultipartUpload={"Parts": done}, **common)
+    assert out["ChecksumSHA512"] == expected_checksum("SHA512", "COMPOSITE", [source, b"tail"])
+    assert out["ChecksumType"] == "COMPOSITE"

@@ -283,7 +283,9 @@ class BodyReader:
 
 
 def header_error(headers: dict[str, str]) -> S3Error | None:
-    """What a body's headers get wrong before any byte is read (a bad checksum's form)."""
+    """What a body's headers get wrong before any byte is read: a checksum of the wrong form,
+    or one of an algorithm swiftlite cannot check (``checksums.UNSUPPORTED``), named in a
+    value header, in ``x-amz-trailer`` or in ``x-amz-sdk-checksum-algorithm``."""
     for alg in checksums.ALGORITHMS:
         value = headers.get("x-amz-checksum-" + alg.lower())
         if value is None:
@@ -292,9 +294,22 @@ def header_error(headers: dict[str, str]) -> S3Error | None:
             raw = base64.b64decode(value, validate=True)
         except ValueError:
             raw = b""
-        size = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}[alg]
-        if len(raw) != size:
+        if len(raw) != checksums.SIZES[alg]:
             return S3Error(
                 "InvalidRequest", f"Value for x-amz-checksum-{alg.lower()} header is invalid."
             )
+    sdk = headers.get("x-amz-sdk-checksum-algorithm")
+    if sdk is not None and sdk.upper() not in checksums.ALGORITHMS:
+        return S3Error(
+            "InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid."
+        )
+    trailer = headers.get("x-amz-trailer", "").lower()
+    for alg in checksums.UNSUPPORTED:
+        name = "x-amz-checksum-" + alg.lower()
+        if name in (n.strip() for n in trailer.split(",")):
+            return S3Error(
+                "InvalidRequest", "The value specified in the x-amz-trailer header is not supported"
+            )
+        if name in headers:
+            return checksums.unsupported()
     return None

@@ -1,7 +1,10 @@
-"""S3's flexible checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256, base64 on the wire.
+"""S3's flexible checksums: CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512 and MD5, base64 on
+the wire (``SIZES`` gives each one's raw length).
 
-``new(name)`` gives an object with ``update`` and ``b64``; CRC32 is zlib's, CRC32C and
-CRC64NVME are table-driven here (the reflected polynomials S3 documents). ``crc_combine``
+``new(name)`` gives an object with ``update`` and ``b64``; CRC32 is zlib's, the digests are
+hashlib's, CRC32C and CRC64NVME are table-driven here (the reflected polynomials S3
+documents). S3 also knows XXHASH64, XXHASH3 and XXHASH128 (``UNSUPPORTED``); swiftlite has no
+code for them, so a request that names one is refused, never taken unchecked. ``crc_combine``
 gives the CRC of ``a + b`` from the CRCs of ``a`` and ``b`` and the length of ``b``, without the
 bytes (a multipart upload's full-object checksum is made that way from its parts' CRCs).
 """
@@ -13,7 +16,12 @@ import hashlib
 import zlib
 from typing import Protocol
 
-ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+from swiftlite.middleware.s3api.errors import S3Error
+
+ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "SHA512", "MD5")
+SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32, "SHA512": 64, "MD5": 16}
+HASHES = frozenset({"SHA1", "SHA256", "SHA512", "MD5"})
+UNSUPPORTED = ("XXHASH64", "XXHASH3", "XXHASH128")
 
 
 def _table(poly: int, bits: int) -> list[int]:
@@ -92,9 +100,18 @@ def new(name: str) -> Checksum:
         return _TableCrc(_CRC32C, 32)
     if upper == "CRC64NVME":
         return _TableCrc(_CRC64NVME, 64)
-    if upper in ("SHA1", "SHA256"):
+    if upper in HASHES:
         return _Hash(upper.lower())
     raise ValueError(name)
+
+
+def unsupported() -> S3Error:
+    """The error for an algorithm swiftlite has no code for, as S3 gives it for an unknown one."""
+    return S3Error(
+        "InvalidRequest",
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+        f"types: [{', '.join(ALGORITHMS)}]",
+    )
 
 
 def of(name: str, data: bytes) -> str:

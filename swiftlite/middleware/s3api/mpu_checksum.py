@@ -11,9 +11,14 @@ CRC32      yes          yes
 CRC32C     yes          yes
 SHA1       no           yes
 SHA256     no           yes
+SHA512     no           yes
+MD5        no           yes
 =========  ===========  =========
 
-Without a type, CRC64NVME is FULL_OBJECT and the others COMPOSITE. COMPOSITE is the
+A digest cannot be combined from its parts' digests, so the digests (SHA*, MD5) are
+COMPOSITE only. Without a type, CRC64NVME is FULL_OBJECT and the others COMPOSITE. An
+algorithm S3 knows that swiftlite has no code for (``checksums.UNSUPPORTED``: XXHASH*) is
+refused as S3 refuses an unknown one. COMPOSITE is the
 algorithm's checksum of the parts' raw checksums, one after another, in base64 with
 ``-<part count>``; FULL_OBJECT is the CRC of the whole object, combined from the parts' CRCs
 and sizes (``checksums.crc_combine``), so no byte is read again.
@@ -35,7 +40,7 @@ from swiftlite.middleware.s3api.responses import parse_xml
 
 TYPES = ("COMPOSITE", "FULL_OBJECT")
 FULL_OBJECT_ONLY = frozenset({"CRC64NVME"})
-COMPOSITE_ONLY = frozenset({"SHA1", "SHA256"})
+COMPOSITE_ONLY = checksums.HASHES
 PART_TYPE = "application/octet-stream"
 PART_PARAM = "s3api_checksum="
 MARKER_TYPE = "application/directory"
@@ -54,11 +59,7 @@ def choose(algorithm: str | None, kind: str | None) -> tuple[str | None, str | N
         return None, None
     alg = algorithm.upper()
     if alg not in checksums.ALGORITHMS:
-        raise S3Error(
-            "InvalidRequest",
-            "Checksum algorithm provided is unsupported. Please try again with any of the "
-            "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]",
-        )
+        raise checksums.unsupported()
     if kind is None:
         kind = "FULL_OBJECT" if alg in FULL_OBJECT_ONLY else "COMPOSITE"
     if kind not in TYPES:

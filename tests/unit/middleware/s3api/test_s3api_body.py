@@ -87,6 +87,32 @@ def test_unsigned_trailer_checksum_is_verified_before_the_last_byte() -> None:
     assert exc.value.error.code == "BadDigest"
 
 
+@pytest.mark.parametrize("alg", ["SHA512", "MD5"])
+def test_sha512_and_md5_trailers_are_verified(alg: str) -> None:
+    data = os.urandom(25_000)
+    name = "x-amz-checksum-" + alg.lower()
+
+    def framed(value: str) -> bytes:
+        return b"".join(
+            [
+                f"{len(data):x}\r\n".encode() + data + b"\r\n",
+                f"0\r\n{name}:{value}\r\n\r\n".encode(),
+            ]
+        )
+
+    want = base64.b64encode(hashlib.new(alg.lower(), data).digest()).decode()
+    signed = _signed(sigv4.UNSIGNED_TRAILER)
+    good = framed(want)
+    reader = BodyReader(io.BytesIO(good), len(good), len(data), signed, {"x-amz-trailer": name})
+    assert _drain(reader) == data
+    assert reader.checksums == {alg: want}
+    bad = framed(base64.b64encode(hashlib.new(alg.lower(), b"no").digest()).decode())
+    reader = BodyReader(io.BytesIO(bad), len(bad), len(data), signed, {"x-amz-trailer": name})
+    with pytest.raises(BodyError) as exc:
+        _drain(reader)
+    assert exc.value.error.code == "BadDigest"
+
+
 def test_payload_hash_mismatch_raises_on_the_last_read() -> None:
     data = b"x" * 1000
     signed = _signed(hashlib.sha256(b"other").hexdigest())

@@ -91,6 +91,15 @@ def test_composite_checksum_is_the_checksum_of_raw_part_checksums() -> None:
     assert mpu_checksum.object_checksum("CRC32", "COMPOSITE", sums32) == want32
 
 
+@pytest.mark.parametrize("alg", ["SHA512", "MD5"])
+def test_composite_sha512_and_md5_are_the_digest_of_raw_part_digests(alg: str) -> None:
+    parts = [b"first part", b"second", b""]
+    digests = [hashlib.new(alg.lower(), p).digest() for p in parts]
+    want = base64.b64encode(hashlib.new(alg.lower(), b"".join(digests)).digest()).decode() + "-3"
+    sums = [(base64.b64encode(d).decode(), len(p)) for d, p in zip(digests, parts, strict=True)]
+    assert mpu_checksum.object_checksum(alg, "COMPOSITE", sums) == want
+
+
 @pytest.mark.parametrize(
     ("alg", "kind", "want"),
     [
@@ -99,6 +108,8 @@ def test_composite_checksum_is_the_checksum_of_raw_part_checksums() -> None:
         ("CRC64NVME", None, ("CRC64NVME", "FULL_OBJECT")),
         ("SHA1", None, ("SHA1", "COMPOSITE")),
         ("SHA256", "COMPOSITE", ("SHA256", "COMPOSITE")),
+        ("SHA512", None, ("SHA512", "COMPOSITE")),
+        ("md5", "COMPOSITE", ("MD5", "COMPOSITE")),
         (None, None, (None, None)),
     ],
 )
@@ -114,7 +125,12 @@ def test_upload_algorithm_and_type_defaults(alg: str | None, kind: str | None, w
         ("CRC64NVME", "COMPOSITE", "The COMPOSITE checksum type cannot be used with the crc64nvme"),
         (None, "COMPOSITE", "can only be used with the x-amz-checksum-algorithm header"),
         ("CRC32", "PARTS", "Value for x-amz-checksum-type header is invalid."),
+        ("SHA512", "FULL_OBJECT", "The FULL_OBJECT checksum type cannot be used with the sha512"),
+        ("MD5", "FULL_OBJECT", "The FULL_OBJECT checksum type cannot be used with the md5"),
         ("MD4", None, "Checksum algorithm provided is unsupported"),
+        ("XXHASH64", None, "valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5]"),
+        ("XXHASH3", "COMPOSITE", "Checksum algorithm provided is unsupported"),
+        ("xxhash128", "FULL_OBJECT", "Checksum algorithm provided is unsupported"),
     ],
 )
 def test_combinations_s3_refuses_are_invalid_request(
@@ -133,7 +149,9 @@ def test_part_checksum_rides_in_the_content_type() -> None:
         value,
     )
     assert mpu_checksum.part_checksum("application/octet-stream") is None
-    assert mpu_checksum.part_checksum("text/plain;s3api_checksum=MD5:abc") is None
+    assert mpu_checksum.part_checksum("text/plain;s3api_checksum=XXHASH64:abc") is None
+    md5 = checksums.of("MD5", b"part")
+    assert mpu_checksum.part_checksum(mpu_checksum.part_content_type("MD5", md5)) == ("MD5", md5)
 
 
 def test_upload_algorithm_and_type_ride_in_the_marker_content_type() -> None:
@@ -149,6 +167,16 @@ DOC = (
     b"<ChecksumCRC32>AAAAAQ==</ChecksumCRC32></Part><Part><PartNumber>2</PartNumber>"
     b"<ETag>e2</ETag></Part></CompleteMultipartUpload>"
 )
+
+
+def test_complete_document_lists_sha512_and_md5_part_checksums() -> None:
+    doc = (
+        b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e1</ETag>"
+        b"<ChecksumSHA512>c2hh</ChecksumSHA512></Part><Part><PartNumber>2</PartNumber>"
+        b"<ETag>e2</ETag><ChecksumMD5>bWQ1</ChecksumMD5><ChecksumXXHASH64>eHg=</ChecksumXXHASH64>"
+        b"</Part></CompleteMultipartUpload>"
+    )
+    assert mpu_checksum.parse_parts(doc) == {1: {"SHA512": "c2hh"}, 2: {"MD5": "bWQ1"}}
 
 
 def test_complete_part_checksum_rules() -> None:
