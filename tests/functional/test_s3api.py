@@ -296,6 +296,54 @@ def test_multipart_parts_listing_abort_and_errors(client) -> None:  # type: igno
     assert _code(exc) == ("NoSuchUpload", 404)
 
 
+def test_complete_sent_again_after_it_succeeded_answers_the_same_result(client) -> None:  # type: ignore[no-untyped-def]
+    """A client that lost Complete's reply retries it: once the upload marker was gone, the
+    retry was NoSuchUpload although the object was made. Another part list is still refused."""
+    name = _bucket(client)
+    uid = client.create_multipart_upload(Bucket=name, Key="r", ChecksumAlgorithm="SHA256")[
+        "UploadId"
+    ]
+    p1 = client.upload_part(
+        Bucket=name,
+        Key="r",
+        UploadId=uid,
+        PartNumber=1,
+        Body=b"a" * 6 * 1024 * 1024,
+        ChecksumAlgorithm="SHA256",
+    )
+    p2 = client.upload_part(
+        Bucket=name,
+        Key="r",
+        UploadId=uid,
+        PartNumber=2,
+        Body=b"b" * 10,
+        ChecksumAlgorithm="SHA256",
+    )
+    parts = [
+        {"PartNumber": 1, "ETag": p1["ETag"], "ChecksumSHA256": p1["ChecksumSHA256"]},
+        {"PartNumber": 2, "ETag": p2["ETag"], "ChecksumSHA256": p2["ChecksumSHA256"]},
+    ]
+    first = client.complete_multipart_upload(
+        Bucket=name, Key="r", UploadId=uid, MultipartUpload={"Parts": parts}
+    )
+    again = client.complete_multipart_upload(
+        Bucket=name, Key="r", UploadId=uid, MultipartUpload={"Parts": parts}
+    )
+    for field in ("ETag", "ChecksumSHA256", "Bucket", "Key"):
+        assert again[field] == first[field], field
+    assert client.head_object(Bucket=name, Key="r")["ContentLength"] == 6 * 1024 * 1024 + 10
+    with pytest.raises(ClientError) as exc:
+        client.complete_multipart_upload(
+            Bucket=name, Key="r", UploadId=uid, MultipartUpload={"Parts": parts[:1]}
+        )
+    assert _code(exc) == ("NoSuchUpload", 404)
+    with pytest.raises(ClientError) as exc:  # an upload id that never completed here
+        client.complete_multipart_upload(
+            Bucket=name, Key="r", UploadId="0" * 32, MultipartUpload={"Parts": parts}
+        )
+    assert _code(exc) == ("NoSuchUpload", 404)
+
+
 def test_presigned_get_and_put_with_requests(client) -> None:  # type: ignore[no-untyped-def]
     name = _bucket(client)
     put_url = client.generate_presigned_url(

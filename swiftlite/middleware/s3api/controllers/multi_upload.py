@@ -376,7 +376,15 @@ def complete(ctx: Context) -> Response:
     upload_id = _upload_id(ctx)
     body = read_body(ctx, object_checksums=True)
     chosen = parse_complete(body)
-    marker = _marker(ctx, bucket, key, upload_id)
+    try:
+        marker = _marker(ctx, bucket, key, upload_id)
+    except S3Error as exc:
+        replayed = (
+            _replayed_complete(ctx, bucket, key, upload_id, chosen) if exc.status == 404 else None
+        )
+        if replayed is None:
+            raise
+        return replayed
     alg, kind = upload_checksum(marker)
     if alg is not None:
         _check_complete_checksum_headers(ctx, alg, kind)
@@ -420,15 +428,43 @@ def complete(ctx: Context) -> Response:
         if number not in used:
             subrequest.close(ctx.swift("DELETE", segments, str(part["name"])))
     subrequest.close(ctx.swift("DELETE", segments, f"{key}/{upload_id}"))
+    return _complete_result(bucket, key, etag, alg, checksum, kind)
+
+
+def _complete_result(
+    bucket: str, key: str, etag: str, alg: str | None, checksum: str | None, kind: str | None
+) -> Response:
     root = xmlio.Element("CompleteMultipartUploadResult")
     xmlio.sub(root, "Location", f"/{bucket}/{key}")
     xmlio.sub(root, "Bucket", bucket)
     xmlio.sub(root, "Key", key)
     xmlio.sub(root, "ETag", quote_etag(etag))
-    if alg is not None and checksum is not None:
+    if alg is not None and checksum is not None and kind is not None:
         xmlio.sub(root, "Checksum" + alg, checksum)
         xmlio.sub(root, "ChecksumType", kind)
     return xml_response(root)
+
+
+def _replayed_complete(
+    ctx: Context, bucket: str, key: str, upload_id: str, chosen: list[tuple[int, str]]
+) -> Response | None:
+    """The answer to a Complete sent again after it succeeded (a client retrying a reply it
+    lost): the same result when the object is still the one this upload made, from the same
+    parts; None (NoSuchUpload) otherwise. Nothing is written again."""
+    resp = ctx.swift("HEAD", bucket, key)
+    subrequest.close(resp)
+    headers = resp.headers
+    if resp.status_int != 200 or headers.get(UPLOAD_SYSMETA) != upload_id:
+        return None
+    etag = s3_etag([e for _, e in chosen])
+    if headers.get(S3_ETAG) != etag:
+        return None  # another part list than the one completed
+    kind = headers.get(CHECKSUM_PREFIX + "Type")
+    alg = next(
+        (a for a in checksums.ALGORITHMS if headers.get(CHECKSUM_PREFIX + a) is not None), None
+    )
+    checksum = headers.get(CHECKSUM_PREFIX + alg) if alg is not None else None
+    return _complete_result(bucket, key, etag, alg, checksum, kind)
 
 
 def _check_complete_checksum_headers(ctx: Context, alg: str, kind: str) -> None:
