@@ -2,18 +2,20 @@
 
 The ring builds each ``Node`` once per load (one per device and replica index) and shares it;
 it is frozen, so sharing is safe. A primary carries its replica ``index``; a handoff carries
-``handoff_index`` and ``index`` None. ``host`` and ``replication_host`` are ``ip:port`` with
-IPv6 addresses in brackets, for URLs, headers and log lines.
+``handoff_index`` and ``index`` None. A node without a replication address of its own uses
+its main one, so ``replication_ip`` and ``replication_port`` are always set. ``host`` and
+``replication_host`` are ``ip:port`` with IPv6 addresses in brackets, for URLs, headers and
+log lines.
 
-A ``Node`` is also a read-only mapping of those same names (``node["ip"]``, ``dict(node)``),
-so code and tests written against the ring's device dicts keep working; new code uses the
-attributes.
+Code reads a node by attribute (``node.ip``, ``node.host``); ``as_dict()`` gives its fields by
+name, for what formats an operator's template with them (rsync module names). A ``Node`` is
+also, for now, a read-only mapping of those same names (``node["ip"]``) for dict-era callers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from swiftlite.common.addr import host_port
@@ -34,6 +36,13 @@ class Node(Mapping[str, Any]):
     index: int | None = None
     handoff_index: int | None = None
 
+    def __post_init__(self) -> None:
+        # frozen: the one place a field is filled in after construction
+        if not self.replication_ip:
+            object.__setattr__(self, "replication_ip", self.ip)
+        if not self.replication_port:
+            object.__setattr__(self, "replication_port", self.port)
+
     @classmethod
     def from_dev(cls, dev: Mapping[str, Any], index: int | None = None) -> Node:
         """A node from a ring file's device record (missing replication address: the main one)."""
@@ -44,8 +53,8 @@ class Node(Mapping[str, Any]):
             ip=str(dev["ip"]),
             port=int(dev["port"]),
             device=str(dev["device"]),
-            replication_ip=str(dev.get("replication_ip") or dev["ip"]),
-            replication_port=int(dev.get("replication_port") or dev["port"]),
+            replication_ip=str(dev.get("replication_ip") or ""),
+            replication_port=int(dev.get("replication_port") or 0),
             weight=float(dev.get("weight", 0.0)),
             meta=str(dev.get("meta") or ""),
             index=index,
@@ -53,6 +62,10 @@ class Node(Mapping[str, Any]):
 
     def as_handoff(self, handoff_index: int) -> Node:
         return replace(self, index=None, handoff_index=handoff_index)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name (a new dict each call)."""
+        return asdict(self)
 
     @property
     def host(self) -> str:
