@@ -8,21 +8,20 @@ its main one, so ``replication_ip`` and ``replication_port`` are always set. ``h
 log lines.
 
 Code reads a node by attribute (``node.ip``, ``node.host``); ``as_dict()`` gives its fields by
-name, for what formats an operator's template with them (rsync module names). A ``Node`` is
-also, for now, a read-only mapping of those same names (``node["ip"]``) for dict-era callers.
+name, for what formats an operator's template with them (rsync module names).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from swiftlite.common.addr import host_port
 
 
 @dataclass(frozen=True, slots=True)
-class Node(Mapping[str, Any]):
+class Node:
     id: int
     region: int
     zone: int
@@ -74,21 +73,3 @@ class Node(Mapping[str, Any]):
     @property
     def replication_host(self) -> str:
         return host_port(self.replication_ip, self.replication_port)
-
-    # -- the mapping view -------------------------------------------------------------------
-    def __getitem__(self, key: str) -> Any:
-        if key not in _NAME_SET:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        # a primary's record has no handoff_index, as the ring's device dicts had none
-        return iter(_NAMES if self.handoff_index is not None else _PRIMARY_NAMES)
-
-    def __len__(self) -> int:
-        return len(_NAMES) - (self.handoff_index is None)
-
-
-_NAMES = tuple(f.name for f in fields(Node))
-_NAME_SET = frozenset(_NAMES)
-_PRIMARY_NAMES = tuple(n for n in _NAMES if n != "handoff_index")

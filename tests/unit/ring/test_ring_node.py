@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+
+import pytest
 
 from swiftlite.ring.node import Node
 
@@ -47,3 +50,12 @@ def test_as_handoff_clears_the_replica_index():
     handoff = node.as_handoff(4)
     assert (handoff.index, handoff.handoff_index) == (None, 4)
     assert replace(handoff, index=0, handoff_index=None) == node
+
+
+def test_node_is_frozen_and_no_mapping():
+    node = Node(1, 1, 1, "10.0.0.1", 6200, "d1")
+    with pytest.raises(AttributeError):
+        node.ip = "10.0.0.2"  # type: ignore[misc]
+    assert not isinstance(node, Mapping)
+    with pytest.raises(TypeError):
+        node["ip"]  # type: ignore[index]
