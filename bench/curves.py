@@ -131,7 +131,7 @@ class SwiftliteSide(Side):
             for n in range(start, start + count):
                 obj = fill.object_name(n)
                 part, nodes = ring.get_nodes(fill.ACCOUNT, fill.OBJECT_CONTAINER, obj)
-                first = nodes[0]["device"]
+                first = nodes[0].device
                 df = mgr.get(
                     os.path.join(self.devices, first),
                     part,
@@ -150,7 +150,7 @@ class SwiftliteSide(Side):
                             "ETag": etag,
                         }
                     )
-                others = [node["device"] for node in nodes[1:]]
+                others = [node.device for node in nodes[1:]]
                 fill.link_replicas(self.devices, first, others, df.hash_dir)
         finally:
             fs.fsync, fs.fsync_dir = saved  # type: ignore[assignment]

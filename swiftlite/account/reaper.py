@@ -37,19 +37,19 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import daemon, errors, fs, green, logs, reserved
-from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import is_local
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
 
 LISTING_LIMIT = 1000
@@ -61,8 +61,6 @@ STAT_KEYS = (
     "objects_remaining",
     "failures",
 )
-
-Node = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -88,10 +86,6 @@ def container_shard(container: str, replicas: int) -> int:
     """Which account replica reaps ``container`` (Swift's rule)."""
     digest = hashlib.md5(container.encode("utf-8"), usedforsecurity=False).hexdigest()
     return int(digest, 16) % replicas
-
-
-def host_of(node: Node) -> str:
-    return host_port(node["ip"], node["port"])
 
 
 class AccountReaper(daemon.Daemon):
@@ -147,7 +141,7 @@ class AccountReaper(daemon.Daemon):
     def _my_index(self, nodes: Sequence[Node], device: str) -> int | None:
         for index, node in enumerate(nodes):
             local = is_local(node, self.options.bind_ip, self.options.bind_port)
-            if local and node["device"] == device:
+            if local and node.device == device:
                 return index
         return None
 
@@ -221,9 +215,9 @@ class AccountReaper(daemon.Daemon):
             anode = account_nodes[i % len(account_nodes)]
             headers = {
                 "X-Timestamp": timestamp,
-                "X-Account-Host": host_of(anode),
+                "X-Account-Host": anode.host,
                 "X-Account-Partition": str(account_part),
-                "X-Account-Device": anode["device"],
+                "X-Account-Device": anode.device,
                 "X-Account-Override-Deleted": "yes",
             }
             statuses.append(self._send(node, "DELETE", f"/{account}/{container}", part, headers))
@@ -291,9 +285,9 @@ class AccountReaper(daemon.Daemon):
             cnode = cnodes[i % len(cnodes)]
             headers = {
                 "X-Timestamp": timestamp,
-                "X-Container-Host": host_of(cnode),
+                "X-Container-Host": cnode.host,
                 "X-Container-Partition": str(cpart),
-                "X-Container-Device": cnode["device"],
+                "X-Container-Device": cnode.device,
                 INDEX_HEADER: str(policy),
             }
             status = self._send(node, "DELETE", f"/{account}/{container}/{obj}", part, headers)
@@ -324,11 +318,11 @@ class AccountReaper(daemon.Daemon):
             "User-Agent": f"account-reaper {os.getpid()}",
             reserved.ALLOW_HEADER: "true",
         }
-        full = f"/{node['device']}/{part}{path}"
+        full = f"/{node.device}/{part}{path}"
         try:
             return direct_request(
-                node["ip"],
-                int(node["port"]),
+                node.ip,
+                node.port,
                 method,
                 full,
                 headers,
@@ -338,7 +332,7 @@ class AccountReaper(daemon.Daemon):
             )
         except (OSError, errors.Timeout) as exc:
             self.logger.warning(
-                "%s: %s %s%s failed: %s", self.name, method, host_of(node), logs.escape(full), exc
+                "%s: %s %s%s failed: %s", self.name, method, node.host, logs.escape(full), exc
             )
             return None
 

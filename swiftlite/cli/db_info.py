@@ -73,7 +73,7 @@ def _print_ring(kind: str, swift_dir: str | None, account: str, container: str |
         return
     print(f"Ring: partition {part}")
     for node in nodes:
-        print(f"  {node['ip']}:{node['port']}/{node['device']} (id {node['id']})")
+        print(f"  {node.ip}:{node.port}/{node.device} (id {node.id})")
 
 
 def _main(kind: str, argv: list[str] | None) -> int:

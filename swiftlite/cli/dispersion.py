@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from swiftlite.common import green
 from swiftlite.common.errors import SwiftliteError
 from swiftlite.common.http.client import direct_request
+from swiftlite.ring.node import Node
 
 OBJECT_CONTAINER = "dispersion_objects"
 CONTAINER_PREFIX = "dispersion_"
@@ -119,13 +120,13 @@ def populate(session: Session, container_ring, object_ring, coverage: float) -> 
             parts.add(part)
 
 
-def _found(node: dict, part: int, path: str, timeout: float) -> bool:  # type: ignore[type-arg]
+def _found(node: Node, part: int, path: str, timeout: float) -> bool:
     try:
         resp = direct_request(
-            node["ip"],
-            node["port"],
+            node.ip,
+            node.port,
             "HEAD",
-            f"/{node['device']}/{part}{path}",
+            f"/{node.device}/{part}{path}",
             conn_timeout=timeout,
             node_timeout=timeout,
         )

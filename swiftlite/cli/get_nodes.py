@@ -39,10 +39,6 @@ def _parser() -> _Parser:
     return p
 
 
-def _host(node: Node) -> str:
-    return node.host
-
-
 def report(
     ring: Ring, names: list[str], part: int | None, show_all: bool, policy: int | None = None
 ) -> list[str]:
@@ -72,13 +68,13 @@ def report(
         handoffs.append(node)
     lines.append("")
     for node in primaries:
-        lines.append(f"Server:Port Device\t{_host(node)} {node['device']}")
+        lines.append(f"Server:Port Device\t{node.host} {node.device}")
     for node in handoffs:
-        lines.append(f"Server:Port Device\t{_host(node)} {node['device']}\t [Handoff]")
+        lines.append(f"Server:Port Device\t{node.host} {node.device}\t [Handoff]")
     lines.append("")
     header = "" if policy is None else f' -H "X-Backend-Storage-Policy-Index: {policy}"'
     for node, tag in [(n, "") for n in primaries] + [(n, " # [Handoff]") for n in handoffs]:
-        url = f"http://{_host(node)}/{quote(node['device'])}/{part}{path}"
+        url = f"http://{node.host}/{quote(node.device)}/{part}{path}"
         lines.append(f'curl -g -I -XHEAD "{url}"{header}{tag}')
     lines.append("")
     lines.append(

@@ -100,7 +100,7 @@ def _print_placement(name: str, swift_dir: str, path: str) -> None:
     print(f"Ring: {ring_path} (storage policy {policy})")
     print(f"  Partition: {part}")
     for node in nodes:
-        print(f"  Primary: {node['ip']}:{node['port']}/{node['device']} (id {node['id']})")
+        print(f"  Primary: {node.ip}:{node.port}/{node.device} (id {node.id})")
     on_disk = located[1] if located else None
     if on_disk is not None and on_disk != str(part):
         print(f"  WARNING: file is in partition {on_disk}, the ring says {part} (handoff?)")

@@ -27,7 +27,7 @@ def servers(swift_dir: str, kind: str) -> list[tuple[str, int]]:
     from swiftlite.ring import Ring
 
     ring = Ring(os.path.join(swift_dir, f"{kind}.ring.gz"))
-    return sorted({(d["ip"], d["port"]) for d in ring.devs if d})
+    return sorted({(d.ip, d.port) for d in ring.devs if d})
 
 
 def fetch(hosts: Iterable[tuple[str, int]], what: str, timeout: float) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class AccountReporter:
         self.conn_timeout = conn_timeout
         self.node_timeout = node_timeout
         self.logger = logger or logging.getLogger("swiftlite.container.updater")
-        self._ring: Any = None
+        self._ring: Ring | None = None
 
     def _ring_nodes(self, account: str) -> list[AccountNode]:
         if not os.path.exists(self.ring_path):
@@ -118,7 +118,7 @@ class AccountReporter:
         except Exception:
             self.logger.exception("cannot use account ring %s", self.ring_path)
             return []
-        return [AccountNode(n["ip"], int(n["port"]), n["device"], part) for n in nodes]
+        return [AccountNode(n.ip, n.port, n.device, part) for n in nodes]
 
     def account_nodes(self, account: str, hint: str = "") -> list[AccountNode]:
         """The ring's nodes for ``account``, else those in the stored hint."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +43,9 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.obj.expirer import container_headers
 from swiftlite.ring import Ring
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
 
-Node = Mapping[str, Any]
 LISTING_LIMIT = 1000
 STAT_KEYS = ("rows", "moved", "dropped", "failures")
 CHUNK_SIZE = 65536  # one piece of a moved object: read from the source, sent to each target
@@ -67,7 +67,11 @@ class ContainerReconcilerOptions:
 
 
 def enqueue(
-    ring: Ring, rows: Sequence[Sequence[Any]], account: str, container: str, send: Any
+    ring: Ring,
+    rows: Sequence[Sequence[Any]],
+    account: str,
+    container: str,
+    send: Callable[[Node, str, str, dict[str, str]], int | None],
 ) -> int:
     """Queue misplaced container rows ``(name, created_at, size, type, etag, deleted,
     policy)`` on every replica of their queue container; how many every replica took."""
@@ -279,10 +283,10 @@ class ContainerReconciler(daemon.Daemon):
         """A GET of the object on ``node`` with its body unread; None unless it is a 200 of
         the copy the HEAD saw (``X-Backend-Timestamp`` ``stamp``)."""
         part = self.object_ring(policy).get_part(account, container, obj)
-        path = f"/{node['device']}/{part}/{account}/{container}/{obj}"
+        path = f"/{node.device}/{part}/{account}/{container}/{obj}"
         headers = {INDEX_HEADER: str(policy), reserved.ALLOW_HEADER: "true"}
         try:
-            resp = self.pool.request(node["ip"], int(node["port"]), "GET", path, headers)
+            resp = self.pool.request(node.ip, node.port, "GET", path, headers)
         except _UNAVAILABLE as exc:
             self.logger.warning(
                 "%s: GET %s:%s%s failed: %s", self.name, *_where(node), logs.escape(path), exc
@@ -359,9 +363,9 @@ class ContainerReconciler(daemon.Daemon):
     def _open_put(
         self, node: Node, path: str, headers: dict[str, str], chunked: bool
     ) -> PutStream | None:
-        target = f"/{node['device']}{path}"
+        target = f"/{node.device}{path}"
         try:
-            return self.pool.open_put(node["ip"], int(node["port"]), target, headers, chunked)
+            return self.pool.open_put(node.ip, node.port, target, headers, chunked)
         except _UNAVAILABLE as exc:
             self.logger.warning(
                 "%s: PUT %s:%s%s failed: %s", self.name, *_where(node), logs.escape(path), exc
@@ -389,10 +393,10 @@ class ContainerReconciler(daemon.Daemon):
         headers = {**headers, reserved.ALLOW_HEADER: "true"}
         try:
             return self.request(
-                node["ip"],
-                int(node["port"]),
+                node.ip,
+                node.port,
                 method,
-                f"/{node['device']}{path}",
+                f"/{node.device}{path}",
                 headers,
                 body,
                 self.options.conn_timeout,
@@ -427,8 +431,8 @@ def _feed(source: Response, streams: list[PutStream]) -> None:
             return
 
 
-def _where(node: Node) -> tuple[Any, Any]:
-    return node["ip"], node["port"]
+def _where(node: Node) -> tuple[str, int]:
+    return node.ip, node.port
 
 
 def _kept(header: str) -> bool:

@@ -13,9 +13,7 @@ the container's for the container reconciler (``reconciler.enqueue``, up to
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from swiftlite.common import daemon, errors, green
 from swiftlite.common.http.client import direct_request, to_device
@@ -24,6 +22,7 @@ from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
 from swiftlite.db.replicator import DbReplicator, DbReplicatorOptions
+from swiftlite.ring.node import Node
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class ContainerReplicator(DbReplicator):
     def ready_to_remove(self, broker: DatabaseBroker) -> bool:
         return not needs_report(broker.get_info())
 
-    def _replicate(self, broker: DatabaseBroker, dev: Mapping[str, Any]) -> bool:
+    def _replicate(self, broker: DatabaseBroker, dev: Node) -> bool:
         done = super()._replicate(broker, dev)
         if isinstance(broker, ContainerBroker) and os.path.exists(broker.db_file):
             self._queue_misplaced(broker)
@@ -60,7 +59,7 @@ class ContainerReplicator(DbReplicator):
             )
             self.stats["misplaced"] = self.stats.get("misplaced", 0) + queued
 
-    def _send(self, node: Mapping[str, Any], method: str, path: str, headers: dict) -> int | None:
+    def _send(self, node: Node, method: str, path: str, headers: dict) -> int | None:
         try:
             resp = to_device(
                 direct_request,
@@ -73,7 +72,7 @@ class ContainerReplicator(DbReplicator):
             )
         except (OSError, errors.Timeout, green.Timeout) as exc:
             self.logger.warning(
-                "%s: queueing at %s:%s failed: %s", self.name, node["ip"], node["port"], exc
+                "%s: queueing at %s:%s failed: %s", self.name, node.ip, node.port, exc
             )
             return None
         return resp.status

@@ -44,6 +44,7 @@ from swiftlite.db import layout, rpc
 from swiftlite.db.broker import DatabaseBroker
 from swiftlite.ring import Ring
 from swiftlite.ring.local import local_devices
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
 
 OK, FAILED, UNMOUNTED = "ok", "failed", "unmounted"
@@ -132,11 +133,11 @@ class DbReplicator(daemon.Daemon):
         pool.waitall()
         return dict(self.stats)
 
-    def _databases(self, devices: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
+    def _databases(self, devices: list[Node]) -> Iterator[tuple[Node, str]]:
         for dev in devices:
             try:
                 device_path = fs.check_device(
-                    self.options.devices, dev["device"], self.options.mount_check
+                    self.options.devices, dev.device, self.options.mount_check
                 )
             except errors.DeviceUnavailable as exc:
                 self.logger.warning("%s: skipping device: %s", self.name, exc)
@@ -170,7 +171,7 @@ class DbReplicator(daemon.Daemon):
 
     # -- one database -----------------------------------------------------------------------
 
-    def replicate_db(self, db_path: str, dev: Mapping[str, Any]) -> bool:
+    def replicate_db(self, db_path: str, dev: Node) -> bool:
         """Replicate one database to its peers; True when every peer is up to date."""
         self.stats["attempted"] += 1
         ok = False
@@ -187,7 +188,7 @@ class DbReplicator(daemon.Daemon):
         self.stats["success" if ok else "failure"] += 1
         return ok
 
-    def _replicate(self, broker: DatabaseBroker, dev: Mapping[str, Any]) -> bool:
+    def _replicate(self, broker: DatabaseBroker, dev: Node) -> bool:
         loc = layout.parse_db_path(broker.db_file)
         horizon = Timestamp(max(0.0, time.time() - self.options.reclaim_age))
         self.stats["reclaimed"] += broker.reclaim(horizon)
@@ -197,9 +198,9 @@ class DbReplicator(daemon.Daemon):
             self.stats["remove"] += 1
             return True
         primaries = self.ring.get_part_nodes(loc.partition)
-        is_primary = any(n["id"] == dev["id"] for n in primaries)
-        peers = [n for n in primaries if n["id"] != dev["id"]]
-        spares = (n for n in self.ring.get_more_nodes(loc.partition) if n["id"] != dev["id"])
+        is_primary = any(n.id == dev.id for n in primaries)
+        peers = [n for n in primaries if n.id != dev.id]
+        spares = (n for n in self.ring.get_more_nodes(loc.partition) if n.id != dev.id)
         results = []
         i = 0
         while i < len(peers):
@@ -226,7 +227,7 @@ class DbReplicator(daemon.Daemon):
 
     def sync_to(
         self,
-        node: Mapping[str, Any],
+        node: Node,
         broker: DatabaseBroker,
         info: Mapping[str, Any],
         loc: layout.DbLocation,
@@ -262,7 +263,7 @@ class DbReplicator(daemon.Daemon):
 
     def _push_rows(
         self,
-        node: Mapping[str, Any],
+        node: Node,
         broker: DatabaseBroker,
         loc: layout.DbLocation,
         info: Mapping[str, Any],
@@ -291,7 +292,7 @@ class DbReplicator(daemon.Daemon):
         return OK
 
     def _push_copy(
-        self, node: Mapping[str, Any], broker: DatabaseBroker, loc: layout.DbLocation, op: str
+        self, node: Node, broker: DatabaseBroker, loc: layout.DbLocation, op: str
     ) -> str:
         """Snapshot, rsync to the peer's ``tmp/``, then ask it to install or merge the copy."""
         tmp_dir = layout.tmp_dir(loc.device_path)
@@ -306,15 +307,15 @@ class DbReplicator(daemon.Daemon):
             rpc.remove_quietly(local)
         return OK if self._ok(self._call(node, loc, {"op": op, "tmp": name})) else FAILED
 
-    def rsync_target(self, node: Mapping[str, Any], name: str) -> str:
+    def rsync_target(self, node: Node, name: str) -> str:
         fields = {
-            **node,
-            "replication_ip": rsync_host(node.get("replication_ip") or node["ip"]),
-            "ip": rsync_host(node["ip"]),
+            **node.as_dict(),
+            "replication_ip": rsync_host(node.replication_ip),
+            "ip": rsync_host(node.ip),
             "rsync_port": self.options.rsync_port,
         }
         module = self.options.rsync_module.format(**fields).rstrip("/")
-        return f"{module}/{node['device']}/{layout.TMP_DIR}/{name}"
+        return f"{module}/{node.device}/{layout.TMP_DIR}/{name}"
 
     def rsync(self, src: str, dest: str) -> bool:
         """Copy one file with rsync; polls green so the other databases keep going."""
@@ -356,13 +357,10 @@ class DbReplicator(daemon.Daemon):
             return False
         return True
 
-    def _call(
-        self, node: Mapping[str, Any], loc: layout.DbLocation, body: Mapping[str, Any]
-    ) -> Response | None:
+    def _call(self, node: Node, loc: layout.DbLocation, body: Mapping[str, Any]) -> Response | None:
         """One REPLICATE request; None (logged) when the peer cannot be reached."""
-        ip = node.get("replication_ip") or node["ip"]
-        port = int(node.get("replication_port") or node["port"])
-        path = f"/{node['device']}/{loc.partition}/{loc.name_hash}"
+        ip, port = node.replication_ip, node.replication_port
+        path = f"/{node.device}/{loc.partition}/{loc.name_hash}"
         try:
             resp = direct_request(
                 ip,

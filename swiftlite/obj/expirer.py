@@ -29,18 +29,18 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, logs, recon_cache, reserved
-from swiftlite.common.addr import host_port
 from swiftlite.common.http.client import Requester, direct_request, to_device
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue
 from swiftlite.obj.ratelimit import RateLimiter
 from swiftlite.ring import Ring, RingError
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
 
 DONE_STATUSES = frozenset({404, 409, 412})
@@ -86,17 +86,14 @@ def _log_name(entry: expiry_queue.Entry) -> str:
     return logs.escape(f"/{entry.account}/{entry.container}/{entry.obj}")
 
 
-def container_headers(
-    cpart: int | None, cnodes: list[Mapping[str, Any]], index: int
-) -> dict[str, str]:
+def container_headers(cpart: int | None, cnodes: Sequence[Node], index: int) -> dict[str, str]:
     """The X-Container-* headers the proxy would send to object node ``index``."""
     if cpart is None or not cnodes:
         return {}
     node = cnodes[index % len(cnodes)]
-    host = host_port(str(node["ip"]), node["port"])
     return {
-        "X-Container-Host": host,
-        "X-Container-Device": str(node["device"]),
+        "X-Container-Host": node.host,
+        "X-Container-Device": node.device,
         "X-Container-Partition": str(cpart),
     }
 
@@ -201,14 +198,14 @@ class ObjectExpirer(daemon.Daemon):
             pile.spawn(self._delete, node, path, node_headers)
         return list(pile)
 
-    def _container_nodes(self, entry: expiry_queue.Entry) -> tuple[int | None, list[Any]]:
+    def _container_nodes(self, entry: expiry_queue.Entry) -> tuple[int | None, list[Node]]:
         try:
             return self.ring("container").get_nodes(entry.account, entry.container)
         except RingError as exc:
             self.logger.warning("object-expirer: no container ring, listings not updated: %s", exc)
             return None, []
 
-    def _delete(self, node: Mapping[str, Any], path: str, headers: dict[str, str]) -> int | None:
+    def _delete(self, node: Node, path: str, headers: dict[str, str]) -> int | None:
         try:
             resp = to_device(
                 self.request,
@@ -222,9 +219,9 @@ class ObjectExpirer(daemon.Daemon):
         except (OSError, errors.Timeout, green.Timeout) as exc:
             self.logger.warning(
                 "object-expirer: DELETE %s:%s/%s%s failed: %s",
-                node["ip"],
-                node["port"],
-                node["device"],
+                node.ip,
+                node.port,
+                node.device,
                 path,
                 exc,
             )

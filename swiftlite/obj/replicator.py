@@ -40,9 +40,8 @@ from swiftlite.common.http.client import Requester, Response, direct_request
 from swiftlite.obj import hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import local_devices
+from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
-
-Node = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ class PassStats:
     def fail(self, node: Node | None = None) -> None:
         self.failures += 1
         if node is not None:
-            key = f"{node.get('replication_ip')}:{node.get('replication_port')}/{node['device']}"
+            key = f"{node.replication_ip}:{node.replication_port}/{node.device}"
             self.failed_nodes[key] = self.failed_nodes.get(key, 0) + 1
 
     def summary(self) -> dict[str, Any]:
@@ -197,16 +196,16 @@ class ObjectReplicator(daemon.Daemon):
         jobs = []
         for dev in local_devices(ring.devs, opts.bind_ip, opts.bind_port):
             try:
-                dev_path = fs.check_device(opts.devices, dev["device"], opts.mount_check)
+                dev_path = fs.check_device(opts.devices, dev.device, opts.mount_check)
             except errors.DeviceUnavailable as exc:
-                self.logger.warning("object-replicator: skipping %s: %s", dev["device"], exc)
+                self.logger.warning("object-replicator: skipping %s: %s", dev.device, exc)
                 continue
             stats.tmp_removed += self.remove_stale_tmp(dev_path, policy)
             for part in self._partitions(dev_path, ring.partition_count, policy):
                 primaries = ring.get_part_nodes(part)
-                mine = any(n["id"] == dev["id"] for n in primaries)
-                peers = [n for n in primaries if n["id"] != dev["id"]]
-                job = Job(dev["device"], dev["id"], dev_path, part, peers, not mine, policy)
+                mine = any(n.id == dev.id for n in primaries)
+                peers = [n for n in primaries if n.id != dev.id]
+                job = Job(dev.device, dev.id, dev_path, part, peers, not mine, policy)
                 jobs.append(job)
         return jobs
 
@@ -280,7 +279,7 @@ class ObjectReplicator(daemon.Daemon):
     def _replicate_primary(self, job: Job, local: dict[str, str | None], stats: PassStats) -> None:
         targets = list(job.nodes)
         ring = self.ring_for(job.policy)
-        spares = (n for n in ring.get_more_nodes(job.partition) if n["id"] != job.dev_id)
+        spares = (n for n in ring.get_more_nodes(job.partition) if n.id != job.dev_id)
         while targets:
             node = targets.pop(0)
             if self.sync(job, node, local, stats).outcome is Outcome.UNMOUNTED:
@@ -310,7 +309,7 @@ class ObjectReplicator(daemon.Daemon):
         self, job: Job, node: Node, local: dict[str, str | None], stats: PassStats
     ) -> SyncResult:
         """Bring ``node`` up to date with our copy of the partition (updates ``local``)."""
-        base = f"/{node['device']}/{job.partition}"
+        base = f"/{node.device}/{job.partition}"
         resp = self._replicate_call(node, base, job.policy)
         if resp is None or resp.status != 200:
             stats.fail(node)
@@ -363,7 +362,7 @@ class ObjectReplicator(daemon.Daemon):
             job.partition,
             suffixes,
             module,
-            node["device"],
+            node.device,
             opts.rsync_io_timeout,
             opts.rsync_bwlimit,
             opts.rsync_compress,
@@ -386,12 +385,11 @@ class ObjectReplicator(daemon.Daemon):
         return True
 
     def _replicate_call(self, node: Node, path: str, policy: int = 0) -> Response | None:
-        ip = node.get("replication_ip") or node["ip"]
-        port = node.get("replication_port") or node["port"]
+        ip, port = node.replication_ip, node.replication_port
         try:
             return self.request(
                 ip,
-                int(port),
+                port,
                 "REPLICATE",
                 path,
                 {policies.INDEX_HEADER: str(policy)},

@@ -20,27 +20,25 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from swiftlite.common import green
 from swiftlite.common.addr import bracket
 from swiftlite.common.policies import dir_name
+from swiftlite.ring.node import Node
 
 OK_CODES = frozenset({0, 24})
 RSYNC = "rsync"
 
 
-def module_for(template: str, node: Mapping[str, Any], rsync_port: int) -> str:
+def module_for(template: str, node: Node, rsync_port: int) -> str:
     """The rsync destination module for a ring node: ``template`` formatted with the node's
     fields (``ip``, ``port``, ``replication_ip``, ``replication_port``, ``device``...) and
     ``rsync_port``. IPv6 addresses are bracketed. The result has no trailing slash."""
-    fields = dict(node)
-    for key in ("ip", "replication_ip"):
-        value = str(fields.get(key) or fields.get("ip") or "")
-        fields[key] = bracket(value)
-    fields.setdefault("replication_port", fields.get("port"))
+    fields = node.as_dict()
+    fields["ip"] = bracket(node.ip)
+    fields["replication_ip"] = bracket(node.replication_ip)
     fields["rsync_port"] = rsync_port
     return template.format(**fields).rstrip("/")
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from swiftlite.common import logs
 from swiftlite.common.http.client import BackendPool
-from swiftlite.proxy.nodes import ErrorLimiter, Node, RingLike, node_key, request_node_count
+from swiftlite.proxy.nodes import ErrorLimiter, RingLike, node_key, request_node_count
+from swiftlite.ring.node import Node
 
 
 @dataclass

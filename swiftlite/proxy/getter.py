@@ -27,8 +27,9 @@ from swiftlite.common.http.client import Connection
 from swiftlite.common.http.client import Response as BackendResponse
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy.backend import Backend
-from swiftlite.proxy.nodes import Node, NodeIter, RingLike
+from swiftlite.proxy.nodes import NodeIter, RingLike
 from swiftlite.proxy.quorum import Reply
+from swiftlite.ring.node import Node
 
 _NOT_RESENT = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range")
 
@@ -52,7 +53,7 @@ class Fetch:
 
 
 def backend_path(node: Node, part: int, path: str) -> str:
-    return f"/{node['device']}/{part}{path}"
+    return f"/{node.device}/{part}{path}"
 
 
 def request_node(
@@ -73,8 +74,8 @@ def request_node(
     """
     try:
         resp = backend.pool.request(
-            node["ip"],
-            node["port"],
+            node.ip,
+            node.port,
             method,
             backend_path(node, part, path),
             headers,
@@ -85,7 +86,6 @@ def request_node(
     except (OSError, Timeout, green.Timeout) as exc:
         backend.node_error(node, server_type, f"{method} {path}: {exc!r}")
         return None
-    resp.node = node
     if resp.status == 507 or resp.status >= 500:
         backend.node_error(node, server_type, f"{method} {path}", status=resp.status)
     return resp
@@ -135,7 +135,7 @@ def fetch(
         if resp.status == 507:
             continue  # not an answer about the data: Swift leaves it out
         replies.append(reply)
-        if resp.status == 404 and node.get("index") is not None:
+        if resp.status == 404 and node.index is not None:
             clean_primary_404s += 1
             if clean_primary_404s >= len(node_iter.primaries):
                 break
@@ -161,9 +161,10 @@ def _fetch_newest(
             request_node, backend, node, method, part, path, headers, query, b"", server_type
         )
     best: BackendResponse | None = None
+    best_node: Node | None = None
     best_ts: Timestamp | None = None
     replies: list[Reply] = []
-    for resp in pile:
+    for node, resp in zip(nodes, pile, strict=True):  # a pile yields in spawn order
         if resp is None:
             replies.append(Reply(503, "Service Unavailable"))
             continue
@@ -174,10 +175,10 @@ def _fetch_newest(
         if best is None or (stamp is not None and (best_ts is None or stamp > best_ts)):
             if best is not None:
                 best.close()
-            best, best_ts = resp, stamp
+            best, best_node, best_ts = resp, node, stamp
         else:
             resp.close()
-    return Fetch(best, best.node if best else None, replies, node_iter)
+    return Fetch(best, best_node, replies, node_iter)
 
 
 def _timestamp_of(resp: BackendResponse) -> Timestamp | None:
@@ -288,9 +289,9 @@ class ResumableBody:
                     "resuming GET %s at byte %d from %s:%s/%s",
                     logs.escape(self.path),
                     start,
-                    node["ip"],
-                    node["port"],
-                    node["device"],
+                    node.ip,
+                    node.port,
+                    node.device,
                 )
                 resp.set_timeout(self.backend.recoverable_node_timeout)
                 self.source, self.node = resp, node

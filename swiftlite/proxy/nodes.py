@@ -3,7 +3,8 @@
 ``NodeIter`` yields a partition's primaries, then its handoffs (``Ring.get_more_nodes``),
 skipping nodes the ``ErrorLimiter`` has suppressed, and stops after ``request_node_count``
 nodes. It is safe to share between the greenthreads of one request: ``next`` never blocks, so
-two greenthreads can never be inside it at once. Ring node dicts are shared and never mutated.
+two greenthreads can never be inside it at once. Ring nodes (``ring.node.Node``) are shared
+and frozen.
 
 ``ErrorLimiter`` counts errors per node (``ip:port/device``). A node with more than
 ``suppression_limit`` errors, the last within ``suppression_interval`` seconds, is skipped
@@ -15,22 +16,22 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
-Node = Mapping[str, Any]
+from swiftlite.ring.node import Node
 
 
 class RingLike(Protocol):
     replica_count: int
 
-    def get_part_nodes(self, part: int) -> list[dict[str, Any]]: ...
+    def get_part_nodes(self, part: int) -> list[Node]: ...
 
-    def get_more_nodes(self, part: int) -> Iterator[dict[str, Any]]: ...
+    def get_more_nodes(self, part: int) -> Iterator[Node]: ...
 
 
 def node_key(node: Node) -> str:
-    return f"{node['ip']}:{node['port']}/{node['device']}"
+    return f"{node.ip}:{node.port}/{node.device}"
 
 
 class ErrorLimiter:

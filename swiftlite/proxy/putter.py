@@ -31,8 +31,9 @@ from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import Connection, PutStream
 from swiftlite.proxy.backend import Backend
 from swiftlite.proxy.getter import backend_path, request_node
-from swiftlite.proxy.nodes import Node, NodeIter, RingLike
+from swiftlite.proxy.nodes import NodeIter, RingLike
 from swiftlite.proxy.quorum import Reply, have_quorum, quorum_size
+from swiftlite.ring.node import Node
 
 
 class UploadError(Exception):
@@ -202,7 +203,7 @@ def _checkout(
         node = _next_node(backend, node_iter, path)
         if node is None:
             break
-        conn = backend.pool.checkout_idle(node["ip"], node["port"])
+        conn = backend.pool.checkout_idle(node.ip, node.port)
         if conn is None:
             to_connect.append(node)
         else:
@@ -211,7 +212,7 @@ def _checkout(
     def connect_from(node: Node | None) -> tuple[Node, Connection] | None:
         while node is not None:
             try:
-                return node, backend.pool.connect(node["ip"], node["port"])
+                return node, backend.pool.connect(node.ip, node.port)
             except (OSError, Timeout, green.Timeout) as exc:
                 backend.node_error(node, "Object", f"PUT {path}: {exc!r}")
             node = _next_node(backend, node_iter, path)
@@ -231,13 +232,13 @@ def _checkout(
 def _next_node(backend: Backend, node_iter: NodeIter, path: str) -> Node | None:
     """The next node to try for an object PUT (None when none is left); logs handoffs."""
     node = next(node_iter, None)
-    if node is not None and node.get("index") is None and backend.log_handoffs:
+    if node is not None and node.index is None and backend.log_handoffs:
         backend.logger.info(
             "handoff requested for PUT %s: %s:%s/%s",
             logs.escape(path),
-            node["ip"],
-            node["port"],
-            node["device"],
+            node.ip,
+            node.port,
+            node.device,
         )
     return node
 
@@ -264,6 +265,7 @@ class ObjectPut:
         self.quorum = quorum_size(self.node_count)
         self.streams: list[PutStream] = []
         self.ready: list[PutStream] = []
+        self.node_of: dict[PutStream, Node] = {}  # which node each stream writes to
         # Nodes that stored the object without waiting for a body (an empty one): their
         # final 2xx came instead of 100 Continue, and counts towards the quorum as it is.
         self.done: list[Reply] = []
@@ -281,7 +283,8 @@ class ObjectPut:
             for headers in self.headers_list:
                 pile.spawn(self._connect_one, node_iter, headers)
             found = list(pile)
-        self.streams = [s for s in found if s is not None]
+        self.node_of = dict(f for f in found if f is not None)
+        self.streams = list(self.node_of)
         self.ready = [s for s in self.streams if s.final is None]
         self.done = [
             Reply(s.final.status, s.final.reason, s.final.header_items, b"")
@@ -294,13 +297,15 @@ class ObjectPut:
         """Nodes still able to succeed: ready for the body, or already done."""
         return len(self.ready) + len(self.done)
 
-    def _connect_one(self, node_iter: NodeIter, headers: Mapping[str, str]) -> PutStream | None:
+    def _connect_one(
+        self, node_iter: NodeIter, headers: Mapping[str, str]
+    ) -> tuple[PutStream, Node] | None:
         backend = self.backend
         while (node := _next_node(backend, node_iter, self.path)) is not None:
             try:
                 stream = backend.pool.open_put(
-                    node["ip"],
-                    node["port"],
+                    node.ip,
+                    node.port,
                     backend_path(node, self.part, self.path),
                     headers,
                     self.chunked,
@@ -308,13 +313,12 @@ class ObjectPut:
             except (OSError, Timeout, green.Timeout) as exc:
                 backend.node_error(node, "Object", f"PUT {self.path}: {exc!r}")
                 continue
-            stream.node = node
             final = stream.final
             if final is not None and (final.status == 507 or final.status >= 500):
                 backend.node_error(node, "Object", f"PUT {self.path}", status=final.status)
                 stream.abort()
                 continue
-            return stream
+            return stream, node
         return None
 
     def early_statuses(self) -> list[int]:
@@ -342,8 +346,7 @@ class ObjectPut:
             raise UploadError(503, "Too few object servers took the body")
 
     def _lose(self, stream: PutStream, exc: BaseException) -> None:
-        if stream.node is not None:
-            self.backend.node_error(stream.node, "Object", f"PUT {self.path} body: {exc!r}")
+        self.backend.node_error(self.node_of[stream], "Object", f"PUT {self.path} body: {exc!r}")
         stream.abort()
         self.ready.remove(stream)
 
@@ -376,15 +379,14 @@ class ObjectPut:
                 resp = stream.finish()
                 data = resp.read_all()
             except (OSError, Timeout, green.Timeout) as exc:
-                if stream.node is not None:
-                    self.backend.node_error(
-                        stream.node, "Object", f"PUT {self.path} answer: {exc!r}"
-                    )
+                self.backend.node_error(
+                    self.node_of[stream], "Object", f"PUT {self.path} answer: {exc!r}"
+                )
                 stream.abort()
                 return None
-            if (resp.status == 507 or resp.status >= 500) and stream.node is not None:
+            if resp.status == 507 or resp.status >= 500:
                 self.backend.node_error(
-                    stream.node, "Object", f"PUT {self.path}", status=resp.status
+                    self.node_of[stream], "Object", f"PUT {self.path}", status=resp.status
                 )
             return Reply(resp.status, resp.reason, resp.header_items, data)
 

@@ -8,8 +8,9 @@ IP on the port. IPs compare without IPv6 brackets and case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+
+from swiftlite.ring.node import Node
 
 WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})  # noqa: S104 - compared, never bound
 
@@ -18,19 +19,14 @@ def _normal_ip(ip: str) -> str:
     return ip.strip().strip("[]").lower()
 
 
-def is_local(dev: Mapping[str, Any], bind_ip: str, bind_port: int) -> bool:
+def is_local(dev: Node, bind_ip: str, bind_port: int) -> bool:
     """True when ring device ``dev`` is served at the bind address ``bind_ip:bind_port``."""
-    port = dev.get("replication_port") or dev.get("port")
-    if port is None or int(port) != int(bind_port):
+    if dev.replication_port != int(bind_port):
         return False
     ip = _normal_ip(bind_ip)
-    return (
-        ip in WILDCARDS or _normal_ip(str(dev.get("replication_ip") or dev.get("ip") or "")) == ip
-    )
+    return ip in WILDCARDS or _normal_ip(dev.replication_ip) == ip
 
 
-def local_devices(
-    devs: Iterable[Mapping[str, Any] | None], bind_ip: str, bind_port: int
-) -> list[Any]:
-    """The ring's devices (dicts, in device id order) that this node serves."""
+def local_devices(devs: Iterable[Node | None], bind_ip: str, bind_port: int) -> list[Node]:
+    """The ring's devices (in device id order) that this node serves."""
     return [d for d in devs if d is not None and is_local(d, bind_ip, bind_port)]

@@ -2,25 +2,26 @@
 
 The ring builds each ``Node`` once per load (one per device and replica index) and shares it;
 it is frozen, so sharing is safe. A primary carries its replica ``index``; a handoff carries
-``handoff_index`` and ``index`` None. ``host`` and ``replication_host`` are ``ip:port`` with
-IPv6 addresses in brackets, for URLs, headers and log lines.
+``handoff_index`` and ``index`` None. A node without a replication address of its own uses
+its main one, so ``replication_ip`` and ``replication_port`` are always set. ``host`` and
+``replication_host`` are ``ip:port`` with IPv6 addresses in brackets, for URLs, headers and
+log lines.
 
-A ``Node`` is also a read-only mapping of those same names (``node["ip"]``, ``dict(node)``),
-so code and tests written against the ring's device dicts keep working; new code uses the
-attributes.
+Code reads a node by attribute (``node.ip``, ``node.host``); ``as_dict()`` gives its fields by
+name, for what formats an operator's template with them (rsync module names).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from swiftlite.common.addr import host_port
 
 
 @dataclass(frozen=True, slots=True)
-class Node(Mapping[str, Any]):
+class Node:
     id: int
     region: int
     zone: int
@@ -34,6 +35,13 @@ class Node(Mapping[str, Any]):
     index: int | None = None
     handoff_index: int | None = None
 
+    def __post_init__(self) -> None:
+        # frozen: the one place a field is filled in after construction
+        if not self.replication_ip:
+            object.__setattr__(self, "replication_ip", self.ip)
+        if not self.replication_port:
+            object.__setattr__(self, "replication_port", self.port)
+
     @classmethod
     def from_dev(cls, dev: Mapping[str, Any], index: int | None = None) -> Node:
         """A node from a ring file's device record (missing replication address: the main one)."""
@@ -44,8 +52,8 @@ class Node(Mapping[str, Any]):
             ip=str(dev["ip"]),
             port=int(dev["port"]),
             device=str(dev["device"]),
-            replication_ip=str(dev.get("replication_ip") or dev["ip"]),
-            replication_port=int(dev.get("replication_port") or dev["port"]),
+            replication_ip=str(dev.get("replication_ip") or ""),
+            replication_port=int(dev.get("replication_port") or 0),
             weight=float(dev.get("weight", 0.0)),
             meta=str(dev.get("meta") or ""),
             index=index,
@@ -54,6 +62,10 @@ class Node(Mapping[str, Any]):
     def as_handoff(self, handoff_index: int) -> Node:
         return replace(self, index=None, handoff_index=handoff_index)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name (a new dict each call)."""
+        return asdict(self)
+
     @property
     def host(self) -> str:
         return host_port(self.ip, self.port)
@@ -61,21 +73,3 @@ class Node(Mapping[str, Any]):
     @property
     def replication_host(self) -> str:
         return host_port(self.replication_ip, self.replication_port)
-
-    # -- the mapping view -------------------------------------------------------------------
-    def __getitem__(self, key: str) -> Any:
-        if key not in _NAME_SET:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __iter__(self) -> Iterator[str]:
-        # a primary's record has no handoff_index, as the ring's device dicts had none
-        return iter(_NAMES if self.handoff_index is not None else _PRIMARY_NAMES)
-
-    def __len__(self) -> int:
-        return len(_NAMES) - (self.handoff_index is None)
-
-
-_NAMES = tuple(f.name for f in fields(Node))
-_NAME_SET = frozenset(_NAMES)
-_PRIMARY_NAMES = tuple(n for n in _NAMES if n != "handoff_index")

@@ -65,10 +65,8 @@ class _Loaded:
             for r in range(self.replica_count)
         ]
         self.pairs = list(zip(self.by_replica, self.rows, strict=True))
-        self.zones = [None if d is None else (d["region"], d["zone"]) for d in self.devs]
-        self.servers = [
-            None if d is None else (d["region"], d["zone"], d["ip"], d["port"]) for d in self.devs
-        ]
+        self.zones = [None if d is None else (d.region, d.zone) for d in self.devs]
+        self.servers = [None if d is None else (d.region, d.zone, d.ip, d.port) for d in self.devs]
         self.handoff_tiers: tuple[int, int, int, int] | None = None  # computed on first use
 
     def tier_totals(self) -> tuple[int, int, int, int]:

@@ -323,7 +323,7 @@ def test_list_endpoints_names_the_object_primaries(guarded: Cluster) -> None:
     with guarded.own_conf():
         part, nodes = guarded.ring("object").get_nodes("AUTH_test", "c", "o x")
     assert got["endpoints"] == [
-        f"http://{n['ip']}:{n['port']}/{n['device']}/{part}/AUTH_test/c/o%20x" for n in nodes
+        f"http://{n.ip}:{n.port}/{n.device}/{part}/AUTH_test/c/o%20x" for n in nodes
     ]
     assert got["headers"] == {"X-Backend-Storage-Policy-Index": "0"}
     assert guarded.request("PUT", "/endpoints/v2/AUTH_test")[0] == 405

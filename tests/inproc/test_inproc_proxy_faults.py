@@ -72,9 +72,7 @@ def test_put_with_two_of_three_stopped_is_503_and_nothing_is_listed(ordered, box
     assert json.loads(listing.body or b"[]") == []
     for node in _primaries(ordered, path):
         part = ordered.ring("object").get_part(*path.split("/", 4)[2:])
-        direct = direct_request(
-            node["ip"], node["port"], "HEAD", f"/{node['device']}/{part}{path[3:]}"
-        )
+        direct = direct_request(node.ip, node.port, "HEAD", f"/{node.device}/{part}{path[3:]}")
         assert direct.status == 404
 
 
@@ -157,7 +155,7 @@ def test_put_with_a_primary_down_lands_on_a_handoff(four):
     assert four.request("PUT", path, {}, b"handed off").status == 201
     handoff = next(ring.get_more_nodes(part))
     direct = direct_request(
-        handoff["ip"], handoff["port"], "GET", f"/{handoff['device']}/{part}/AUTH_test/h/obj"
+        handoff.ip, handoff.port, "GET", f"/{handoff.device}/{part}/AUTH_test/h/obj"
     )
     assert direct.status == 200
     assert direct.body == b"handed off"

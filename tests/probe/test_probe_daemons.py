@@ -71,16 +71,16 @@ def test_reaper_empties_account_deleted_by_reseller_admin(probe: Cluster) -> Non
             part, nodes = object_ring.get_nodes(account, c, o)
             for node in nodes:
                 resp = direct_request(
-                    node["ip"], node["port"], "HEAD", f"/{node['device']}/{part}/{account}/{c}/{o}"
+                    node.ip, node.port, "HEAD", f"/{node.device}/{part}/{account}/{c}/{o}"
                 )
-                assert resp.status == 404, (c, o, node["ip"], resp.status)
+                assert resp.status == 404, (c, o, node.ip, resp.status)
         for c in ("reap-a", "reap-b"):
             part, nodes = container_ring.get_nodes(account, c)
             for node in nodes:
                 resp = direct_request(
-                    node["ip"], node["port"], "HEAD", f"/{node['device']}/{part}/{account}/{c}"
+                    node.ip, node.port, "HEAD", f"/{node.device}/{part}/{account}/{c}"
                 )
-                assert resp.status == 404, (c, node["ip"], resp.status)
+                assert resp.status == 404, (c, node.ip, resp.status)
     print(
         f"probe 6: reaper deleted {len(objects)} objects and 2 containers of {account} on"
         " every replica"

@@ -43,7 +43,7 @@ def split(tmp_path_factory: pytest.TempPathFactory):
 
 def _call(node, method, path, headers, body=None, query=""):  # type: ignore[no-untyped-def]
     return direct_request(
-        node["ip"], node["port"], method, f"/{node['device']}{path}", headers, body, query=query
+        node.ip, node.port, method, f"/{node.device}{path}", headers, body, query=query
     )
 
 
@@ -56,8 +56,8 @@ def _delete_object(c: Cluster, account: str, policy: int, cnodes, cpart, name) -
         headers = {
             "X-Timestamp": stamp,
             INDEX: str(policy),
-            "X-Container-Host": f"{cnode['ip']}:{cnode['port']}",
-            "X-Container-Device": cnode["device"],
+            "X-Container-Host": f"{cnode.ip}:{cnode.port}",
+            "X-Container-Device": cnode.device,
             "X-Container-Partition": str(cpart),
         }
         resp = _call(node, "DELETE", f"/{part}/{account}/{CONTAINER}/{name}", headers)
@@ -76,8 +76,8 @@ def _put_objects(c: Cluster, account: str, policy: int, cnodes, cpart, names) ->
                 "X-Timestamp": stamp,
                 "Content-Type": "text/plain",
                 INDEX: str(policy),
-                "X-Container-Host": f"{cnode['ip']}:{cnode['port']}",
-                "X-Container-Device": cnode["device"],
+                "X-Container-Host": f"{cnode.ip}:{cnode.port}",
+                "X-Container-Device": cnode.device,
                 "X-Container-Partition": str(cpart),
             }
             resp = _call(node, "PUT", f"/{part}/{account}/{CONTAINER}/{name}", headers, body)
@@ -149,7 +149,7 @@ def test_split_container_heals_to_the_oldest_policy_and_objects_move(split: Clus
 
 
 def _index(c: Cluster, node) -> int:  # type: ignore[no-untyped-def]
-    return next(n.index for n in c.plan.nodes if n.ip == node["ip"])
+    return next(n.index for n in c.plan.nodes if n.ip == node.ip)
 
 
 def test_split_made_through_the_proxy_heals_to_the_first_policy(split: Cluster) -> None:

@@ -186,4 +186,4 @@ class Cluster:
     def primaries(self, kind: str, *names: str) -> list[tuple[str, str]]:
         with self.own_conf():
             _, nodes = self.ring(kind).get_nodes(*names)
-        return [(n["ip"], n["device"]) for n in nodes]
+        return [(n.ip, n.device) for n in nodes]

@@ -146,7 +146,7 @@ def _expect_507(c: Context, ip: str, device: str, what: str) -> None:
     assert resp.status == 507, f"object server on the {what} device answered {resp.status}"
     with c.cluster.own_conf():
         part, nodes = c.cluster.ring("container").get_nodes(ACCOUNT, c.container)
-    if any((n["ip"], n["device"]) == (ip, device) for n in nodes):
+    if any((n.ip, n.device) == (ip, device) for n in nodes):
         listing = direct_request(
             ip, node.container_port, "GET", f"/{device}/{part}/{ACCOUNT}/{c.container}"
         )

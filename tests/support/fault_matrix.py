@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from swiftlite.aio import cluster as aio_cluster
 from swiftlite.aio import procs, render
 from swiftlite.common.http.client import direct_request
+from swiftlite.ring.node import Node
 from tests.support.cluster import Cluster
 from tests.support.fault_inject import ACCOUNT, Context, Recover, Scenario
 from tests.support.journal_load import Gone, Journal, JournalLoad, Live, State, listing_of
@@ -173,12 +174,12 @@ def bad_replicas(ctx: Context) -> list[str]:
     with ctx.cluster.own_conf():
         places = {n: ring.get_nodes(ACCOUNT, ctx.container, n) for n in certain}
 
-    def check(name: str, part: int, node: dict) -> str | None:  # type: ignore[type-arg]
-        path = f"/{node['device']}/{part}/{ACCOUNT}/{ctx.container}/{name}"
+    def check(name: str, part: int, node: Node) -> str | None:
+        path = f"/{node.device}/{part}/{ACCOUNT}/{ctx.container}/{name}"
         try:
-            resp = direct_request(node["ip"], node["port"], "GET", path)
+            resp = direct_request(node.ip, node.port, "GET", path)
         except OSError as exc:
-            return f"{name} on {node['ip']}/{node['device']}: {exc!r}"
+            return f"{name} on {node.ip}/{node.device}: {exc!r}"
         want = certain[name]
         if want is None:
             ok = resp.status == 404
@@ -189,7 +190,7 @@ def bad_replicas(ctx: Context) -> list[str]:
                 resp.header("x-object-meta-tag", ""),
             )
             ok = resp.status == 200 and got == want
-        return None if ok else f"{name} on {node['ip']}/{node['device']}: {resp.status}"
+        return None if ok else f"{name} on {node.ip}/{node.device}: {resp.status}"
 
     jobs = [(n, part, node) for n, (part, nodes) in places.items() for node in nodes]
     with ThreadPoolExecutor(8) as pool:
@@ -203,13 +204,13 @@ def bad_container_replicas(ctx: Context, certain: dict[str, State]) -> list[str]
         part, nodes = ctx.cluster.ring("container").get_nodes(ACCOUNT, ctx.container)
     bad = []
     for node in nodes:
-        where = f"container DB on {node['ip']}/{node['device']}"
+        where = f"container DB on {node.ip}/{node.device}"
         try:
             resp = direct_request(
-                node["ip"],
-                node["port"],
+                node.ip,
+                node.port,
                 "GET",
-                f"/{node['device']}/{part}/{ACCOUNT}/{ctx.container}",
+                f"/{node.device}/{part}/{ACCOUNT}/{ctx.container}",
                 query="format=json",
             )
         except OSError as exc:

@@ -34,6 +34,7 @@ from swiftlite.obj import server as object_server
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
 from swiftlite.ring import Ring
 from swiftlite.ring.builder import RingBuilder
+from swiftlite.ring.node import Node
 from tests.support.faults import FaultInjector
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -276,13 +277,13 @@ class InprocCluster:
             raise RuntimeError(f"{kind}{index} is stopped")
         return injector
 
-    def backend_of(self, node: Mapping[str, Any]) -> Backend:
-        """The backend serving a ring node dict (by port)."""
+    def backend_of(self, node: Node) -> Backend:
+        """The backend serving a ring node (by port)."""
         for backends in self.backends.values():
             for backend in backends:
-                if backend.port == node["port"]:
+                if backend.port == node.port:
                     return backend
-        raise KeyError(node["port"])
+        raise KeyError(node.port)
 
     def ring(self, kind: str) -> Ring:
         return Ring(str(self.swift_dir / f"{kind}.ring.gz"))

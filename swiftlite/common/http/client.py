@@ -27,7 +27,7 @@ import errno
 import socket
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Protocol
 
 from swiftlite.common import green, intparse
 from swiftlite.common.errors import Timeout
@@ -61,7 +61,6 @@ class Response:
         "body",
         "header_items",
         "headers",
-        "node",
         "reason",
         "status",
         "will_close",
@@ -86,7 +85,6 @@ class Response:
         self.headers = headers
         self.header_items = header_items if header_items is not None else list(headers.items())
         self.will_close = will_close
-        self.node: Mapping[str, Any] | None = None
         self._chunked = False
         self._chunk_left = 0
         self._remaining: int | None = None
@@ -278,14 +276,13 @@ def _encode_head(
 class PutStream:
     """An object PUT in progress on one backend: 100-continue, then body, then the answer."""
 
-    __slots__ = ("chunked", "conn", "final", "node", "pool")
+    __slots__ = ("chunked", "conn", "final", "pool")
 
     def __init__(self, pool: BackendPool, conn: Connection, chunked: bool) -> None:
         self.pool = pool
         self.conn = conn
         self.chunked = chunked
         self.final: Response | None = None  # set when the backend answered instead of 100
-        self.node: Mapping[str, Any] | None = None
 
     def send(self, data: bytes) -> None:
         if self.chunked:
@@ -540,9 +537,22 @@ def direct_request(
 Requester = Callable[..., Response]
 
 
+class Device(Protocol):
+    """Where one device is served (a ring's ``Node`` is one): all ``to_device`` reads."""
+
+    @property
+    def ip(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def device(self) -> str: ...
+
+
 def to_device(
     request: Requester,
-    node: Mapping[str, Any],
+    node: Device,
     method: str,
     path: str,
     headers: Mapping[str, str],
@@ -551,10 +561,10 @@ def to_device(
 ) -> Response:
     """``method /<device><path>`` to ring node ``node`` through ``request`` (no body)."""
     return request(
-        node["ip"],
-        int(node["port"]),
+        node.ip,
+        node.port,
         method,
-        f"/{node['device']}{path}",
+        f"/{node.device}{path}",
         headers,
         None,
         conn_timeout,

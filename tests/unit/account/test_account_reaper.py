@@ -55,17 +55,14 @@ def reaper(cluster, backend, tmp_path=None, **overrides):
 def statuses(cluster, kind, method, *names):
     part, nodes = cluster.ring(kind).get_nodes(*names)
     path = "/" + "/".join(names)
-    return [
-        direct_request(n["ip"], n["port"], method, f"/{n['device']}/{part}{path}").status
-        for n in nodes
-    ]
+    return [direct_request(n.ip, n.port, method, f"/{n.device}/{part}{path}").status for n in nodes]
 
 
 def account_brokers(cluster):
     part, nodes = cluster.ring("account").get_nodes(ACCOUNT)
     for node in nodes:
         backend = cluster.backend_of(node)
-        device_path = str(backend.root / node["device"])
+        device_path = str(backend.root / node.device)
         yield AccountBroker.at(device_path, part, ACCOUNT)
 
 
@@ -174,7 +171,7 @@ def test_reap_deletes_reserved_namespace_containers_too(cluster, tmp_path):
     part, nodes = cluster.ring("object").get_nodes(ACCOUNT, hidden, obj)
     for n in nodes:
         resp = direct_request(
-            n["ip"], n["port"], "HEAD", f"/{n['device']}/{part}/{ACCOUNT}/{hidden}/{obj}", allow
+            n.ip, n.port, "HEAD", f"/{n.device}/{part}/{ACCOUNT}/{hidden}/{obj}", allow
         )
         assert resp.status == 404
 
@@ -196,10 +193,10 @@ def test_reap_deletes_objects_of_a_policy_1_container_in_policy_1(tmp_path, monk
         def heads(policy):
             return [
                 direct_request(
-                    n["ip"],
-                    n["port"],
+                    n.ip,
+                    n.port,
                     "HEAD",
-                    f"/{n['device']}/{part}/{ACCOUNT}/c/o",
+                    f"/{n.device}/{part}/{ACCOUNT}/c/o",
                     {policies.INDEX_HEADER: policy},
                 ).status
                 for n in nodes

@@ -50,8 +50,8 @@ def test_two_policies_write_policy_sections_and_a_ring_each(tmp_path, monkeypatc
     silver = Ring(os.path.join(plan.etc_dir, "object-1.ring.gz"))
     assert gold.replica_count == 3
     assert silver.replica_count == 2
-    assert {d["device"] for d in gold.devs if d} == {"d1", "d2", "d3", "d4"}
-    assert {d["device"] for d in silver.devs if d} == {"d1", "d2", "d3"}
+    assert {d.device for d in gold.devs if d} == {"d1", "d2", "d3", "d4"}
+    assert {d.device for d in silver.devs if d} == {"d1", "d2", "d3"}
     one = make_plan(str(tmp_path / "one"), port=9100, part_power=6)
     write_cluster_conf(one)
     monkeypatch.setenv(config.CONF_ENV, one.swiftlite_conf)

@@ -42,7 +42,7 @@ def test_get_nodes_prints_partition_hash_primaries_and_handoffs(ring_path, capsy
     assert f"Partition\t{part}\n" in out
     assert f"Hash     \t{hash_path('AUTH_test', 'c', 'o 1')}" in out
     for n in nodes:
-        line = f'curl -g -I -XHEAD "http://{n["ip"]}:{n["port"]}/{n["device"]}/{part}/AUTH_test/c/o%201"'
+        line = f'curl -g -I -XHEAD "http://{n.ip}:{n.port}/{n.device}/{part}/AUTH_test/c/o%201"'
         assert line + "\n" in out
     assert out.count("[Handoff]") == 2 * 2  # 2 handoffs (5 devices - 3), listed twice each
 

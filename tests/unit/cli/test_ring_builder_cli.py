@@ -245,6 +245,6 @@ def test_policy_ring_builder_writes_object_n_ring_the_proxy_loads(builder, tmp_p
     assert rings["object"].replica_count == 3
     assert rings["object-1"].replica_count == 2
     assert rings["object-1"].partition_count == 64
-    assert {d["device"] for d in rings["object-1"].devs if d} == {"d3"}
+    assert {d.device for d in rings["object-1"].devs if d} == {"d3"}
     with pytest.raises(Exception, match="object-2"):
         load_rings(str(tmp_path), parse_policies(numbered(3)))

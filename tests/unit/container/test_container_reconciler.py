@@ -37,9 +37,7 @@ def cluster(tmp_path, monkeypatch):
 
 
 def _direct(node, method, path, headers=None, body=None):
-    return direct_request(
-        node["ip"], node["port"], method, f"/{node['device']}{path}", headers or {}, body
-    )
+    return direct_request(node.ip, node.port, method, f"/{node.device}{path}", headers or {}, body)
 
 
 def _heads(cluster, obj, policy):
@@ -85,7 +83,7 @@ def test_misplaced_object_moves_to_the_containers_policy(cluster):
     assert resp.header("X-Object-Meta-Colour") == "blue"
     assert _heads(cluster, "o", "1") == [404] * 3  # the misplaced copy is gone
     for node in cnodes:  # every listing row now names policy 0
-        dev = str(cluster.backend_of(node).root / node["device"])
+        dev = str(cluster.backend_of(node).root / node.device)
         broker = ContainerBroker.at(dev, cpart, ACCOUNT, "c")
         assert broker.misplaced_rows() == []  # (merges the journal first)
         assert [(r[0], r[6]) for r in broker.get_object_rows()] == [("o", 0)]
@@ -112,7 +110,7 @@ def test_a_delete_made_under_the_wrong_policy_is_repeated_in_the_right_one(clust
         }
         assert _direct(node, "DELETE", f"/{part}/{ACCOUNT}/c/d", headers).status == 404
     broker = ContainerBroker.at(
-        str(cluster.backend_of(cnodes[0]).root / cnodes[0]["device"]), cpart, ACCOUNT, "c"
+        str(cluster.backend_of(cnodes[0]).root / cnodes[0].device), cpart, ACCOUNT, "c"
     )
     [row] = broker.misplaced_rows()
     assert (row[0], row[5], row[6]) == ("d", 1, 1)  # a deleted row of policy 1

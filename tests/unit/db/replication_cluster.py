@@ -197,7 +197,7 @@ class DbCluster:
     def placement(self, account: str, container: str | None = None) -> tuple[int, list, list]:
         """(partition, primary Nodes, other Nodes) for a database name."""
         part, devs = self.ring.get_nodes(account, container)
-        ports = [d["port"] for d in devs]
+        ports = [d.port for d in devs]
         primaries = [next(n for n in self.nodes if n.port == p) for p in ports]
         others = [n for n in self.nodes if n.port not in ports]
         return part, primaries, others

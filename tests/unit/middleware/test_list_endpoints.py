@@ -50,7 +50,7 @@ def test_v2_object_endpoints_and_policy_header(swift_dir):
     assert resp.content_type == "application/json"
     body = json.loads(resp.body)
     part, nodes = Ring(str(swift_dir / "object.ring.gz")).get_nodes("AUTH_a", "c", "o x")
-    assert body["endpoints"] == [f"http://{n['ip']}:6200/sdb/{part}/AUTH_a/c/o%20x" for n in nodes]
+    assert body["endpoints"] == [f"http://{n.ip}:6200/sdb/{part}/AUTH_a/c/o%20x" for n in nodes]
     assert body["headers"] == {"X-Backend-Storage-Policy-Index": "0"}
 
 
@@ -65,7 +65,7 @@ def test_v1_is_a_bare_list(swift_dir, path, kind, names):
     app, _ = _app(swift_dir)
     body = json.loads(Request.blank(path).get_response(app).body)
     part, nodes = Ring(str(swift_dir / f"{kind}.ring.gz")).get_nodes(*names)
-    assert body == [f"http://{n['ip']}:{n['port']}/sdb/{part}/{'/'.join(names)}" for n in nodes]
+    assert body == [f"http://{n.ip}:{n.port}/sdb/{part}/{'/'.join(names)}" for n in nodes]
 
 
 @pytest.mark.parametrize(

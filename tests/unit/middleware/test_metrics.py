@@ -14,6 +14,7 @@ from swiftlite.common import recon_cache
 from swiftlite.middleware.metrics import MetricsMiddleware, MetricsOptions, filter_factory
 from swiftlite.obj.server import ObjectServer, ObjectServerOptions
 from swiftlite.proxy.nodes import ErrorLimiter
+from swiftlite.ring.node import Node
 
 
 def answer(status: int) -> Any:
@@ -82,7 +83,7 @@ def test_proxy_shows_error_limited_nodes() -> None:
             return answer(200)(environ, start_response)
 
     proxy = Proxy()
-    node = {"ip": "127.0.0.2", "port": 6200, "device": "d1"}
+    node = Node.from_dev({"id": 0, "ip": "127.0.0.2", "port": 6200, "device": "d1"})
     proxy.limiter.limit(node)
     samples = scrape(MetricsMiddleware(proxy, MetricsOptions(enabled=True)))
     assert [s.value for s in samples["swiftlite_error_limited_nodes"]] == [1]

@@ -108,11 +108,11 @@ class Net:
     def placement(self, obj: str, container: str = "c", account: str = "a") -> tuple[int, list]:
         """(partition, primary ports) of an object."""
         part, nodes = self.ring().get_nodes(account, container, obj)
-        return part, [n["port"] for n in nodes]
+        return part, [n.port for n in nodes]
 
     def handoff_port(self, obj: str, container: str = "c", account: str = "a") -> int:
         part, _ = self.placement(obj, container, account)
-        return next(iter(self.ring().get_more_nodes(part)))["port"]
+        return next(iter(self.ring().get_more_nodes(part))).port
 
     def files(self, port: int, obj: str, container: str = "c", account: str = "a") -> list[str]:
         """Sorted file names of an object's hash dir on a node (empty when absent)."""
@@ -202,7 +202,7 @@ class Net:
     # -- containers ----------------------------------------------------------------------------
     def container_placement(self, container: str = "c", account: str = "a") -> tuple[int, list]:
         part, nodes = self.ring("container").get_nodes(account, container)
-        return part, [n["port"] for n in nodes]
+        return part, [n.port for n in nodes]
 
     def make_container(self, container: str = "c", account: str = "a") -> None:
         part, ports = self.container_placement(container, account)

@@ -14,6 +14,7 @@ from swiftlite.common import hashing, recon_cache
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue, layout
 from swiftlite.obj.expirer import ObjectExpirer, ObjectExpirerOptions, container_headers
+from swiftlite.ring.node import Node
 
 # a day ahead: computed at collection, it must still be in the future when a long suite gets here
 WHEN = int(time.time()) + 86400
@@ -196,7 +197,10 @@ def test_run_pass_records_expirer_summary(net) -> None:
 
 
 def test_container_headers_pair_node_i_with_replica_i_and_wrap() -> None:
-    nodes = [{"ip": "10.0.0.1", "port": 1, "device": "a"}, {"ip": "::1", "port": 2, "device": "b"}]
+    nodes = [
+        Node.from_dev({"id": 0, "ip": "10.0.0.1", "port": 1, "device": "a"}),
+        Node.from_dev({"id": 1, "ip": "::1", "port": 2, "device": "b"}),
+    ]
     assert container_headers(5, nodes, 1) == {
         "X-Container-Host": "[::1]:2",
         "X-Container-Device": "b",

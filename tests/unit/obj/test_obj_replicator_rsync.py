@@ -21,6 +21,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import rsync
 from swiftlite.ring import Ring
 from swiftlite.ring.builder import RingBuilder
+from swiftlite.ring.node import Node
 from tests.support.inproc import ServedApp, bound_socket
 from tests.support.wait import wait_until
 
@@ -55,10 +56,10 @@ def test_command_to_a_daemon_sets_connect_timeout_and_bandwidth() -> None:
 
 
 def test_module_for_formats_node_fields_and_brackets_ipv6() -> None:
-    node = {"ip": "fe80::1", "port": 6200, "replication_ip": "fe80::2", "replication_port": 6300}
+    node = Node(1, 1, 1, "fe80::1", 6200, "sdb", replication_ip="fe80::2", replication_port=6300)
     template = "rsync://{replication_ip}:{rsync_port}/object{replication_port}/"
     assert rsync.module_for(template, node, 873) == "rsync://[fe80::2]:873/object6300"
-    assert rsync.module_for("{ip}::object", {"ip": "10.1.1.1", "port": 1}, 873) == (
+    assert rsync.module_for("{ip}::object", Node(2, 1, 1, "10.1.1.1", 1, "sdb"), 873) == (
         "10.1.1.1::object"
     )
 
@@ -158,7 +159,7 @@ def test_replicator_process_pushes_through_the_rsync_daemon(nodes) -> None:
     root, ports = nodes["root"], [app.port for app in nodes["apps"]]
     ring = Ring(str(nodes["swift_dir"] / "object.ring.gz"))
     part, primaries = ring.get_nodes("a", "c", "o")
-    source = primaries[0]["port"]
+    source = primaries[0].port
     stamp = Timestamp.now()
     headers = {
         "X-Timestamp": stamp.internal,

@@ -17,6 +17,7 @@ from swiftlite.proxy.controllers.base import client_content_type, client_headers
 from swiftlite.proxy.controllers.obj import guess_content_type
 from swiftlite.proxy.info import account_info_from, container_info_from
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
+from swiftlite.ring.node import Node
 
 
 def _closed_port() -> int:
@@ -30,17 +31,17 @@ class DeadRing:
 
     def __init__(self, port: int) -> None:
         self.nodes = [
-            {"id": i, "ip": "127.0.0.1", "port": port, "device": f"d{i}", "index": i}
+            Node.from_dev({"id": i, "ip": "127.0.0.1", "port": port, "device": f"d{i}"}, index=i)
             for i in range(3)
         ]
 
     def get_part(self, *names: str | None) -> int:
         return 0
 
-    def get_nodes(self, *names: str | None) -> tuple[int, list[dict]]:
+    def get_nodes(self, *names: str | None) -> tuple[int, list[Node]]:
         return 0, self.nodes
 
-    def get_part_nodes(self, part: int) -> list[dict]:
+    def get_part_nodes(self, part: int) -> list[Node]:
         return self.nodes
 
     def get_more_nodes(self, part: int):
@@ -150,7 +151,10 @@ def test_client_content_type_ignores_eventlets_default():
 
 
 def test_update_targets_gives_object_node_i_container_replica_i():
-    containers = [{"ip": f"10.0.0.{i}", "port": 6201, "device": f"c{i}"} for i in range(3)]
+    containers = [
+        Node.from_dev({"id": i, "ip": f"10.0.0.{i}", "port": 6201, "device": f"c{i}"})
+        for i in range(3)
+    ]
     out = update_targets(3, containers, 7, "Container")
     assert [h["X-Container-Host"] for h in out] == [
         "10.0.0.0:6201",
@@ -162,7 +166,7 @@ def test_update_targets_gives_object_node_i_container_replica_i():
 
 
 def test_update_targets_appends_extra_replicas_comma_separated():
-    accounts = [{"ip": "h", "port": i, "device": f"a{i}"} for i in range(5)]
+    accounts = [Node.from_dev({"id": i, "ip": "h", "port": i, "device": f"a{i}"}) for i in range(5)]
     out = update_targets(3, accounts, 1, "Account")
     assert out[0]["X-Account-Host"] == "h:0,h:3"
     assert out[0]["X-Account-Device"] == "a0,a3"
@@ -171,7 +175,8 @@ def test_update_targets_appends_extra_replicas_comma_separated():
 
 
 def test_update_targets_with_fewer_replicas_reuses_them():
-    out = update_targets(3, [{"ip": "h", "port": 1, "device": "d"}], 0, "Container")
+    one = Node.from_dev({"id": 0, "ip": "h", "port": 1, "device": "d"})
+    out = update_targets(3, [one], 0, "Container")
     assert [h["X-Container-Host"] for h in out] == ["h:1"] * 3
 
 

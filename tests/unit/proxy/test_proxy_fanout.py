@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -12,6 +12,7 @@ from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole
 from swiftlite.proxy.quorum import best_status
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
+from swiftlite.ring.node import Node
 from tests.support.inproc import ServedApp, bound_socket
 
 
@@ -41,7 +42,7 @@ class Ring:
     def __init__(self, ports: list[int], replicas: int = 3) -> None:
         self.replica_count = replicas
         self.nodes = [
-            {"id": i, "ip": "127.0.0.1", "port": p, "device": f"d{i}", "index": i}
+            Node.from_dev({"id": i, "ip": "127.0.0.1", "port": p, "device": f"d{i}"}, index=i)
             for i, p in enumerate(ports)
         ]
 
@@ -56,7 +57,7 @@ class Ring:
 
     def get_more_nodes(self, part):
         for node in self.nodes[self.replica_count :]:
-            yield {**node, "index": None, "handoff_index": node["id"]}
+            yield node.as_handoff(node.id)
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_fetch_skips_a_failing_primary_and_returns_the_next(backends):
     app, ring = _app(backends)
     fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {})
     assert fetched.source is not None
-    assert fetched.node["id"] == 1
+    assert fetched.node.id == 1
     assert [r.status for r in fetched.replies] == [503]
     assert fetched.source.read_all() == b"ok"
     assert app.limiter.errors(ring.nodes[0]) == 1
@@ -106,7 +107,7 @@ def test_fetch_asks_handoffs_when_a_primary_failed(backends):
     app, ring = _app(backends)
     fetched = fetch(app.backend, ring, 0, "GET", "/a/c/o", {})
     assert fetched.source is not None
-    assert fetched.node["id"] == 3
+    assert fetched.node.id == 3
 
 
 def test_fetch_db_treats_204_as_good(backends):
@@ -223,7 +224,8 @@ def test_put_whole_sends_head_and_body_without_100_continue(backends):
 
 def test_put_whole_with_too_few_reachable_nodes_sends_nothing(backends):
     app, ring = _app(backends[:3])
-    ring.nodes[1]["port"] = ring.nodes[2]["port"] = _closed_port()
+    closed = _closed_port()
+    ring.nodes[1:3] = [replace(n, port=closed) for n in ring.nodes[1:3]]
     assert put_whole(app.backend, ring, 0, "/a/c/o", [{"X-Timestamp": "1"}] * 3, b"small") is None
     assert backends[0].hits == 0
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from swiftlite.proxy.nodes import ErrorLimiter, NodeIter, node_key, request_node_count
+from swiftlite.ring.node import Node
 
 
-def _node(i: int, index: int | None) -> dict:
-    return {"id": i, "ip": "127.0.0.1", "port": 6000 + i, "device": f"d{i}", "index": index}
+def _node(i: int, index: int | None) -> Node:
+    return Node.from_dev({"id": i, "ip": "127.0.0.1", "port": 6000 + i, "device": f"d{i}"}, index)
 
 
 class FakeRing:
@@ -17,7 +18,7 @@ class FakeRing:
     def __init__(self, devices: int = 6) -> None:
         self.nodes = [_node(i, i if i < 3 else None) for i in range(devices)]
 
-    def get_part_nodes(self, part: int) -> list[dict]:
+    def get_part_nodes(self, part: int) -> list[Node]:
         return self.nodes[:3]
 
     def get_more_nodes(self, part: int):
@@ -34,12 +35,12 @@ class Clock:
 
 def test_node_iter_yields_primaries_then_handoffs_up_to_the_count():
     it = NodeIter(FakeRing(), 0, request_node_count=5)
-    assert [n["id"] for n in it] == [0, 1, 2, 3, 4]
+    assert [n.id for n in it] == [0, 1, 2, 3, 4]
     assert it.handoffs_used == 2
 
 
 def test_node_iter_default_count_is_twice_the_primaries():
-    assert [n["id"] for n in NodeIter(FakeRing(8), 0)] == [0, 1, 2, 3, 4, 5]
+    assert [n.id for n in NodeIter(FakeRing(8), 0)] == [0, 1, 2, 3, 4, 5]
 
 
 def test_node_iter_skips_error_limited_nodes_and_uses_more_handoffs():
@@ -47,19 +48,19 @@ def test_node_iter_skips_error_limited_nodes_and_uses_more_handoffs():
     limiter = ErrorLimiter(60, 10, clock=Clock())
     limiter.limit(ring.nodes[1])
     limiter.limit(ring.nodes[3])
-    assert [n["id"] for n in NodeIter(ring, 0, limiter, 4)] == [0, 2, 4, 5]
+    assert [n.id for n in NodeIter(ring, 0, limiter, 4)] == [0, 2, 4, 5]
 
 
 def test_node_iter_is_shareable_between_consumers():
     it = NodeIter(FakeRing(), 0, request_node_count=6)
     first = next(it)
     rest = list(it)
-    assert [first["id"], *[n["id"] for n in rest]] == [0, 1, 2, 3, 4, 5]
+    assert [first.id, *[n.id for n in rest]] == [0, 1, 2, 3, 4, 5]
 
 
 def test_node_iter_shuffle_keeps_the_same_primaries():
     it = NodeIter(FakeRing(), 0, request_node_count=3, shuffle=True)
-    assert sorted(n["id"] for n in it) == [0, 1, 2]
+    assert sorted(n.id for n in it) == [0, 1, 2]
 
 
 def test_error_limiter_suppresses_after_more_than_limit_errors():

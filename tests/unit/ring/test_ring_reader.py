@@ -1,4 +1,4 @@
-"""Ring: lookups, node dicts, handoff order, and reloading when the file changes."""
+"""Ring: lookups, the nodes it hands out, handoff order, and reloading when the file changes."""
 
 import pytest
 
@@ -19,7 +19,7 @@ def test_ring_geometry_matches_builder(ring_file):
     ring = Ring(str(ring_file))
     assert (ring.part_power, ring.replica_count, ring.partition_count) == (8, 3, 256)
     assert len(ring.devs) == 20
-    assert ring.devs[0]["device"] == "d0"
+    assert ring.devs[0].device == "d0"
 
 
 @pytest.mark.parametrize(
@@ -46,14 +46,15 @@ def test_get_nodes_returns_primaries_with_index(ring_file, make_builder):
     ring = Ring(str(ring_file))
     part, nodes = ring.get_nodes("AUTH_test", "c", "o")
     assert part == expected_part("AUTH_test", "c", "o")
-    assert [n["index"] for n in nodes] == [0, 1, 2]
-    assert all(set(n) == NODE_KEYS for n in nodes)
-    assert len({n["id"] for n in nodes}) == 3
-    assert len({n["zone"] for n in nodes}) == 3
+    assert [n.index for n in nodes] == [0, 1, 2]
+    assert all(set(n.as_dict()) == NODE_KEYS | {"handoff_index"} for n in nodes)
+    assert all(n.handoff_index is None for n in nodes)  # a primary is no handoff
+    assert len({n.id for n in nodes}) == 3
+    assert len({n.zone for n in nodes}) == 3
     assert ring.get_part_nodes(part) == nodes
 
 
-def test_get_nodes_node_dicts_are_shared_per_device_and_replica(ring_file):
+def test_get_nodes_nodes_are_shared_per_device_and_replica(ring_file):
     ring = Ring(str(ring_file))
     part, nodes = ring.get_nodes("a", "c", "o")
     assert ring.get_part_nodes(part)[0] is nodes[0]
@@ -62,32 +63,32 @@ def test_get_nodes_node_dicts_are_shared_per_device_and_replica(ring_file):
 def test_get_more_nodes_excludes_primaries_and_yields_every_other_device_once(ring_file):
     ring = Ring(str(ring_file))
     for part in (0, 17, 255):
-        primaries = {n["id"] for n in ring.get_part_nodes(part)}
+        primaries = {n.id for n in ring.get_part_nodes(part)}
         handoffs = list(ring.get_more_nodes(part))
-        ids = [n["id"] for n in handoffs]
+        ids = [n.id for n in handoffs]
         assert len(ids) == len(set(ids)) == 20 - 3
         assert not primaries & set(ids)
-        assert [n["handoff_index"] for n in handoffs] == list(range(17))
-        assert all(n["index"] is None for n in handoffs)
+        assert [n.handoff_index for n in handoffs] == list(range(17))
+        assert all(n.index is None for n in handoffs)
 
 
 def test_get_more_nodes_prefers_unused_zones_then_servers(ring_file):
     ring = Ring(str(ring_file))
     for part in range(0, 256, 15):
-        zones = {n["zone"] for n in ring.get_part_nodes(part)}
-        servers = {(n["ip"], n["port"]) for n in ring.get_part_nodes(part)}
+        zones = {n.zone for n in ring.get_part_nodes(part)}
+        servers = {(n.ip, n.port) for n in ring.get_part_nodes(part)}
         handoffs = list(ring.get_more_nodes(part))
         first_two = handoffs[:2]  # 5 zones, 3 used: the next two are the unused zones
-        assert {n["zone"] for n in first_two} == {1, 2, 3, 4, 5} - zones
-        servers |= {(n["ip"], n["port"]) for n in first_two}
+        assert {n.zone for n in first_two} == {1, 2, 3, 4, 5} - zones
+        servers |= {(n.ip, n.port) for n in first_two}
         next_ones = handoffs[2:7]  # then the 5 servers (of 10) no node uses yet
-        assert all((n["ip"], n["port"]) not in servers for n in next_ones)
-        assert len({(n["ip"], n["port"]) for n in next_ones}) == 5
+        assert all((n.ip, n.port) not in servers for n in next_ones)
+        assert len({(n.ip, n.port) for n in next_ones}) == 5
 
 
 def test_get_more_nodes_same_partition_same_order(ring_file):
-    a = [n["id"] for n in Ring(str(ring_file)).get_more_nodes(42)]
-    b = [n["id"] for n in Ring(str(ring_file)).get_more_nodes(42)]
+    a = [n.id for n in Ring(str(ring_file)).get_more_nodes(42)]
+    b = [n.id for n in Ring(str(ring_file)).get_more_nodes(42)]
     assert a == b
 
 
@@ -102,10 +103,10 @@ def test_get_more_nodes_multi_region_prefers_other_region(tmp_path, make_builder
     b.write_ring(path)
     ring = Ring(path)
     for part in range(0, 256, 31):
-        regions = {n["region"] for n in ring.get_part_nodes(part)}
+        regions = {n.region for n in ring.get_part_nodes(part)}
         first = next(ring.get_more_nodes(part))
         if regions != {1, 2}:
-            assert first["region"] not in regions
+            assert first.region not in regions
 
 
 class Clock:
