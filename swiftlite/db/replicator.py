@@ -308,13 +308,7 @@ class DbReplicator(daemon.Daemon):
         return OK if self._ok(self._call(node, loc, {"op": op, "tmp": name})) else FAILED
 
     def rsync_target(self, node: Node, name: str) -> str:
-        fields = {
-            **node.as_dict(),
-            "replication_ip": rsync_host(node.replication_ip),
-            "ip": rsync_host(node.ip),
-            "rsync_port": self.options.rsync_port,
-        }
-        module = self.options.rsync_module.format(**fields).rstrip("/")
+        module = node.rsync_module(self.options.rsync_module, self.options.rsync_port)
         return f"{module}/{node.device}/{layout.TMP_DIR}/{name}"
 
     def rsync(self, src: str, dest: str) -> bool:

@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from swiftlite.common import green
-from swiftlite.common.addr import bracket
 from swiftlite.common.policies import dir_name
 from swiftlite.ring.node import Node
 
@@ -33,14 +32,8 @@ RSYNC = "rsync"
 
 
 def module_for(template: str, node: Node, rsync_port: int) -> str:
-    """The rsync destination module for a ring node: ``template`` formatted with the node's
-    fields (``ip``, ``port``, ``replication_ip``, ``replication_port``, ``device``...) and
-    ``rsync_port``. IPv6 addresses are bracketed. The result has no trailing slash."""
-    fields = node.as_dict()
-    fields["ip"] = bracket(node.ip)
-    fields["replication_ip"] = bracket(node.replication_ip)
-    fields["rsync_port"] = rsync_port
-    return template.format(**fields).rstrip("/")
+    """The rsync destination module for a ring node (``Node.rsync_module``)."""
+    return node.rsync_module(template, rsync_port)
 
 
 def is_daemon_target(module: str) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from swiftlite.common.addr import host_port
+from swiftlite.common.addr import bracket, host_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,16 @@ class Node:
     def as_dict(self) -> dict[str, Any]:
         """The fields by name (a new dict each call)."""
         return asdict(self)
+
+    def rsync_module(self, template: str, rsync_port: int) -> str:
+        """The rsync destination module for this node: ``template`` formatted with its fields
+        (``ip``, ``port``, ``replication_ip``, ``device``...) and ``rsync_port``, IPv6
+        addresses bracketed, no trailing slash. Objects and databases share this rule."""
+        fields = self.as_dict()
+        fields["ip"] = bracket(self.ip)
+        fields["replication_ip"] = bracket(self.replication_ip)
+        fields["rsync_port"] = rsync_port
+        return template.format(**fields).rstrip("/")
 
     @property
     def host(self) -> str:
