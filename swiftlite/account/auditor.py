@@ -1,7 +1,7 @@
 """AccountAuditor: ``swiftlite-account-auditor CONF [once]``.
 
-Checks every account database on this server's devices and quarantines a bad one (the shared
-walk, checks and quarantine are in ``db/auditor.py``).
+Checks every account database on this server's devices and quarantines a bad one (the walk,
+checks, quarantine and the daemon's name and section are in ``db/auditor.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import daemon
 from swiftlite.db import layout
 from swiftlite.db.auditor import DbAuditor, DbAuditorOptions
 
@@ -21,24 +20,9 @@ class AccountAuditorOptions(DbAuditorOptions):
 
 
 class AccountAuditor(DbAuditor):
-    name = "account-auditor"
-    recon_kind = "account"
-    section = "account-auditor"
     kind = layout.ACCOUNT
     broker_cls = AccountBroker
-    options: AccountAuditorOptions
-
-    @property
-    def per_second(self) -> float:
-        return self.options.accounts_per_second
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``swiftlite-account-auditor CONF [once]``."""
-    return daemon.main(
-        "swiftlite-account-auditor",
-        AccountAuditor.section,
-        AccountAuditorOptions,
-        AccountAuditor,
-        argv,
-    )
+    return AccountAuditor.main(AccountAuditorOptions, argv)

@@ -21,7 +21,7 @@ from typing import Any
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout
 from swiftlite.db.broker import EMPTY_HASH, ZERO_TIMESTAMP, DatabaseBroker
-from swiftlite.db.listing import ListingParams, RangeQuery, Subdir, list_rows, range_clause
+from swiftlite.db.listing import ListingParams, RangeQuery, Subdir, list_rows, page_sql
 
 DELETED_STATUS = "DELETED"
 
@@ -111,6 +111,7 @@ class AccountBroker(DatabaseBroker):
     db_type = "account"
     info_table = "account_info"
     item_table = "container"
+    reclaim_column = "delete_timestamp"
     schema_version = 1
     count_column = "container_count"
     record_columns = _COLUMNS
@@ -209,22 +210,12 @@ class AccountBroker(DatabaseBroker):
             [(*rec, is_deleted_record(rec)) for rec in best.values()],
         )
 
-    def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
-        cur = conn.execute(
-            "DELETE FROM container WHERE deleted = 1 AND delete_timestamp < ?", [age]
-        )
-        return cur.rowcount
-
     # -- listing ----------------------------------------------------------------------------
 
     def _fetch(self, query: RangeQuery) -> sqlite3.Cursor:
-        where, args = range_clause(query)
-        sql = (
-            "SELECT name, object_count, bytes_used, put_timestamp, storage_policy_index "
-            f"FROM container WHERE deleted = 0{' AND ' + where if where else ''} "
-            f"ORDER BY name {'DESC' if query.reverse else 'ASC'} LIMIT ?"
-        )
-        return self._read(lambda conn: conn.execute(sql, [*args, query.limit]))
+        columns = "name, object_count, bytes_used, put_timestamp, storage_policy_index"
+        sql, args = page_sql("container", columns, query)
+        return self._read(lambda conn: conn.execute(sql, args))
 
     def list_containers(
         self, params: ListingParams, merge: bool = True

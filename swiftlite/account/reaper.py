@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.account.broker import AccountBroker
-from swiftlite.common import daemon, errors, fs, green, logs, reserved
+from swiftlite.common import daemon, errors, fs, green, logs, reserved, update_targets
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
@@ -64,10 +65,7 @@ STAT_KEYS = (
 
 
 @dataclass(frozen=True)
-class AccountReaperOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
+class AccountReaperOptions(DeviceOptions):
     bind_ip: str = "127.0.0.1"
     bind_port: int = 6202
     interval: float = 3600.0
@@ -78,8 +76,6 @@ class AccountReaperOptions:
     delay_reaping: float = 0.0
     db_lock_timeout: float = 25.0
     recon_cache_path: str | None = None
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 def container_shard(container: str, replicas: int) -> int:
@@ -212,13 +208,10 @@ class AccountReaper(daemon.Daemon):
         timestamp = Timestamp.now().internal
         statuses = []
         for i, node in enumerate(nodes):
-            anode = account_nodes[i % len(account_nodes)]
             headers = {
                 "X-Timestamp": timestamp,
-                "X-Account-Host": anode.host,
-                "X-Account-Partition": str(account_part),
-                "X-Account-Device": anode.device,
                 "X-Account-Override-Deleted": "yes",
+                **update_targets.for_request(i, account_nodes, account_part, "Account"),
             }
             statuses.append(self._send(node, "DELETE", f"/{account}/{container}", part, headers))
         if objects_ok and all(_gone(s) for s in statuses):
@@ -282,13 +275,10 @@ class AccountReaper(daemon.Daemon):
         timestamp = Timestamp.now().internal
         ok = True
         for i, node in enumerate(nodes):
-            cnode = cnodes[i % len(cnodes)]
             headers = {
                 "X-Timestamp": timestamp,
-                "X-Container-Host": cnode.host,
-                "X-Container-Partition": str(cpart),
-                "X-Container-Device": cnode.device,
                 INDEX_HEADER: str(policy),
+                **update_targets.for_request(i, cnodes, cpart, "Container"),
             }
             status = self._send(node, "DELETE", f"/{account}/{container}/{obj}", part, headers)
             ok = ok and _gone(status)

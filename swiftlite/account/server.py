@@ -19,6 +19,7 @@ from webob import Request, Response
 
 from swiftlite.account.broker import AccountBroker
 from swiftlite.common import config, constraints, errors, intparse, logs, policies, reserved
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import head_or_listing
 from swiftlite.common.names import BackendPath, split_backend_path
@@ -33,13 +34,9 @@ POLICY_HEADER = "X-Backend-Storage-Policy-Index"
 
 
 @dataclass(frozen=True)
-class AccountServerOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
+class AccountServerOptions(DeviceOptions):
     db_lock_timeout: float = 25.0
     log_requests: bool = True
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 def _count(req: Request, header: str) -> int:
@@ -215,9 +212,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
             return Response(status=406)
         broker = self._broker(path)
         with broker:
-            if not broker.exists():
-                raise errors.NotFound("no such account")
-            info = broker.get_info()
+            info = self._existing_info(broker)
             if AccountBroker.info_is_deleted(info):
                 return self._deleted_response(info)
             headers = self._info_headers(info)
@@ -233,15 +228,20 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
             "account", path.account, listed, content_type, headers, last_modified
         )
 
+    @staticmethod
+    def _existing_info(broker: AccountBroker, merge: bool = True) -> dict[str, Any]:
+        """The info row of an account that has a database (NotFound when it has none)."""
+        if not broker.exists():
+            raise errors.NotFound("no such account")
+        return broker.get_info(merge=merge)
+
     def POST(self, req: Request) -> Response:
         path = self._path(req, allow_container=False)
         ts = header_timestamp(req.headers)
         updates = self._metadata(req, ts)
         broker = self._broker(path)
         with broker:
-            if not broker.exists():
-                raise errors.NotFound("no such account")
-            info = broker.get_info(merge=False)
+            info = self._existing_info(broker, merge=False)
             if AccountBroker.info_is_deleted(info):
                 return self._deleted_response(info)
             self._store_metadata(broker, updates)
@@ -252,9 +252,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         ts = header_timestamp(req.headers)
         broker = self._broker(path)
         with broker:
-            if not broker.exists():
-                raise errors.NotFound("no such account")
-            info = broker.get_info()
+            info = self._existing_info(broker)
             if AccountBroker.info_is_deleted(info):
                 return self._deleted_response(info)
             broker.delete_db(ts)

@@ -58,10 +58,11 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    # a zombie still answers kill(0); treat it as gone
+    # a zombie still answers kill(0); treat it as gone (the state follows the name, which may
+    # hold spaces and parentheses itself)
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split()[2] != "Z"
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
 

@@ -67,6 +67,18 @@ log = logging.getLogger("swiftlite.config")
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class DeviceOptions:
+    """The keys every storage server and daemon that works on ``devices`` reads; their own
+    ``*Options`` add theirs after these."""
+
+    devices: str = "/srv/node"
+    mount_check: bool = True
+    swift_dir: str = "/etc/swiftlite"
+    log_level: str = "INFO"
+    log_file: str | None = None
+
+
 def config_true(value: object) -> bool:
     """Swift's truthiness for config strings: true/1/yes/on (any case)."""
     if isinstance(value, bool):

@@ -155,6 +155,14 @@ def _same_file(fd: int, path: str) -> bool:
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
+def sorted_names(path: str) -> list[str]:
+    """The names in directory ``path``, sorted; none when it is missing or not a directory."""
+    try:
+        return sorted(os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def check_mount(devices: str, device: str) -> bool:
     """True when ``devices/device`` is a mount point (Swift's mount_check)."""
     path = os.path.join(devices, device)
@@ -183,10 +191,7 @@ def local_devices(
     Unmounted (with ``mount_check``) or missing ones are left out, each told to ``skipped``
     when given; no ``devices`` dir at all gives no devices.
     """
-    try:
-        names = sorted(os.listdir(devices))
-    except FileNotFoundError:
-        return []
+    names = sorted_names(devices)
     found = []
     for name in names:
         try:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import errors, fs, green, intparse, reserved
+from swiftlite.common import errors, fs, green, reserved, update_targets
 from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker, needs_report
@@ -63,20 +63,11 @@ def format_hint(nodes: Sequence[AccountNode]) -> str:
 def nodes_from_headers(headers: Any) -> list[AccountNode]:
     """Swift's request contract: X-Account-Host ``ip:port[,...]``, X-Account-Device
     ``dev[,...]`` (same length) and X-Account-Partition. BadInput when they disagree."""
-    hosts = [h.strip() for h in headers.get("X-Account-Host", "").split(",") if h.strip()]
-    devices = [d.strip() for d in headers.get("X-Account-Device", "").split(",") if d.strip()]
-    part = headers.get("X-Account-Partition", "").strip()
-    if not hosts and not devices and not part:
+    found = update_targets.named(headers, "Account")
+    if found is None:
         return []
-    if len(hosts) != len(devices) or not intparse.is_digits(part):
-        raise errors.BadInput("X-Account-Host, -Device and -Partition do not agree")
-    nodes = []
-    for host, device in zip(hosts, devices, strict=True):
-        ip, _, port = host.rpartition(":")
-        if not ip or not intparse.is_digits(port, 5):
-            raise errors.BadInput(f"Bad X-Account-Host {host!r}")
-        nodes.append(AccountNode(ip.strip("[]"), int(port), device, int(part)))
-    return nodes
+    part, replicas = found
+    return [AccountNode(r.ip, r.port, r.device, part) for r in replicas]
 
 
 @dataclass

@@ -1,14 +1,13 @@
 """ContainerAuditor: ``swiftlite-container-auditor CONF [once]``.
 
-Checks every container database on this server's devices and quarantines a bad one (the shared
-walk, checks and quarantine are in ``db/auditor.py``).
+Checks every container database on this server's devices and quarantines a bad one (the walk,
+checks, quarantine and the daemon's name and section are in ``db/auditor.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from swiftlite.common import daemon
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import layout
 from swiftlite.db.auditor import DbAuditor, DbAuditorOptions
@@ -21,24 +20,9 @@ class ContainerAuditorOptions(DbAuditorOptions):
 
 
 class ContainerAuditor(DbAuditor):
-    name = "container-auditor"
-    recon_kind = "container"
-    section = "container-auditor"
     kind = layout.CONTAINER
     broker_cls = ContainerBroker
-    options: ContainerAuditorOptions
-
-    @property
-    def per_second(self) -> float:
-        return self.options.containers_per_second
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``swiftlite-container-auditor CONF [once]``."""
-    return daemon.main(
-        "swiftlite-container-auditor",
-        ContainerAuditor.section,
-        ContainerAuditorOptions,
-        ContainerAuditor,
-        argv,
-    )
+    return ContainerAuditor.main(ContainerAuditorOptions, argv)

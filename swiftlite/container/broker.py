@@ -20,7 +20,7 @@ from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
 from swiftlite.db import layout
 from swiftlite.db.broker import EMPTY_HASH, ZERO_TIMESTAMP, DatabaseBroker
-from swiftlite.db.listing import ListingParams, RangeQuery, Subdir, list_rows, range_clause
+from swiftlite.db.listing import ListingParams, RangeQuery, Subdir, list_rows, page_sql
 
 # Record (pending line and merge_items): name, created_at, size, content_type, etag, deleted,
 # storage_policy_index.
@@ -143,6 +143,7 @@ class ContainerBroker(DatabaseBroker):
     db_type = "container"
     info_table = "container_info"
     item_table = "object"
+    reclaim_column = "created_at"
     schema_version = 1
     count_column = "object_count"
     record_columns = _COLUMNS
@@ -271,21 +272,13 @@ class ContainerBroker(DatabaseBroker):
             f"INSERT INTO object ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", best.values()
         )
 
-    def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
-        cur = conn.execute("DELETE FROM object WHERE deleted = 1 AND created_at < ?", [age])
-        return cur.rowcount
-
     # -- listing ----------------------------------------------------------------------------
 
     def _fetch(self, query: RangeQuery) -> sqlite3.Cursor:
-        where, args = range_clause(query)
-        sql = (
-            "SELECT name, created_at, size, content_type, etag FROM object "
-            f"WHERE deleted = 0 AND storage_policy_index = ({_POLICY})"
-            f"{' AND ' + where if where else ''} "
-            f"ORDER BY name {'DESC' if query.reverse else 'ASC'} LIMIT ?"
-        )
-        return self._read(lambda conn: conn.execute(sql, [*args, query.limit]))
+        columns = "name, created_at, size, content_type, etag"
+        scope = f" AND storage_policy_index = ({_POLICY})"
+        sql, args = page_sql("object", columns, query, scope)
+        return self._read(lambda conn: conn.execute(sql, args))
 
     def list_objects(
         self, params: ListingParams, merge: bool = True

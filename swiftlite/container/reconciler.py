@@ -35,13 +35,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, green, logs, policies, reserved
+from swiftlite.common import daemon, errors, green, logs, policies, reserved, update_targets
 from swiftlite.common.http.client import BackendPool, PutStream, Response, direct_request
 from swiftlite.common.http.headers import TRANSIENT_SYSMETA_PREFIX, is_sys_or_user_meta
 from swiftlite.common.policies import INDEX_HEADER
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container import misplaced
-from swiftlite.obj.expirer import container_headers
 from swiftlite.ring import Ring
 from swiftlite.ring.node import Node
 from swiftlite.ring.rings import RingSet
@@ -226,7 +225,7 @@ class ContainerReconciler(daemon.Daemon):
         path = f"/{part}/{account}/{container}/{obj}"
         good = 0
         for i, node in enumerate(nodes):
-            headers = {**base, **container_headers(cpart, list(cnodes), i)}
+            headers = {**base, **update_targets.for_request(i, cnodes, cpart, "Container")}
             resp = self._call(node, "DELETE", path, headers)
             good += resp is not None and resp.status in (204, 404, 409)
         if good < len(nodes) // 2 + 1:
@@ -326,7 +325,7 @@ class ContainerReconciler(daemon.Daemon):
         good = 0
         streams: list[PutStream] = []
         for i, target in enumerate(nodes):
-            headers = {**base, **container_headers(cpart, list(cnodes), i)}
+            headers = {**base, **update_targets.for_request(i, cnodes, cpart, "Container")}
             stream = self._open_put(target, path, headers, chunked=length is None)
             if stream is not None and stream.final is not None:
                 good += _accepted(stream.final.status)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from swiftlite.common import daemon, errors, green
-from swiftlite.common.http.client import direct_request, to_device
+from swiftlite.common import daemon
+from swiftlite.common.http.client import device_status, direct_request
 from swiftlite.container import misplaced, reconciler
 from swiftlite.container.broker import ContainerBroker, needs_report
 from swiftlite.db import layout
@@ -60,22 +60,12 @@ class ContainerReplicator(DbReplicator):
             self.stats["misplaced"] = self.stats.get("misplaced", 0) + queued
 
     def _send(self, node: Node, method: str, path: str, headers: dict) -> int | None:
-        try:
-            resp = to_device(
-                direct_request,
-                node,
-                method,
-                path,
-                headers,
-                self.options.conn_timeout,
-                self.options.node_timeout,
-            )
-        except (OSError, errors.Timeout, green.Timeout) as exc:
+        def failed(exc: Exception) -> None:
             self.logger.warning(
                 "%s: queueing at %s:%s failed: %s", self.name, node.ip, node.port, exc
             )
-            return None
-        return resp.status
+
+        return device_status(direct_request, node, method, path, headers, self.options, failed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, policies, reserved
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import head_or_listing
 from swiftlite.common.listing_update import ListingUpdate
@@ -52,18 +53,13 @@ POLICY_HEADER = "X-Backend-Storage-Policy-Index"
 
 
 @dataclass(frozen=True)
-class ContainerServerOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
+class ContainerServerOptions(DeviceOptions):
     conn_timeout: float = 0.5
     node_timeout: float = 3.0
     db_lock_timeout: float = 25.0
     account_update_interval: float = 2.0
     account_update_concurrency: int = 8
     log_requests: bool = True
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 def policy_index(req: Request, header: str = POLICY_HEADER) -> int | None:

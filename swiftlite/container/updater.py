@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from swiftlite.common import config, daemon, errors, fs, green
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.account_report import AccountReporter, load_async
 from swiftlite.container.broker import ContainerBroker
@@ -20,10 +21,7 @@ from swiftlite.db import layout
 
 
 @dataclass(frozen=True)
-class ContainerUpdaterOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
+class ContainerUpdaterOptions(DeviceOptions):
     interval: float = 300.0
     concurrency: int = 4
     conn_timeout: float = 0.5
@@ -31,8 +29,6 @@ class ContainerUpdaterOptions:
     slowdown: float = 0.01
     reclaim_age: float = 604800.0
     recon_cache_path: str | None = None
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 class ContainerUpdater(daemon.Daemon):
@@ -104,11 +100,7 @@ class ContainerUpdater(daemon.Daemon):
 
     def _retry_async(self, device_path: str, stats: dict[str, int]) -> None:
         directory = layout.async_dir(device_path)
-        try:
-            names = sorted(os.listdir(directory))
-        except FileNotFoundError:
-            return
-        for name in names:
+        for name in fs.sorted_names(directory):
             path = os.path.join(directory, name)
             record = load_async(path)
             db_path = os.path.join(device_path, record["db"]) if record else ""

@@ -18,32 +18,43 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from swiftlite.common import daemon, errors, fs, green
+from swiftlite.common.config import DeviceOptions
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
 
 
 @dataclass(frozen=True)
-class DbAuditorOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
+class DbAuditorOptions(DeviceOptions):
     interval: float = 1800.0
     full_check: bool = False
     db_lock_timeout: float = 25.0
     recon_cache_path: str | None = None
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 class DbAuditor(daemon.Daemon):
-    """Subclasses set ``name``, ``recon_kind``, ``kind``, ``broker_cls`` and ``per_second``."""
+    """Subclasses set ``kind`` and ``broker_cls``; the daemon's name, config section and recon
+    file follow from ``kind`` (``<kind>-auditor``), and the pace is the options'
+    ``<kind>s_per_second`` (Swift's names: ``accounts_per_second``, ``containers_per_second``).
+    """
 
     kind: ClassVar[str] = ""
     broker_cls: ClassVar[type[DatabaseBroker]] = DatabaseBroker
+    section: ClassVar[str] = ""
     options: DbAuditorOptions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.section = f"{cls.kind}-auditor"
+        cls.recon_kind = cls.kind
 
     @property
     def per_second(self) -> float:
-        return 0.0
+        return float(getattr(self.options, f"{self.kind}s_per_second", 0.0))
+
+    @classmethod
+    def main(cls, options_cls: type[DbAuditorOptions], argv: list[str] | None) -> int:
+        """``swiftlite-<kind>-auditor CONF [once]``."""
+        return daemon.main(f"swiftlite-{cls.section}", cls.section, options_cls, cls, argv)
 
     def run_once(self) -> dict[str, Any]:
         stats = {"passes": 0, "failures": 0, "quarantined": 0}

@@ -106,6 +106,7 @@ class DatabaseBroker:
     db_type: ClassVar[str] = ""
     info_table: ClassVar[str] = ""
     item_table: ClassVar[str] = ""
+    reclaim_column: ClassVar[str] = ""  # a deleted item's time, which reclaim compares
     schema_version: ClassVar[int] = 1
     count_column: ClassVar[str] = ""  # the live-item total in the info row
     record_columns: ClassVar[str] = ""  # item columns in record order (merge_items)
@@ -542,7 +543,8 @@ class DatabaseBroker:
     # -- reclaim and quarantine -------------------------------------------------------------
 
     def _reclaim_items(self, conn: sqlite3.Connection, age: str) -> int:
-        raise NotImplementedError
+        sql = f"DELETE FROM {self.item_table} WHERE deleted = 1 AND {self.reclaim_column} < ?"
+        return conn.execute(sql, [age]).rowcount
 
     def reclaim(self, age_timestamp: Timestamp) -> int:
         """Drop deleted rows and deleted metadata keys older than ``age_timestamp``."""

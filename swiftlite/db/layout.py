@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from swiftlite.common import fs
 from swiftlite.common.hashing import hash_path, suffix_of
 
 ACCOUNT = "account"
@@ -107,18 +108,11 @@ def parse_db_path(path: str) -> DbLocation:
 def walk_db_files(device_path: str, kind: str) -> Iterator[str]:
     """Every ``<hash>.db`` of one kind on one device, partition by partition."""
     top = os.path.join(device_path, data_dir(kind))
-    for part in _listdir(top):
+    for part in fs.sorted_names(top):
         if not part.isdigit():
             continue
-        for suffix in _listdir(os.path.join(top, part)):
-            for name_hash in _listdir(os.path.join(top, part, suffix)):
+        for suffix in fs.sorted_names(os.path.join(top, part)):
+            for name_hash in fs.sorted_names(os.path.join(top, part, suffix)):
                 path = os.path.join(top, part, suffix, name_hash, name_hash + DB_EXT)
                 if os.path.exists(path):
                     yield path
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return sorted(os.listdir(path))
-    except (FileNotFoundError, NotADirectoryError):
-        return []

@@ -215,6 +215,18 @@ def _start(params: ListingParams) -> tuple[str, str, Bound | None, Bound | None]
     return prefix, delimiter, lower, upper
 
 
+def page_sql(table: str, columns: str, query: RangeQuery, scope: str = "") -> tuple[str, list[Any]]:
+    """The SELECT (and its arguments) of one ``query`` over the live rows of ``table``;
+    ``scope`` is more of the WHERE clause (``" AND ..."``)."""
+    where, args = range_clause(query)
+    sql = (
+        f"SELECT {columns} FROM {table} WHERE deleted = 0{scope}"  # noqa: S608 (constants)
+        f"{' AND ' + where if where else ''} "
+        f"ORDER BY name {'DESC' if query.reverse else 'ASC'} LIMIT ?"
+    )
+    return sql, [*args, query.limit]
+
+
 def list_rows(params: ListingParams, fetch: Fetch) -> list[Sequence[Any] | Subdir]:
     """One page of the listing: rows from ``fetch`` (name first) and Subdir roll-ups."""
     prefix, delimiter, lower, upper = _start(params)

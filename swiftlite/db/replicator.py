@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 from swiftlite.common import daemon, errors, fs, green
 from swiftlite.common.addr import bracket
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, rpc
@@ -65,10 +66,7 @@ STAT_KEYS = (
 
 
 @dataclass(frozen=True)
-class DbReplicatorOptions:
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
+class DbReplicatorOptions(DeviceOptions):
     bind_ip: str = "127.0.0.1"
     bind_port: int = 0
     interval: float = 30.0
@@ -87,8 +85,6 @@ class DbReplicatorOptions:
     rsync_timeout: float = 900.0
     rsync_compress: bool = False
     recon_cache_path: str | None = None
-    log_level: str = "INFO"
-    log_file: str | None = None
 
 
 rsync_host = bracket

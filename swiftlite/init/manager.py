@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swiftlite.aio.plan import port_free
+from swiftlite.aio.procs import pid_alive
 from swiftlite.init.names import Target
 
 DAEMON_SETTLE = 1.0
@@ -73,7 +74,7 @@ class Node:
                 pid = int(fh.read().strip())
         except (OSError, ValueError):
             return None
-        if alive(pid):
+        if pid_alive(pid):
             return pid
         with contextlib.suppress(OSError):
             os.unlink(self.pidfile(target))
@@ -189,7 +190,7 @@ class Node:
         deadline = time.monotonic() + self.kill_wait
         while waiting and time.monotonic() < deadline:
             _reap()
-            waiting = [(t, p) for t, p in waiting if alive(p)]
+            waiting = [(t, p) for t, p in waiting if pid_alive(p)]
             if waiting:
                 _pause(POLL)
         for target, pid in waiting:
@@ -200,7 +201,7 @@ class Node:
                 continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            while alive(pid):
+            while pid_alive(pid):
                 _reap()
                 _pause(POLL)
         for target in targets:
@@ -230,7 +231,7 @@ class Node:
 
     def answers_soon(self, pid: int, address: tuple[str, int]) -> bool:
         deadline = time.monotonic() + self.start_wait
-        while time.monotonic() < deadline and alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             if accepts(address):
                 return True
             _pause(POLL)
@@ -313,21 +314,6 @@ def answers(address: tuple[str, int]) -> bool:
             return sock.recv(5) == b"HTTP/"
     except OSError:
         return False
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _reap() -> None:

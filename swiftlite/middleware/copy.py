@@ -39,8 +39,8 @@ from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors
 from swiftlite.common.http.headers import is_sys_meta
-from swiftlite.common.names import check_name, split_api_path, wsgi_to_str
-from swiftlite.middleware import subrequest
+from swiftlite.common.names import check_name, wsgi_to_str
+from swiftlite.middleware import pathinfo, subrequest
 from swiftlite.middleware.subrequest import CARRY, IterReader, api_path
 from swiftlite.proxy import responses
 from swiftlite.proxy.controllers.base import client_content_type
@@ -152,11 +152,8 @@ class CopyMiddleware:
         method = environ.get("REQUEST_METHOD")
         if method not in ("COPY", "PUT", "OPTIONS"):
             return self.app(environ, start_response)
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except errors.Invalid:
-            return self.app(environ, start_response)
-        if path.obj is None or path.container is None:
+        names = pathinfo.object_path(environ)
+        if names is None:
             return self.app(environ, start_response)
         req = Request(environ)
         refused = subrequest.query_refusal(req)
@@ -164,9 +161,9 @@ class CopyMiddleware:
             return refused(environ, start_response)
         try:
             if method == "COPY":
-                resp = self.handle_copy(req, path.account, path.container, path.obj)
+                resp = self.handle_copy(req, *names)
             elif method == "PUT" and req.headers.get("X-Copy-From"):
-                resp = self.handle_put(req, path.account, path.container, path.obj)
+                resp = self.handle_put(req, *names)
             elif method == "OPTIONS":
                 return self.handle_options(environ, start_response)
             else:

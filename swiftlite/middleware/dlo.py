@@ -31,9 +31,9 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, errors, logs
-from swiftlite.common.names import check_name, split_api_path, wsgi_to_str
+from swiftlite.common.names import check_name, wsgi_to_str
 from swiftlite.common.registry import register_info
-from swiftlite.middleware import subrequest
+from swiftlite.middleware import pathinfo, subrequest
 from swiftlite.middleware.segments import LargeObject, Piece, StreamLimits, respond, slice_pieces
 from swiftlite.middleware.subrequest import CARRY, api_path
 
@@ -102,11 +102,8 @@ class DloMiddleware:
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD", "PUT", "POST"):
             return self.app(environ, start_response)
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except errors.Invalid:
-            return self.app(environ, start_response)
-        if path.obj is None or path.container is None:
+        names = pathinfo.object_path(environ)
+        if names is None:
             return self.app(environ, start_response)
         req = Request(environ)
         refused = subrequest.query_refusal(req)
@@ -120,7 +117,7 @@ class DloMiddleware:
             return self.app(environ, start_response)
         if req.GET.get("multipart-manifest") == "get":
             return self.app(environ, start_response)
-        return self.handle_get(req, path.account)(environ, start_response)
+        return self.handle_get(req, names[0])(environ, start_response)
 
     def handle_get(self, req: Request, account: str) -> Any:
         resp = subrequest.send(req, self.app)

@@ -30,10 +30,9 @@ from webob import Request, Response
 from webob.util import status_reasons
 
 from swiftlite.common import config
-from swiftlite.common.errors import BadInput, BadName
-from swiftlite.common.names import ApiPath, split_api_path, wsgi_to_str
+from swiftlite.common.names import ApiPath, wsgi_to_str
 from swiftlite.common.registry import register_info
-from swiftlite.middleware import signature
+from swiftlite.middleware import pathinfo, signature
 from swiftlite.middleware.formdata import FormDataError, Part, iter_parts, parse_header_params
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
@@ -164,11 +163,8 @@ class FormPostMiddleware:
 
     @staticmethod
     def _target(environ: dict[str, Any]) -> ApiPath | None:
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except (BadInput, BadName):
-            return None
-        return path if path.version == "v1" and path.container else None
+        path = pathinfo.api_path(environ)
+        return path if path is not None and path.version == "v1" and path.container else None
 
     def _check_signature(
         self, environ: dict[str, Any], path: ApiPath | None, attributes: dict[str, str]

@@ -37,7 +37,7 @@ from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
 from swiftlite.common.storage_app import error_response
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.middleware import symlink, version_copy, versioned_containers
+from swiftlite.middleware import pathinfo, symlink, version_copy, versioned_containers
 from swiftlite.middleware import versions_listing as vl
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
@@ -120,9 +120,8 @@ class ObjectVersioningMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         req = Request(environ)
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""), reserved.allowed(req.headers))
-        except (BadInput, BadName):
+        path = pathinfo.api_path(environ, reserved.allowed(req.headers))
+        if path is None:
             return self.app(environ, start_response)
         try:
             req.GET  # noqa: B018  (a query that is not UTF-8: the proxy below answers 400)

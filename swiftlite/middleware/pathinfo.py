@@ -14,9 +14,18 @@ from swiftlite.common import errors
 from swiftlite.common.names import ApiPath, split_api_path
 
 
-def api_path(environ: Mapping[str, Any]) -> ApiPath | None:
-    """``environ['PATH_INFO']`` split as an API path (real-str names), None if it is not one."""
+def api_path(environ: Mapping[str, Any], allow_reserved: bool = False) -> ApiPath | None:
+    """``environ['PATH_INFO']`` split as an API path (real-str names), None if it is not one;
+    ``allow_reserved`` as ``split_api_path`` takes it (``reserved.allowed`` of the request)."""
     try:
-        return split_api_path(environ.get("PATH_INFO", ""))
+        return split_api_path(environ.get("PATH_INFO", ""), allow_reserved)
     except (errors.Invalid, errors.NotFound):
         return None
+
+
+def object_path(environ: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """``(account, container, object)`` when the API path names an object, else None."""
+    path = api_path(environ)
+    if path is None or path.container is None or path.obj is None:
+        return None
+    return path.account, path.container, path.obj

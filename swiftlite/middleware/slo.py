@@ -42,7 +42,7 @@ from swiftlite.common.http import listing
 from swiftlite.common.names import split_api_path
 from swiftlite.common.registry import register_info
 from swiftlite.common.storage_app import error_response
-from swiftlite.middleware import bulk_response, slo_delete, subrequest
+from swiftlite.middleware import bulk_response, pathinfo, slo_delete, subrequest
 from swiftlite.middleware import slo_manifest as manifest
 from swiftlite.middleware.segments import (
     LargeObject,
@@ -119,11 +119,8 @@ class SloMiddleware:
         )
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except errors.Invalid:
-            return self.app(environ, start_response)
-        if path.container is None:
+        path = pathinfo.api_path(environ)
+        if path is None or path.container is None:
             return self.app(environ, start_response)
         req = Request(environ)
         try:

@@ -32,9 +32,9 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config
-from swiftlite.common.errors import BadInput, BadName
-from swiftlite.common.names import ApiPath, split_api_path, wsgi_to_str
+from swiftlite.common.names import ApiPath, wsgi_to_str
 from swiftlite.common.registry import register_info
+from swiftlite.middleware import pathinfo
 from swiftlite.middleware.subrequest import (
     api_path,
     close,
@@ -298,11 +298,8 @@ class StaticWebMiddleware:
         web_mode = config.config_true(environ.get("HTTP_X_WEB_MODE", "f"))
         if environ.get(REMOTE_USER) and not web_mode:
             return self.app(environ, start_response)
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except (BadInput, BadName):
-            return self.app(environ, start_response)
-        if path.container is None:
+        path = pathinfo.api_path(environ)
+        if path is None or path.container is None:
             return self.app(environ, start_response)
         info = get_container_info(environ, self.app, path.account, path.container, SOURCE)
         if info.get("status", 0) // 100 != 2:

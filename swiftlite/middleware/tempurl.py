@@ -44,7 +44,7 @@ from swiftlite.common import config
 from swiftlite.common.errors import BadInput, BadName
 from swiftlite.common.names import ApiPath, split_api_path, wsgi_to_str
 from swiftlite.common.registry import register_info, register_sensitive_param
-from swiftlite.middleware import signature
+from swiftlite.middleware import pathinfo, signature
 from swiftlite.middleware.copy import SOURCE as COPY_SOURCE
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
@@ -312,11 +312,13 @@ class TempUrlMiddleware:
     def _object_path(self, environ: dict[str, Any], method: str) -> ApiPath | None:
         if method not in self.methods:
             return None
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""))
-        except (BadInput, BadName):
-            return None
-        if path.version != "v1" or path.container is None or not (path.obj or "").strip("/"):
+        path = pathinfo.api_path(environ)
+        if (
+            path is None
+            or path.version != "v1"
+            or path.container is None
+            or not (path.obj or "").strip("/")
+        ):
             return None
         return path
 

@@ -29,10 +29,11 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, reserved
-from swiftlite.common.errors import BadInput, BadName
-from swiftlite.common.names import check_name, split_api_path
+from swiftlite.common.errors import BadName
+from swiftlite.common.names import check_name
 from swiftlite.common.registry import register_info
 from swiftlite.common.timestamp import Timestamp
+from swiftlite.middleware import pathinfo
 from swiftlite.middleware.subrequest import (
     AUTHORIZE,
     BYPASS,
@@ -157,9 +158,8 @@ class VersionedWritesMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         req = Request(environ)
-        try:
-            path = split_api_path(environ.get("PATH_INFO", ""), reserved.allowed(req.headers))
-        except (BadInput, BadName):
+        path = pathinfo.api_path(environ, reserved.allowed(req.headers))
+        if path is None:
             return self.app(environ, start_response)
         try:
             if path.container is not None and path.obj is None:

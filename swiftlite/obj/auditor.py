@@ -33,18 +33,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, hashing, policies, recon_cache
+from swiftlite.common.config import DeviceOptions
 from swiftlite.obj import expiry_queue, hashes, layout, metadata
 from swiftlite.obj.diskfile import delete_at, quarantine_file
 from swiftlite.obj.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
-class ObjectAuditorOptions:
+class ObjectAuditorOptions(DeviceOptions):
     """``[object-auditor]`` options (Swift's names and defaults)."""
 
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
     recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
     interval: float = 30.0
     concurrency: int = 1
@@ -52,8 +50,6 @@ class ObjectAuditorOptions:
     bytes_per_second: float = 10000000.0
     disk_chunk_size: int = 65536
     reclaim_age: int = 604800
-    log_file: str | None = None
-    log_level: str = "INFO"
 
 
 class AuditFailure(Exception):
@@ -79,24 +75,17 @@ class AuditStats:
 def hash_dirs(dev_path: str, policy: int = 0) -> Iterator[tuple[str, str, str]]:
     """(partition dir, name hash, hash dir path) for every hash dir of a policy on a device."""
     objects = layout.objects_dir(dev_path, policy)
-    for part in _sorted_dirs(objects):
+    for part in fs.sorted_names(objects):
         if not part.isdigit():
             continue
         part_dir = os.path.join(objects, part)
-        for suffix in _sorted_dirs(part_dir):
+        for suffix in fs.sorted_names(part_dir):
             if not layout.is_suffix(suffix):
                 continue
             suffix_dir = os.path.join(part_dir, suffix)
-            for name_hash in _sorted_dirs(suffix_dir):
+            for name_hash in fs.sorted_names(suffix_dir):
                 if layout.is_hash(name_hash) and name_hash.endswith(suffix):
                     yield part_dir, name_hash, os.path.join(suffix_dir, name_hash)
-
-
-def _sorted_dirs(path: str) -> list[str]:
-    try:
-        return sorted(os.listdir(path))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
 
 
 def check_data_file(

@@ -29,12 +29,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import daemon, errors, fs, green, logs, recon_cache, reserved
-from swiftlite.common.http.client import Requester, direct_request, to_device
+from swiftlite.common import daemon, errors, fs, green, logs, recon_cache, reserved, update_targets
+from swiftlite.common.config import DeviceOptions
+from swiftlite.common.http.client import Requester, device_status, direct_request
 from swiftlite.common.policies import INDEX_HEADER, ring_name
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue
@@ -47,12 +48,9 @@ DONE_STATUSES = frozenset({404, 409, 412})
 
 
 @dataclass(frozen=True)
-class ObjectExpirerOptions:
+class ObjectExpirerOptions(DeviceOptions):
     """``[object-expirer]`` options (Swift's names where Swift has them)."""
 
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
     recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
     interval: float = 300.0
     concurrency: int = 1
@@ -60,8 +58,6 @@ class ObjectExpirerOptions:
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
     reclaim_age: int = 604800
-    log_file: str | None = None
-    log_level: str = "INFO"
 
 
 @dataclass
@@ -84,18 +80,6 @@ def is_done(status: int) -> bool:
 def _log_name(entry: expiry_queue.Entry) -> str:
     """The entry's object path for a log line: a client's name, escaped (no line breaks)."""
     return logs.escape(f"/{entry.account}/{entry.container}/{entry.obj}")
-
-
-def container_headers(cpart: int | None, cnodes: Sequence[Node], index: int) -> dict[str, str]:
-    """The X-Container-* headers the proxy would send to object node ``index``."""
-    if cpart is None or not cnodes:
-        return {}
-    node = cnodes[index % len(cnodes)]
-    return {
-        "X-Container-Host": node.host,
-        "X-Container-Device": node.device,
-        "X-Container-Partition": str(cpart),
-    }
 
 
 class ObjectExpirer(daemon.Daemon):
@@ -194,7 +178,10 @@ class ObjectExpirer(daemon.Daemon):
         path = f"/{part}/{entry.account}/{entry.container}/{entry.obj}"
         pile = green.GreenPile(max(1, len(primaries)))
         for index, node in enumerate(primaries):
-            node_headers = {**headers, **container_headers(cpart, cnodes, index)}
+            node_headers = {
+                **headers,
+                **update_targets.for_request(index, cnodes, cpart, "Container"),
+            }
             pile.spawn(self._delete, node, path, node_headers)
         return list(pile)
 
@@ -206,17 +193,7 @@ class ObjectExpirer(daemon.Daemon):
             return None, []
 
     def _delete(self, node: Node, path: str, headers: dict[str, str]) -> int | None:
-        try:
-            resp = to_device(
-                self.request,
-                node,
-                "DELETE",
-                path,
-                headers,
-                self.options.conn_timeout,
-                self.options.node_timeout,
-            )
-        except (OSError, errors.Timeout, green.Timeout) as exc:
+        def failed(exc: Exception) -> None:
             self.logger.warning(
                 "object-expirer: DELETE %s:%s/%s%s failed: %s",
                 node.ip,
@@ -225,8 +202,8 @@ class ObjectExpirer(daemon.Daemon):
                 path,
                 exc,
             )
-            return None
-        return resp.status
+
+        return device_status(self.request, node, "DELETE", path, headers, self.options, failed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,21 +108,14 @@ def due(dev_path: str, now: float) -> Iterator[str]:
     past bucket is removed on the way.
     """
     root = layout.expiring_dir(dev_path)
-    try:
-        buckets = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return
-    for bucket in buckets:
+    for bucket in fs.sorted_names(root):
         start = layout.parse_expiry_bucket(bucket)
         if start is None:
             continue
         if start > now:
             break
         bucket_path = os.path.join(root, bucket)
-        try:
-            names = sorted(os.listdir(bucket_path))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+        names = fs.sorted_names(bucket_path)
         entries = [(p, n) for n in names if (p := layout.parse_expiry_entry(n))]
         for (delete_at, _), name in entries:
             if delete_at > now:

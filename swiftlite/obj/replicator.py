@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, policies, recon_cache
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.client import Requester, Response, direct_request
 from swiftlite.obj import hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
@@ -45,12 +46,9 @@ from swiftlite.ring.rings import RingSet
 
 
 @dataclass(frozen=True)
-class ObjectReplicatorOptions:
+class ObjectReplicatorOptions(DeviceOptions):
     """``[object-replicator]`` options (Swift's names; [DEFAULT] supplies the node's)."""
 
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
     bind_ip: str = "0.0.0.0"  # noqa: S104 - matched against the ring, never bound
     bind_port: int = 6200
     recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
@@ -66,8 +64,6 @@ class ObjectReplicatorOptions:
     rsync_compress: bool = False
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
-    log_file: str | None = None
-    log_level: str = "INFO"
 
 
 class Outcome(enum.Enum):

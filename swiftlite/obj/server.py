@@ -21,6 +21,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import config, constraints, errors, green, intparse, logs, reserved
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http import conditional, ranges
 from swiftlite.common.http.client import BackendPool, Requester
 from swiftlite.common.http.headers import (
@@ -62,11 +63,9 @@ DEFAULT_ALLOWED_HEADERS = (
 
 
 @dataclass(frozen=True)
-class ObjectServerOptions:
+class ObjectServerOptions(DeviceOptions):
     """``[app:object-server]`` options (Swift's names and defaults)."""
 
-    devices: str = "/srv/node"
-    mount_check: bool = True
     disk_chunk_size: int = 65536
     network_chunk_size: int = 65536
     client_timeout: float = 60.0
@@ -84,10 +83,7 @@ class ObjectServerOptions:
     keep_cache_size: int = 5242880
     allowed_headers: tuple[str, ...] = DEFAULT_ALLOWED_HEADERS
     log_name: str = "object-server"
-    log_level: str = "INFO"
-    log_file: str | None = None
     log_requests: bool = True
-    swift_dir: str = "/etc/swiftlite"
     # zero-copy GET bodies when the socket allows it (see bench/obj_bench.py)
     use_sendfile: bool = True
     # fsync and rename in eventlet's thread pool, so one PUT's fsync does not stall the others

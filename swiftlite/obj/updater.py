@@ -25,13 +25,15 @@ quarantined.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from swiftlite.common import daemon, errors, fs, green, recon_cache
+from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.client import Requester, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import layout, updates
@@ -40,20 +42,15 @@ from swiftlite.ring import Ring, RingError
 
 
 @dataclass(frozen=True)
-class ObjectUpdaterOptions:
+class ObjectUpdaterOptions(DeviceOptions):
     """``[object-updater]`` options (Swift's names and defaults)."""
 
-    devices: str = "/srv/node"
-    mount_check: bool = True
-    swift_dir: str = "/etc/swiftlite"
     recon_cache_path: str = recon_cache.DEFAULT_RECON_DIR
     interval: float = 300.0
     concurrency: int = 8
     objects_per_second: float = 50.0
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
-    log_file: str | None = None
-    log_level: str = "INFO"
 
 
 @dataclass
@@ -173,19 +170,16 @@ class ObjectUpdater(daemon.Daemon):
             for policy, root in layout.policy_dirs(dev_path, layout.ASYNC_PENDING):
                 for name_hash, stamp, path in self._records(root, stats):
                     self.pace.wait()
-                    pool.spawn_n(
-                        self._update_safely, dev_path, name_hash, stamp, path, stats, policy
+                    update = functools.partial(
+                        self.update, dev_path, name_hash, stamp, path, stats, policy
                     )
+                    pool.spawn_n(self._update_safely, path, stats, update)
         pool.waitall()
         return stats.summary()
 
     def _records(self, root: str, stats: UpdateStats) -> Iterator[tuple[str, Timestamp, str]]:
         """The newest records under one ``async_pending[-N]`` dir (superseded ones unlinked)."""
-        try:
-            suffixes = sorted(os.listdir(root))
-        except FileNotFoundError:
-            return
-        for suffix in suffixes:
+        for suffix in fs.sorted_names(root):
             if not layout.is_suffix(suffix):
                 continue
             suffix_dir = os.path.join(root, suffix)
@@ -199,17 +193,9 @@ class ObjectUpdater(daemon.Daemon):
                 with contextlib.suppress(OSError):
                     os.rmdir(suffix_dir)
 
-    def _update_safely(
-        self,
-        dev_path: str,
-        name_hash: str,
-        stamp: Timestamp,
-        path: str,
-        stats: UpdateStats,
-        policy: int = 0,
-    ) -> None:
+    def _update_safely(self, path: str, stats: UpdateStats, update: Callable[[], None]) -> None:
         try:
-            self.update(dev_path, name_hash, stamp, path, stats, policy)
+            update()
         except Exception:
             self.logger.exception("object-updater: cannot process %s", path)
             stats.failures += 1

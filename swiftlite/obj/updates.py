@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from swiftlite.common import fs, green, intparse, logs, reserved
+from swiftlite.common import fs, green, logs, reserved, update_targets
 from swiftlite.common.errors import BadInput, Corrupt
 from swiftlite.common.errors import Timeout as PeerTimeout
 from swiftlite.common.http.client import Requester, direct_request
@@ -57,20 +57,11 @@ def plan_from_headers(headers: Mapping[str, str]) -> UpdatePlan | None:
 
     BadInput when hosts and devices do not pair up or a host has no port.
     """
-    hosts = [h.strip() for h in (headers.get("X-Container-Host") or "").split(",") if h.strip()]
-    devices = [d.strip() for d in (headers.get("X-Container-Device") or "").split(",") if d.strip()]
-    partition = (headers.get("X-Container-Partition") or "").strip()
-    if not hosts and not devices:
+    found = update_targets.named(headers, "Container")
+    if found is None:
         return None
-    if len(hosts) != len(devices) or not intparse.is_digits(partition):
-        raise BadInput("X-Container-Host, -Device and -Partition do not match")
-    targets = tuple(Target(h, d) for h, d in zip(hosts, devices, strict=True))
-    for target in targets:
-        try:
-            target.ip_port  # noqa: B018  (validates the port)
-        except ValueError:
-            raise BadInput(f"bad X-Container-Host {target.host!r}") from None
-    return UpdatePlan(partition, targets)
+    partition, replicas = found
+    return UpdatePlan(str(partition), tuple(Target(r.host, r.device) for r in replicas))
 
 
 def send(

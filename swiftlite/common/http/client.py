@@ -27,7 +27,7 @@ import errno
 import socket
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from swiftlite.common import green, intparse
 from swiftlite.common.errors import Timeout
@@ -38,6 +38,7 @@ _MAX_HEADERS = 256
 _OWS = " \t\r\n"
 _NO_BODY_STATUSES = frozenset({204, 304})
 _RETRYABLE_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.EBADF})
+_R = TypeVar("_R")
 
 
 def quote_path(path: str) -> str:
@@ -401,13 +402,29 @@ class BackendPool:
         if body or method in ("PUT", "POST"):
             send_headers["Content-Length"] = str(len(body))
         wire = _encode_head(method, target, f"{ip}:{port}", send_headers) + body
+        return self._exchange(
+            ip, port, wire, lambda c: self.read_response(c, method), timeout, conn, conn_timeout
+        )[1]
+
+    def _exchange(
+        self,
+        ip: str,
+        port: int,
+        wire: bytes,
+        read: Callable[[Connection], _R],
+        timeout: float | None,
+        conn: Connection | None = None,
+        conn_timeout: float | None = None,
+    ) -> tuple[Connection, _R]:
+        """Send ``wire`` and ``read`` the answer on ``conn`` (or a checked-out connection); a
+        reused connection that the backend closed while idle is tried once more on a new one."""
         for attempt in (1, 2):
             if conn is None or attempt == 2:
                 conn = self.checkout(ip, port, conn_timeout)
             conn.set_timeout(self.node_timeout if timeout is None else timeout)
             try:
                 conn.send(wire)
-                return self.read_response(conn, method)
+                return conn, read(conn)
             except OSError as exc:
                 conn.close()
                 if attempt == 1 and conn.reused and _stale(exc):
@@ -481,27 +498,15 @@ class BackendPool:
             send_headers.pop("Content-Length", None)
             send_headers["Transfer-Encoding"] = "chunked"
         wire = _encode_head("PUT", target, f"{ip}:{port}", send_headers)
-        for attempt in (1, 2):
-            conn = self.checkout(ip, port)
-            conn.set_timeout(self.node_timeout if timeout is None else timeout)
-            try:
-                conn.send(wire)
-                status, reason, rheaders, items, _http10 = _read_head(conn)
-            except OSError as exc:
-                conn.close()
-                if attempt == 1 and conn.reused and _stale(exc):
-                    continue
-                raise
-            except Timeout:
-                conn.close()
-                raise
-            stream = PutStream(self, conn, chunked)
-            if status != 100:
-                # The backend answered without wanting the body: the request stream is out of
-                # step now, so this connection is never reused.
-                stream.final = Response(None, conn, status, reason, rheaders, "PUT", True, items)
-            return stream
-        raise ProtocolError("unreachable")  # pragma: no cover
+        conn, (status, reason, rheaders, items, _http10) = self._exchange(
+            ip, port, wire, _read_head, timeout
+        )
+        stream = PutStream(self, conn, chunked)
+        if status != 100:
+            # The backend answered without wanting the body: the request stream is out of
+            # step now, so this connection is never reused.
+            stream.final = Response(None, conn, status, reason, rheaders, "PUT", True, items)
+        return stream
 
 
 def _stale(exc: OSError) -> bool:
@@ -550,23 +555,39 @@ class Device(Protocol):
     def device(self) -> str: ...
 
 
-def to_device(
+class Timeouts(Protocol):
+    """A daemon's options as ``device_status`` reads them."""
+
+    @property
+    def conn_timeout(self) -> float: ...
+
+    @property
+    def node_timeout(self) -> float: ...
+
+
+def device_status(
     request: Requester,
     node: Device,
     method: str,
     path: str,
     headers: Mapping[str, str],
-    conn_timeout: float,
-    node_timeout: float,
-) -> Response:
-    """``method /<device><path>`` to ring node ``node`` through ``request`` (no body)."""
-    return request(
-        node.ip,
-        node.port,
-        method,
-        f"/{node.device}{path}",
-        headers,
-        None,
-        conn_timeout,
-        node_timeout,
-    )
+    timeouts: Timeouts,
+    failed: Callable[[Exception], None],
+) -> int | None:
+    """``method /<device><path>`` (no body) to ring node ``node`` through ``request``: the
+    status, or None after ``failed(exc)`` when the node could not be reached or timed out."""
+    try:
+        resp = request(
+            node.ip,
+            node.port,
+            method,
+            f"/{node.device}{path}",
+            headers,
+            None,
+            timeouts.conn_timeout,
+            timeouts.node_timeout,
+        )
+    except (OSError, Timeout, green.Timeout) as exc:
+        failed(exc)
+        return None
+    return resp.status

@@ -9,7 +9,7 @@ temp-url keys) reach only owners. A controller is made per request; it holds nam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from webob import Request, Response
@@ -22,7 +22,6 @@ from swiftlite.db.listing import parse_params, query_params
 from swiftlite.proxy import cors, responses
 from swiftlite.proxy.getter import fetch, good_db_status
 from swiftlite.proxy.quorum import Reply, best_reply
-from swiftlite.ring.node import Node
 
 TRANS_ID = "swiftlite.trans_id"
 ACL = "swiftlite.acl"
@@ -293,29 +292,3 @@ class Controller:
 
 def _default_reason(status: int) -> str:
     return status_reasons.get(status, "Unknown")
-
-
-def update_targets(
-    request_count: int, targets: Sequence[Node], partition: int, kind: str
-) -> list[dict[str, str]]:
-    """Per-request ``X-<Kind>-Host/-Device/-Partition`` headers naming the replicas to update.
-
-    Request *i* gets target *i* (wrapping when there are fewer targets); targets beyond the
-    request count are appended, comma-separated, so every replica is named at least once, as
-    Swift spreads container updates over object servers.
-    """
-    out: list[dict[str, str]] = [{} for _ in range(request_count)]
-    if not targets or not request_count:
-        return out
-    for i in range(max(request_count, len(targets))):
-        target = targets[i % len(targets)]
-        headers = out[i % request_count]
-        host = f"{target.ip}:{target.port}"
-        if f"X-{kind}-Host" in headers:
-            headers[f"X-{kind}-Host"] += f",{host}"
-            headers[f"X-{kind}-Device"] += f",{target.device}"
-        else:
-            headers[f"X-{kind}-Host"] = host
-            headers[f"X-{kind}-Device"] = target.device
-            headers[f"X-{kind}-Partition"] = str(partition)
-    return out

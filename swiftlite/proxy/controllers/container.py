@@ -15,11 +15,11 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import constraints, policies
+from swiftlite.common import constraints, policies, update_targets
 from swiftlite.common.names import quote_text
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.proxy import info, responses
-from swiftlite.proxy.controllers.base import Controller, update_targets
+from swiftlite.proxy.controllers.base import Controller
 from swiftlite.proxy.putter import fan_out
 from swiftlite.proxy.quorum import best_reply, is_success
 
@@ -42,6 +42,13 @@ class ContainerController(Controller):
         return f"/{self.account}/{self.container}"
 
     # -- reads -------------------------------------------------------------------------------
+    def _remember(self, req: Request, found: dict[str, Any]) -> None:
+        """Cache what this read learnt of the container, as the info lookups would."""
+        key = info.container_key(self.account, self.container)
+        info.remember(
+            self.app, req.environ, key, found, self.app.options.recheck_container_existence
+        )
+
     def GETorHEAD(self, req: Request) -> Response:
         return self.db_read_headers(req, self._read(req))
 
@@ -55,14 +62,7 @@ class ContainerController(Controller):
             best = best_reply(fetched.replies)
             status = best.status if best is not None else 503
             if status in (404, 410):
-                found = info.container_info_from(404, [])
-                info.remember(
-                    self.app,
-                    req.environ,
-                    info.container_key(self.account, self.container),
-                    found,
-                    self.app.options.recheck_container_existence,
-                )
+                self._remember(req, info.container_info_from(404, []))
             denied = self.authorize(req, None)
             if denied is not None:
                 return denied
@@ -70,13 +70,7 @@ class ContainerController(Controller):
                 return self.best_response(req, fetched.replies)
             return self.client_response(req, best.status, best.reason, best.headers, best.body)
         found = info.container_info_from(source.status, source.header_items)
-        info.remember(
-            self.app,
-            req.environ,
-            info.container_key(self.account, self.container),
-            found,
-            self.app.options.recheck_container_existence,
-        )
+        self._remember(req, found)
         denied = self.authorize(req, found["read_acl"])
         if denied is not None:
             source.close()
@@ -113,7 +107,7 @@ class ContainerController(Controller):
         elif method == "PUT":
             base[policies.DEFAULT_HEADER] = str(self.app.policies.default.idx)
         out = []
-        for extra in update_targets(len(nodes), accounts, apart, "Account"):
+        for extra in update_targets.spread(len(nodes), accounts, apart, "Account"):
             out.append({**base, **extra})
         return out
 

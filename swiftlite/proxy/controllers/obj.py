@@ -19,7 +19,7 @@ from typing import Any
 
 from webob import Request, Response
 
-from swiftlite.common import config, constraints, errors, logs, policies
+from swiftlite.common import config, constraints, errors, logs, policies, update_targets
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.proxy import info, responses
@@ -27,7 +27,6 @@ from swiftlite.proxy.controllers.base import (
     NOT_FORWARDED,
     Controller,
     client_content_type,
-    update_targets,
 )
 from swiftlite.proxy.getter import ResumableBody, fetch, good_object_status
 from swiftlite.proxy.putter import ObjectPut, UploadError, fan_out, put_whole, read_whole
@@ -185,7 +184,7 @@ class ObjectController(Controller):
         part = ring.get_part(self.account, self.container, self.obj)
         cring = self.app.container_ring
         cpart, containers = cring.get_nodes(self.account, self.container)
-        updates = update_targets(ring.replica_count, containers, cpart, "Container")
+        updates = update_targets.spread(ring.replica_count, containers, cpart, "Container")
         base = {**base, policies.INDEX_HEADER: self.policy_index}
         return part, [{**base, **extra} for extra in updates]
 

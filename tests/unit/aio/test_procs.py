@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 from swiftlite.aio import procs
 from swiftlite.aio.procs import ProcSpec
+from tests.support.wait import wait_until
 
 SLEEPER = (sys.executable, "-c", "import signal, select; select.select([], [], [], 60)")
 STUBBORN = (
@@ -46,3 +48,21 @@ def test_wait_healthy_reports_dead_process_quickly(tmp_path) -> None:
     procs.start(spec, run, log, dict(os.environ))
     assert procs.wait_healthy([spec], run, timeout=30) == ["dies"]
     procs.stop("dies", run)
+
+
+def test_a_zombie_whose_name_holds_spaces_is_not_alive(tmp_path) -> None:
+    # /proc/<pid>/stat is "pid (name) state ...": splitting on spaces read "b)" as the state of
+    # a process named "a b" (aio's copy of the rule), so such a zombie counted as alive
+    true = tmp_path / "a b"
+    true.symlink_to("/bin/true")
+    child = subprocess.Popen([str(true)])  # not waited for until the end: a zombie once it exits
+    try:
+        wait_until(lambda: _state(child.pid) == "Z", what="the child a zombie")
+        assert not procs.pid_alive(child.pid)
+    finally:
+        child.wait()
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        return fh.read().rsplit(")", 1)[1].split()[0]

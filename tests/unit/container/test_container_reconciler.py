@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from swiftlite.common import policies
+from swiftlite.common import policies, update_targets
 from swiftlite.common.http import client
 from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
@@ -20,7 +20,6 @@ from swiftlite.container.reconciler import (
     ContainerReconcilerOptions,
     enqueue,
 )
-from swiftlite.obj.expirer import container_headers
 from tests.support.inproc import InprocCluster
 from tests.support.policy_conf import numbered, parse_policies
 
@@ -57,7 +56,7 @@ def test_misplaced_object_moves_to_the_containers_policy(cluster):
             "Content-Type": "text/plain",
             "X-Object-Meta-Colour": "blue",
             policies.INDEX_HEADER: "1",
-            **container_headers(cpart, cnodes, i),
+            **update_targets.for_request(i, cnodes, cpart, "Container"),
         }
         assert _direct(node, "PUT", f"/{part}/{ACCOUNT}/c/o", headers, b"moved").status == 201
     assert cluster.request("GET", f"/v1/{ACCOUNT}/c/o").status == 404
@@ -106,7 +105,7 @@ def test_a_delete_made_under_the_wrong_policy_is_repeated_in_the_right_one(clust
         headers = {
             "X-Timestamp": gone.internal,
             policies.INDEX_HEADER: "1",
-            **container_headers(cpart, cnodes, i),
+            **update_targets.for_request(i, cnodes, cpart, "Container"),
         }
         assert _direct(node, "DELETE", f"/{part}/{ACCOUNT}/c/d", headers).status == 404
     broker = ContainerBroker.at(
@@ -136,7 +135,7 @@ def _misplace(cluster, obj, body, **extra):
             "Content-Type": "application/octet-stream",
             policies.INDEX_HEADER: "1",
             **extra,
-            **container_headers(cpart, cnodes, i),
+            **update_targets.for_request(i, cnodes, cpart, "Container"),
         }
         assert _direct(node, "PUT", f"/{part}/{ACCOUNT}/c/{obj}", headers, body).status == 201
     return stamp

@@ -18,8 +18,8 @@ import types
 
 import pytest
 
+from swiftlite.aio.procs import pid_alive as alive
 from swiftlite.init import names
-from swiftlite.init.manager import alive
 from tests.support.wait import wait_until
 
 INIT = str(pathlib.Path(sys.executable).with_name("swiftlite-init"))

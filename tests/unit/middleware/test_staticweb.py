@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from webob import Request, Response
 
+from swiftlite.common.names import split_api_path
 from swiftlite.middleware import staticweb
 from swiftlite.proxy.info import INFOCACHE, container_key
 
@@ -15,7 +16,7 @@ from swiftlite.proxy.info import INFOCACHE, container_key
 def site(css: str = "", label: str = "") -> staticweb.Site:
     web = staticweb.WebConfig("", "", True, css, label, staticweb.DEFAULT_DIR_TYPE)
     mw = staticweb.StaticWebMiddleware(lambda e, s: [], staticweb.StaticWebOptions())
-    path = staticweb.split_api_path("/v1/AUTH_t/c/")
+    path = split_api_path("/v1/AUTH_t/c/")
     return staticweb.Site(mw, Request.blank("/v1/AUTH_t/c/"), path, web)
 
 

@@ -13,8 +13,7 @@ from objdaemon_helpers import Net, quiet_logger
 from swiftlite.common import hashing, recon_cache
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.obj import expiry_queue, layout
-from swiftlite.obj.expirer import ObjectExpirer, ObjectExpirerOptions, container_headers
-from swiftlite.ring.node import Node
+from swiftlite.obj.expirer import ObjectExpirer, ObjectExpirerOptions
 
 # a day ahead: computed at collection, it must still be in the future when a long suite gets here
 WHEN = int(time.time()) + 86400
@@ -194,20 +193,6 @@ def test_run_pass_records_expirer_summary(net) -> None:
     expirer(net, primaries[0]).run_pass()
     stored = recon_cache.read(recon_cache.cache_path(str(net.root / "recon"), "object"))
     assert stored["object-expirer"]["expired"] == 1
-
-
-def test_container_headers_pair_node_i_with_replica_i_and_wrap() -> None:
-    nodes = [
-        Node.from_dev({"id": 0, "ip": "10.0.0.1", "port": 1, "device": "a"}),
-        Node.from_dev({"id": 1, "ip": "::1", "port": 2, "device": "b"}),
-    ]
-    assert container_headers(5, nodes, 1) == {
-        "X-Container-Host": "[::1]:2",
-        "X-Container-Device": "b",
-        "X-Container-Partition": "5",
-    }
-    assert container_headers(5, nodes, 2)["X-Container-Device"] == "a"
-    assert container_headers(None, [], 0) == {}
 
 
 def test_queue_entries_use_the_documented_layout(net) -> None:

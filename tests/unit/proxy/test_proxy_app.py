@@ -13,7 +13,7 @@ import pytest
 from webob import Request
 
 from swiftlite.common.registry import register_info
-from swiftlite.proxy.controllers.base import client_content_type, client_headers, update_targets
+from swiftlite.proxy.controllers.base import client_content_type, client_headers
 from swiftlite.proxy.controllers.obj import guess_content_type
 from swiftlite.proxy.info import account_info_from, container_info_from
 from swiftlite.proxy.server import ProxyApp, ProxyOptions
@@ -148,36 +148,6 @@ def test_client_content_type_ignores_eventlets_default():
     assert client_content_type(req) is None
     req.environ["headers_raw"] = (("content-type", "text/plain"),)
     assert client_content_type(req) == "text/plain"
-
-
-def test_update_targets_gives_object_node_i_container_replica_i():
-    containers = [
-        Node.from_dev({"id": i, "ip": f"10.0.0.{i}", "port": 6201, "device": f"c{i}"})
-        for i in range(3)
-    ]
-    out = update_targets(3, containers, 7, "Container")
-    assert [h["X-Container-Host"] for h in out] == [
-        "10.0.0.0:6201",
-        "10.0.0.1:6201",
-        "10.0.0.2:6201",
-    ]
-    assert {h["X-Container-Partition"] for h in out} == {"7"}
-    assert out[2]["X-Container-Device"] == "c2"
-
-
-def test_update_targets_appends_extra_replicas_comma_separated():
-    accounts = [Node.from_dev({"id": i, "ip": "h", "port": i, "device": f"a{i}"}) for i in range(5)]
-    out = update_targets(3, accounts, 1, "Account")
-    assert out[0]["X-Account-Host"] == "h:0,h:3"
-    assert out[0]["X-Account-Device"] == "a0,a3"
-    assert out[1]["X-Account-Host"] == "h:1,h:4"
-    assert out[2]["X-Account-Host"] == "h:2"
-
-
-def test_update_targets_with_fewer_replicas_reuses_them():
-    one = Node.from_dev({"id": 0, "ip": "h", "port": 1, "device": "d"})
-    out = update_targets(3, [one], 0, "Container")
-    assert [h["X-Container-Host"] for h in out] == ["h:1"] * 3
 
 
 def test_client_headers_drop_backend_hop_by_hop_and_owner_only():
