@@ -151,7 +151,7 @@ class SwiftliteSide(Side):
                         }
                     )
                 others = [node.device for node in nodes[1:]]
-                fill.link_replicas(self.devices, first, others, df.hash_dir)
+                fill.link_replicas(self.devices, first, others, df.hash_dir, _invalidate)
         finally:
             fs.fsync, fs.fsync_dir = saved  # type: ignore[assignment]
             if saved_conf is None:
@@ -365,6 +365,13 @@ class Curves:
 
 
 # -- report ------------------------------------------------------------------------------------
+
+
+def _invalidate(suffix_dir: str) -> None:
+    """swiftlite's invalidation of one suffix (what its object server does on a write)."""
+    from swiftlite.obj import hashes
+
+    hashes.invalidate(os.path.dirname(suffix_dir), os.path.basename(suffix_dir))
 
 
 def table(report: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 
 ETAG = "d41d8cd98f00b204e9800998ecf8427e"
 BATCH = 10_000
@@ -35,9 +36,18 @@ def object_name(n: int) -> str:
     return f"obj-{n:08d}"
 
 
-def link_replicas(devices: str, first: str, others: list[str], hash_dir: str) -> None:
+def link_replicas(
+    devices: str,
+    first: str,
+    others: list[str],
+    hash_dir: str,
+    invalidate: Callable[[str], None],
+) -> None:
     """Hard-link every file of ``hash_dir`` (under ``devices/first``) to the same relative
-    path under each device of ``others``."""
+    path under each device of ``others``, and ``invalidate(suffix_dir)`` each new copy's
+    suffix there, as the system's own write of that replica would: without it a partition
+    whose hashes an earlier pass cached keeps the old hash on the linked replicas, and the next
+    pass finds suffixes to sync (2,317 rsyncs at 10^5 objects) where nothing differs."""
     rel = os.path.relpath(hash_dir, os.path.join(devices, first))
     names = os.listdir(hash_dir)
     for dev in others:
@@ -45,6 +55,7 @@ def link_replicas(devices: str, first: str, others: list[str], hash_dir: str) ->
         os.makedirs(target, exist_ok=True)
         for name in names:
             os.link(os.path.join(hash_dir, name), os.path.join(target, name))
+        invalidate(os.path.dirname(target))
 
 
 # -- Swift's side (run by Swift's interpreter) ------------------------------------------------
@@ -118,7 +129,13 @@ def swift_objects(swift_dir: str, devices: str, start: int, count: int) -> float
                 }
             )
             writer.commit(ts)
-        link_replicas(devices, nodes[0]["device"], [d["device"] for d in nodes[1:]], df._datadir)
+        link_replicas(
+            devices,
+            nodes[0]["device"],
+            [d["device"] for d in nodes[1:]],
+            df._datadir,
+            diskfile.invalidate_hash,
+        )
     os.sync()
     return time.perf_counter() - t0
 
