@@ -393,7 +393,10 @@ def table(report: dict[str, Any]) -> str:
         for p in sys_rep.get("passes", []):
             rep = f"{p['replicator_s']:.2f} ({p['replicator_cpu_s']:.2f})"
             aud = f"{p['auditor_s']:.2f} ({p['auditor_cpu_s']:.2f})"
-            lines.append(f"{name:10} {p['objects']:>9,} {rep:>18} {aud:>18}")
+            # a pass that found something to sync timed repairs, not the clean pass asked for
+            dirty = p.get("replicator_rsyncs") or 0
+            note = f"  not clean: {dirty} rsyncs" if dirty else ""
+            lines.append(f"{name:10} {p['objects']:>9,} {rep:>18} {aud:>18}{note}")
     return "\n".join(lines)
 
 

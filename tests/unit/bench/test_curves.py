@@ -114,3 +114,25 @@ def test_quick_swiftlite_run_writes_both_curves(tmp_path: pathlib.Path) -> None:
     assert len(report["plots"]) == 2  # matplotlib is in the test extras
     for png in report["plots"]:
         assert pathlib.Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table_says_when_a_pass_was_not_clean() -> None:
+    # Swift's 10^5 pass tried 2,070 rsyncs and the table still printed it as a clean pass
+    point = {
+        "objects": 100000,
+        "replicator_s": 89.6,
+        "replicator_cpu_s": 46.2,
+        "auditor_s": 112.7,
+        "auditor_cpu_s": 90.4,
+    }
+    report = {
+        "systems": {
+            "swift": {"rows": [], "passes": [{**point, "replicator_rsyncs": 2070}]},
+            "swiftlite": {"rows": [], "passes": [{**point, "replicator_rsyncs": 0}]},
+        }
+    }
+    lines = curves.table(report).splitlines()
+    assert [line for line in lines if "not clean" in line] == [
+        next(line for line in lines if line.startswith("swift "))
+    ]
+    assert "2070 rsyncs" in next(line for line in lines if line.startswith("swift "))
