@@ -30,6 +30,7 @@ from webob import Request, Response
 
 from swiftlite.common import config, reserved
 from swiftlite.common.errors import BadInput, BadName
+from swiftlite.common.http import listing
 from swiftlite.common.http.conditional import normalize_etag
 from swiftlite.common.names import check_name, split_api_path
 from swiftlite.common.registry import register_info
@@ -198,7 +199,10 @@ class SymlinkMiddleware:
         content_type = json_listing.wanted_type(req)
         if content_type is None:
             return req.get_response(self.app)
-        resp, rows = json_listing.fetch(req, self.app)
+        # a JSON page without a link goes back as it came (the common case); another format
+        # is rendered here from the JSON rows whatever they hold
+        marker = b"symlink_target" if content_type == listing.JSON else b""
+        resp, rows = json_listing.fetch(req, self.app, marker)
         if rows is None:
             return resp
         rows = [listing_row(r, version, account) if "name" in r else r for r in rows]

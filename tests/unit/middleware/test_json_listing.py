@@ -39,3 +39,23 @@ def test_fetch_returns_no_rows_for_an_error() -> None:
 
     resp, rows = json_listing.fetch(Request.blank("/v1/a/c"), app)
     assert (resp.status_int, rows) == (404, None)
+
+
+def test_fetch_with_a_marker_leaves_a_page_without_it_unparsed() -> None:
+    # symlink decoded and re-encoded every 10,000-row JSON page to find no link in it
+    page = b'[{"name": "o", "hash": "h", "bytes": 1}]'
+    linked = b'[{"name": "l", "hash": "d41d; symlink_target=c/o", "bytes": 0}]'
+
+    def app_for(body: bytes):
+        def app(environ, start_response):
+            return Response(body=body, content_type="application/json")(environ, start_response)
+
+        return app
+
+    resp, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(page), b"symlink_target")
+    assert rows is None
+    assert resp.body == page
+    _, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(linked), b"symlink_target")
+    assert rows == [{"name": "l", "hash": "d41d; symlink_target=c/o", "bytes": 0}]
+    _, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(page))
+    assert rows == [{"name": "o", "hash": "h", "bytes": 1}]
