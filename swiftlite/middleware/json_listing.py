@@ -38,18 +38,18 @@ def as_json_request(req: Request) -> None:
 
 
 def fetch(
-    req: Request, app: Callable[..., Any], marker: bytes = b""
+    req: Request, app: Callable[..., Any], markers: tuple[bytes, ...] = ()
 ) -> tuple[Response, list[dict[str, Any]] | None]:
     """The response to ``req`` asked as JSON, and its rows (None when not a 2xx JSON list).
 
-    With ``marker``, a body that does not hold those bytes is not parsed (rows None): it has
-    nothing for the caller to rewrite, and a 10,000-row page costs a JSON decode and encode.
+    With ``markers``, a body that holds none of them is not parsed (rows None): it has nothing
+    for the caller to rewrite, and a 10,000-row page costs a JSON decode and encode.
     """
     as_json_request(req)
     resp = req.get_response(app)
     if not 200 <= resp.status_int < 300 or req.method != "GET":
         return resp, None
-    if marker and marker not in resp.body:
+    if markers and not any(m in resp.body for m in markers):
         return resp, None
     try:
         rows = json.loads(resp.body or b"[]")

@@ -201,8 +201,8 @@ class SymlinkMiddleware:
             return req.get_response(self.app)
         # a JSON page without a link goes back as it came (the common case); another format
         # is rendered here from the JSON rows whatever they hold
-        marker = b"symlink_target" if content_type == listing.JSON else b""
-        resp, rows = json_listing.fetch(req, self.app, marker)
+        markers = (b"symlink_target",) if content_type == listing.JSON else ()
+        resp, rows = json_listing.fetch(req, self.app, markers)
         if rows is None:
             return resp
         rows = [listing_row(r, version, account) if "name" in r else r for r in rows]

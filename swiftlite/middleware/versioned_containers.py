@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from webob import Request, Response
 
 from swiftlite.common import config
+from swiftlite.common.http import listing
 from swiftlite.middleware import json_listing
 from swiftlite.middleware import versions_listing as vl
 from swiftlite.middleware.subrequest import api_path, drain, get_container_info
@@ -108,7 +109,12 @@ def read_container(
     if req.method == "GET" and content_type is None:
         return req.get_response(mw.app)
     if req.method == "GET":
-        resp, rows = json_listing.fetch(req, mw.app)
+        # a JSON page with no link in it (as stored, or as the symlink filter below shows it)
+        # has no version row to show, the common case: it goes back as it came; a ?versions
+        # listing and the other formats are built from the rows
+        plain_json = content_type == listing.JSON and "versions" not in req.GET
+        markers = (b"symlink_target", b'"symlink_path"') if plain_json else ()
+        resp, rows = json_listing.fetch(req, mw.app, markers)
     else:
         resp, rows = req.get_response(mw.app), None
     if SYSMETA_ENABLED in resp.headers:

@@ -106,3 +106,37 @@ def test_temp_url_gets_reuse_the_cached_account_and_container_info(piped):
         for injector, counter in counters:
             injector.faults.remove(counter)
     assert [counter.hits for _injector, counter in counters] == [0] * len(counters)
+
+
+def test_a_json_listing_without_links_is_decoded_by_no_filter(piped, monkeypatch):
+    # object_versioning and symlink each decoded and re-encoded every JSON listing page to find
+    # no link in it: two thirds of the proxy's CPU on a 10,000-row page (py-spy, 2026-12-04)
+    import json
+
+    from swiftlite.middleware import json_listing
+
+    decoded: list[int] = []
+
+    class CountingJson:
+        @staticmethod
+        def loads(data, *args, **kwargs):
+            decoded.append(len(data))
+            return json.loads(data, *args, **kwargs)
+
+    monkeypatch.setattr(json_listing, "json", CountingJson)
+    path, token = _login(piped, "test:tester", "testing")
+    auth = {"X-Auth-Token": token}
+    assert piped.request("PUT", f"{path}/plain-list", auth).status in (201, 202)
+    for name in ("a", "b"):
+        assert piped.request("PUT", f"{path}/plain-list/{name}", auth, b"x").status == 201
+    got = piped.request("GET", f"{path}/plain-list?format=json", auth)
+    assert [row["name"] for row in json.loads(got.body)] == ["a", "b"]
+    assert decoded == []
+    # a link in the page, or another format, still goes through the filters' rows
+    link = {**auth, "X-Symlink-Target": "plain-list/a"}
+    assert piped.request("PUT", f"{path}/plain-list/c", link).status == 201
+    got = piped.request("GET", f"{path}/plain-list?format=json", auth)
+    assert json.loads(got.body)[2]["symlink_path"] == f"{path}/plain-list/a"
+    assert decoded
+    xml = piped.request("GET", f"{path}/plain-list?format=xml", auth)
+    assert b"<symlink_path>" in xml.body

@@ -52,10 +52,10 @@ def test_fetch_with_a_marker_leaves_a_page_without_it_unparsed() -> None:
 
         return app
 
-    resp, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(page), b"symlink_target")
+    resp, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(page), (b"symlink_target",))
     assert rows is None
     assert resp.body == page
-    _, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(linked), b"symlink_target")
+    _, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(linked), (b"symlink_target",))
     assert rows == [{"name": "l", "hash": "d41d; symlink_target=c/o", "bytes": 0}]
     _, rows = json_listing.fetch(Request.blank("/v1/a/c"), app_for(page))
     assert rows == [{"name": "o", "hash": "h", "bytes": 1}]
