@@ -59,9 +59,10 @@ class DbAuditor(daemon.Daemon):
     def run_once(self) -> dict[str, Any]:
         stats = {"passes": 0, "failures": 0, "quarantined": 0}
         started = time.monotonic()
+        per_second = self.per_second  # an option read by name: once a pass, not per database
         for count, db_path in enumerate(self._databases()):
-            if self.per_second > 0:
-                wait = started + count / self.per_second - time.monotonic()
+            if per_second > 0:
+                wait = started + count / per_second - time.monotonic()
                 if wait > 0:
                     green.sleep(wait)
             outcome = self.audit(db_path)

@@ -90,8 +90,21 @@ def test_named_is_none_when_the_request_names_no_replica() -> None:
         {"X-Container-Host": "h", "X-Container-Device": "d", "X-Container-Partition": "1"},
         {"X-Container-Host": "h:123456", "X-Container-Device": "d", "X-Container-Partition": "1"},
         {"X-Container-Host": ":1", "X-Container-Device": "d", "X-Container-Partition": "1"},
+        {"X-Container-Host": "h:1", "X-Container-Device": "d", "X-Container-Partition": "1" * 5000},
+        {"X-Container-Host": "\u00a0:1", "X-Container-Device": "d", "X-Container-Partition": "1"},
+        {"X-Container-Host": "h:\udcff", "X-Container-Device": "d", "X-Container-Partition": "1"},
     ],
-    ids=["unpaired", "partition-word", "partition-superscript", "no-port", "long-port", "no-ip"],
+    ids=[
+        "unpaired",
+        "partition-word",
+        "partition-superscript",
+        "no-port",
+        "long-port",
+        "no-ip",
+        "partition-5000-digits",
+        "nbsp-ip",
+        "port-not-utf8",
+    ],
 )
 def test_named_refuses_headers_that_do_not_name_replicas(headers: dict[str, str]) -> None:
     with pytest.raises(BadInput):
