@@ -8,6 +8,7 @@ never shown to the client.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -38,6 +39,17 @@ ERROR_STATUS: list[tuple[type[errors.SwiftliteError], int]] = [
     (errors.Corrupt, 500),
     (errors.ConfigError, 500),
 ]
+
+
+def json_body(body: bytes, verb: str, limit: int | None = None) -> Any:
+    """A backend verb's JSON body, decoded; TooLarge past ``limit`` bytes, BadInput if it
+    is not JSON. The caller checks its shape."""
+    if limit is not None and len(body) > limit:
+        raise errors.TooLarge(f"{verb} body too large")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise errors.BadInput(f"{verb} body is not JSON") from None
 
 
 def status_for(exc: errors.SwiftliteError) -> int:

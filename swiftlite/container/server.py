@@ -13,7 +13,6 @@ account in batches every ``account_update_interval`` seconds by a green thread; 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -27,7 +26,7 @@ from swiftlite.common.http.headers import X_BACKEND_TIMESTAMP
 from swiftlite.common.http.listing import head_or_listing
 from swiftlite.common.listing_update import ListingUpdate
 from swiftlite.common.names import BackendPath, split_backend_path
-from swiftlite.common.storage_app import StorageServer
+from swiftlite.common.storage_app import StorageServer, json_body
 from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.container.account_report import (
     AccountReporter,
@@ -87,10 +86,7 @@ def update_rows(
     The body is a JSON list of rows, ``[name, created_at, size, content_type, etag, deleted]``
     (``ListingUpdate.to_row``).
     """
-    try:
-        items = json.loads(body)
-    except ValueError:
-        raise errors.BadInput("UPDATE body is not JSON") from None
+    items = json_body(body, "UPDATE")
     if not isinstance(items, list) or not items:
         raise errors.BadInput("UPDATE body must be a non-empty list of rows")
     found = []

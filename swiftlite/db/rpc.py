@@ -27,6 +27,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common import errors, fs, green, intparse
+from swiftlite.common.storage_app import json_body
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
 
@@ -48,12 +49,7 @@ def parse_path(path_info: str) -> tuple[str, int, str]:
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
-    if len(body) > MAX_BODY:
-        raise errors.TooLarge("REPLICATE body too large")
-    try:
-        args = json.loads(body)
-    except ValueError:
-        raise errors.BadInput("REPLICATE body is not JSON") from None
+    args = json_body(body, "REPLICATE", MAX_BODY)
     if not isinstance(args, dict) or not isinstance(args.get("op"), str):
         raise errors.BadInput("REPLICATE body must be a JSON object with an op")
     return args

@@ -6,7 +6,8 @@ ring devices (``ring.local.local_devices``):
 
 1. compute the local suffix hashes (``hashes.get_hashes``: rehashing invalidated suffixes
    also removes obsolete files and reclaims tombstones older than ``reclaim_age``);
-2. ask each peer for its hashes (``REPLICATE /<dev>/<part>``); for each suffix that differs,
+2. ask each peer for its hashes (``REPLICATE /<dev>/<part>``; a primary's partitions are asked
+   for ``replicate_batch`` at a time, ``obj.hash_batch``); for each suffix that differs,
    rehash it locally once more (a lost invalidation), then push the suffix dirs that still
    differ with rsync (``obj.rsync``) and ask the peer to rehash them (``REPLICATE
    /<dev>/<part>/<sfx>-<sfx>``), which also applies newest-file-wins on its side;
@@ -38,7 +39,7 @@ from typing import Any
 from swiftlite.common import daemon, errors, fs, green, policies, recon_cache
 from swiftlite.common.config import DeviceOptions
 from swiftlite.common.http.client import Requester, Response, direct_request
-from swiftlite.obj import hashes, layout, rsync
+from swiftlite.obj import hash_batch, hashes, layout, rsync
 from swiftlite.ring import Ring, RingError
 from swiftlite.ring.local import local_devices
 from swiftlite.ring.node import Node
@@ -64,6 +65,8 @@ class ObjectReplicatorOptions(DeviceOptions):
     rsync_compress: bool = False
     conn_timeout: float = 0.5
     node_timeout: float = 10.0
+    # partitions per batched REPLICATE (obj.hash_batch); 0 asks one by one, as Swift does
+    replicate_batch: int = 128
 
 
 class Outcome(enum.Enum):
@@ -83,6 +86,8 @@ class Job:
     nodes: Sequence[Node]
     handoff: bool
     policy: int = 0
+    # the peers' hashes fetched by a batched REPLICATE, by node id (the rest are asked alone)
+    remote: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def part_dir(self) -> str:
@@ -169,10 +174,43 @@ class ObjectReplicator(daemon.Daemon):
             stats.fail()
             return stats.summary()
         pool = green.GreenPool(max(1, self.options.concurrency))
-        for job in jobs:
-            pool.spawn_n(self._replicate_safely, job, stats)
+        size = self.options.replicate_batch
+        for start in range(0, len(jobs), size if size > 0 else max(1, len(jobs))):
+            chunk = jobs[start : start + size] if size > 0 else jobs
+            if size > 0:
+                self.prefetch(chunk)
+            for job in chunk:
+                pool.spawn_n(self._replicate_safely, job, stats)
         pool.waitall()
         return stats.summary()
+
+    def prefetch(self, jobs: Sequence[Job]) -> None:
+        """Ask each peer once for the hashes of all the primary partitions in ``jobs`` it
+        holds too, and keep them on the jobs. A handoff asks alone, just before it decides what
+        it may delete; so does every job whose peer refused the batch or could not be asked."""
+        wanted: dict[tuple[int, int], tuple[Node, list[Job]]] = {}
+        for job in jobs:
+            if job.handoff:
+                continue
+            for node in job.nodes:
+                wanted.setdefault((job.policy, node.id), (node, []))[1].append(job)
+        for (policy, _), (node, with_node) in wanted.items():
+            parts = [job.partition for job in with_node]
+            body = hash_batch.encode_request(parts)
+            resp = self._replicate_call(node, f"/{node.device}", policy, body)
+            if resp is None or resp.status != 200:
+                continue  # each partition asks alone, and counts what fails
+            answer = hash_batch.parse_answer(resp.body or b"", parts)
+            if answer is None:
+                self.logger.warning(
+                    "object-replicator: bad batched REPLICATE answer from %s:%s/%s",
+                    node.replication_ip,
+                    node.replication_port,
+                    node.device,
+                )
+                continue
+            for job in with_node:
+                job.remote[node.id] = answer[job.partition]
 
     def collect_jobs(self, stats: PassStats) -> list[Job]:
         """A job for every partition dir of every policy on this node's devices in that
@@ -306,20 +344,9 @@ class ObjectReplicator(daemon.Daemon):
     ) -> SyncResult:
         """Bring ``node`` up to date with our copy of the partition (updates ``local``)."""
         base = f"/{node.device}/{job.partition}"
-        resp = self._replicate_call(node, base, job.policy)
-        if resp is None or resp.status != 200:
-            stats.fail(node)
-            if resp is not None and resp.status == 507:
-                return SyncResult(Outcome.UNMOUNTED)
-            return SyncResult(Outcome.FAILED)
-        try:
-            remote = json.loads(resp.body or b"{}")
-            if not isinstance(remote, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            self.logger.warning("object-replicator: bad REPLICATE answer from %s", base)
-            stats.fail(node)
-            return SyncResult(Outcome.FAILED)
+        remote = self._remote_hashes(job, node, base, stats)
+        if isinstance(remote, Outcome):
+            return SyncResult(remote)
         stats.suffixes_checked += len(local)
         suffixes = differing(local, remote)
         if suffixes:
@@ -349,6 +376,29 @@ class ObjectReplicator(daemon.Daemon):
             return SyncResult(Outcome.FAILED, confirmed)
         confirmed.update({s: h for s in suffixes if (h := local.get(s)) is not None})
         return SyncResult(Outcome.OK, confirmed)
+
+    def _remote_hashes(
+        self, job: Job, node: Node, base: str, stats: PassStats
+    ) -> dict[str, Any] | Outcome:
+        """The peer's hashes of the partition: the batch's, else asked for now."""
+        remote = job.remote.pop(node.id, None)
+        if remote is not None:
+            return remote
+        resp = self._replicate_call(node, base, job.policy)
+        if resp is None or resp.status != 200:
+            stats.fail(node)
+            if resp is not None and resp.status == 507:
+                return Outcome.UNMOUNTED
+            return Outcome.FAILED
+        try:
+            remote = json.loads(resp.body or b"{}")
+            if not isinstance(remote, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self.logger.warning("object-replicator: bad REPLICATE answer from %s", base)
+            stats.fail(node)
+            return Outcome.FAILED
+        return remote
 
     def _push(self, job: Job, node: Node, suffixes: list[str], stats: PassStats) -> bool:
         opts = self.options
@@ -380,7 +430,9 @@ class ObjectReplicator(daemon.Daemon):
         stats.files_pushed += result.files
         return True
 
-    def _replicate_call(self, node: Node, path: str, policy: int = 0) -> Response | None:
+    def _replicate_call(
+        self, node: Node, path: str, policy: int = 0, body: bytes | None = None
+    ) -> Response | None:
         ip, port = node.replication_ip, node.replication_port
         try:
             return self.request(
@@ -389,7 +441,7 @@ class ObjectReplicator(daemon.Daemon):
                 "REPLICATE",
                 path,
                 {policies.INDEX_HEADER: str(policy)},
-                None,
+                body,
                 self.options.conn_timeout,
                 self.options.node_timeout,
             )

@@ -1,13 +1,13 @@
 """ObjectServer: the object storage WSGI app (PUT GET HEAD POST DELETE REPLICATE).
 
 Paths are ``/<device>/<partition>/<account>/<container>/<object>`` (REPLICATE:
-``/<device>/<partition>[/<sfx>-<sfx>...]``). Each verb reads as a short list of steps: check the
-request and the device, look at what is stored (``DiskFile.probe``), refuse early (before the
-body is read, so ``Expect: 100-continue`` clients never send it), then write through a
-``Writer`` (the body read by ``put_body``) and tell the container servers the write's
-``ListingUpdate`` (``notify``). Handlers return webob responses; the
-disk layer raises domain errors, mapped once by ``storage_app``. Options are parsed once into
-``ObjectServerOptions`` by ``app_factory``.
+``/<device>/<partition>[/<sfx>-<sfx>...]``, or ``/<device>`` with a JSON list of partitions).
+Each verb reads as a short list of steps: check the request and the device, look at what is
+stored (``DiskFile.probe``), refuse early (before the body is read, so ``Expect: 100-continue``
+clients never send it), then write through a ``Writer`` (the body read by ``put_body``) and
+tell the container servers the write's ``ListingUpdate`` (``notify``). Handlers return webob
+responses; the disk layer raises domain errors, mapped once by ``storage_app``.
+Options are parsed once into ``ObjectServerOptions`` by ``app_factory``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from swiftlite.common.names import split_backend_path
 from swiftlite.common.policies import backend_policy
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
-from swiftlite.obj import expiry_queue, hashes, layout, notify, updates
+from swiftlite.obj import expiry_queue, hash_batch, hashes, layout, notify, updates
 from swiftlite.obj.diskfile import (
     DiskConfig,
     DiskFile,
@@ -451,6 +451,8 @@ class ObjectServer(StorageServer):
 
     def REPLICATE(self, req: Request) -> Response:
         parts = req.environ["PATH_INFO"].strip("/").split("/")
+        if len(parts) == 1 and parts[0]:
+            return self._replicate_many(req, parts[0])
         if len(parts) not in (2, 3) or not intparse.is_digits(parts[1]):
             raise errors.BadInput("REPLICATE needs /<device>/<partition>[/<suffixes>]")
         policy = backend_policy(req.headers)
@@ -463,6 +465,23 @@ class ObjectServer(StorageServer):
             recalculate=suffixes,
             reclaim_age=float(self.options.reclaim_age),
         )
+        body = json.dumps(result, sort_keys=True).encode("ascii")
+        return Response(status=200, body=body, content_type="application/json", charset=None)
+
+    def _replicate_many(self, req: Request, device: str) -> Response:
+        """``REPLICATE /<device>`` with ``{"partitions": [N, ...]}``: every partition's hashes
+        in one answer, ``{"N": {suffix: hash}}`` (the replicator's batched form)."""
+        partitions = hash_batch.parse_request(req.body_file.read(hash_batch.MAX_BODY + 1))
+        policy = backend_policy(req.headers)
+        dev_path = self.device_path(device)
+        os.makedirs(layout.tmp_dir(dev_path, policy), exist_ok=True)
+        reclaim_age = float(self.options.reclaim_age)
+        result = {
+            str(part): hashes.get_hashes(
+                layout.partition_dir(dev_path, part, policy), reclaim_age=reclaim_age
+            )
+            for part in partitions
+        }
         body = json.dumps(result, sort_keys=True).encode("ascii")
         return Response(status=200, body=body, content_type="application/json", charset=None)
 

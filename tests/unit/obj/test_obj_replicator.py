@@ -8,6 +8,7 @@ daemon path is covered in ``test_obj_replicator_rsync.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -16,8 +17,9 @@ import pytest
 from objdaemon_helpers import Net, quiet_logger
 
 from swiftlite.common import recon_cache
+from swiftlite.common.http.client import Response
 from swiftlite.common.timestamp import Timestamp
-from swiftlite.obj import layout, rsync
+from swiftlite.obj import hash_batch, layout, rsync
 from swiftlite.obj.replicator import ObjectReplicator, ObjectReplicatorOptions, differing
 
 pytestmark = [
@@ -108,6 +110,7 @@ def test_replicate_older_data_never_beats_a_newer_tombstone(net) -> None:
 
 def test_replicate_handoff_partition_is_pushed_to_primaries_and_removed(net) -> None:
     part, primaries = net.placement("o")
+    _, primaries = net.placement("o")
     handoff = net.handoff_port("o")
     stamp = net.put([handoff], "o", b"from a handoff")
     summary = run(net, handoff)
@@ -121,6 +124,7 @@ def test_replicate_handoff_partition_is_pushed_to_primaries_and_removed(net) -> 
 
 def test_replicate_handoff_is_kept_while_a_primary_is_down(net) -> None:
     part, primaries = net.placement("o")
+    _, primaries = net.placement("o")
     handoff = net.handoff_port("o")
     net.put([handoff], "o")
     net.down.add(primaries[1])
@@ -304,3 +308,125 @@ def test_replicate_each_policy_with_its_own_dirs_ring_and_header(net, monkeypatc
     assert summary["policy_partitions"]["0"] >= 1
     replicates = [h for _, method, _, h in net.calls if method == "REPLICATE"]
     assert {h.get(policies.INDEX_HEADER) for h in replicates} == {"0", "1"}
+
+
+# -- the batched REPLICATE (obj.hash_batch) ---------------------------------------------------
+
+
+def _replicates(net: Net) -> list[str]:
+    return [path for _, method, path, _ in net.calls if method == "REPLICATE"]
+
+
+def test_in_sync_pass_asks_each_peer_once_for_all_its_partitions(net) -> None:
+    # Without the batch, a pass sends one REPLICATE per partition and peer (Swift's way).
+    names = [f"o{i}" for i in range(40)]
+    port = net.object_ports[0]
+    for name in names:
+        net.put(net.placement(name)[1], name)
+    net.calls.clear()
+    summary = run(net, port)
+    held = summary["primary_partitions"]
+    assert held >= 2
+    assert summary["handoff_partitions"] == 0
+    assert summary["rsyncs"] == 0
+    assert summary["failures"] == 0
+    paths = _replicates(net)
+    assert all(p.count("/") == 1 for p in paths)  # only /<dev>: nothing asked alone
+    assert len(paths) == len({p for p in paths}) == 3  # one per peer device (4 nodes)
+
+
+def test_batch_of_one_asks_per_chunk_and_still_pushes(net) -> None:
+    _, primaries = net.placement("o")
+    net.put(primaries[:1], "o", b"one")
+    net.calls.clear()
+    summary = run(net, primaries[0], replicate_batch=1)
+    assert summary["rsyncs"] == 2
+    assert summary["failures"] == 0
+    assert net.get(primaries[2], "o").body == b"one"
+    batched = [p for p in _replicates(net) if p.count("/") == 1]
+    assert len(batched) == 2  # one chunk (one partition), two peers
+
+
+def test_replicate_batch_zero_asks_partition_by_partition(net) -> None:
+    _, primaries = net.placement("o")
+    net.put(primaries, "o")
+    net.calls.clear()
+    run(net, primaries[0], replicate_batch=0)
+    paths = _replicates(net)
+    assert len(paths) == 2
+    assert all(p.count("/") == 2 for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (400, b"REPLICATE needs /<device>/<partition>"),  # a peer without the batched form
+        (200, b'{"0": {"zz": 1}}'),  # an answer that is not hashes of what was asked
+    ],
+)
+def test_peer_failing_the_batch_is_asked_alone_and_gets_its_copy(net, status, answer) -> None:
+    _, primaries = net.placement("o")
+    stamp = net.put(primaries[:2], "o")
+    plain = net.request
+
+    def peer(ip, port, method, path, headers=None, body=None, *args, **kwargs):
+        if method == "REPLICATE" and path.count("/") == 1:
+            return Response.complete(status, {}, answer)
+        return plain(ip, port, method, path, headers, body, *args, **kwargs)
+
+    options = replicator(net, primaries[0]).options
+    summary = ObjectReplicator(options, quiet_logger("r"), peer, rsync.run).run_once()
+    assert net.files(primaries[2], "o") == [f"{stamp.internal}.data"]
+    assert summary["failures"] == 0
+
+
+def test_handoff_asks_each_primary_alone(net) -> None:
+    # A handoff deletes what the primaries confirmed: that answer must be fresh, not batched.
+    handoff = net.handoff_port("o")
+    net.put([handoff], "o")
+    net.calls.clear()
+    summary = run(net, handoff)
+    assert summary["handoffs_removed"] == 1
+    assert [p for p in _replicates(net) if p.count("/") == 1] == []
+
+
+def test_batched_verb_answers_what_each_partition_alone_would(net) -> None:
+    port = net.object_ports[0]
+    for i in range(30):
+        name = f"b{i}"
+        net.put(net.placement(name)[1], name)
+    dev = net.device(port)
+    parts = sorted(int(n) for n in os.listdir(os.path.join(net.dev_path(port), "objects")))
+    missing = [p for p in range(net.ring().partition_count) if p not in parts]
+    asked = [*parts, missing[0]]  # 4 nodes and 3 replicas: a node lacks a quarter of them
+    body = hash_batch.encode_request(asked)
+    resp = net.request("127.0.0.1", port, "REPLICATE", f"/{dev}", body=body)
+    assert resp.status == 200
+    answer = json.loads(resp.body)
+    assert sorted(answer) == sorted(str(p) for p in asked)
+    for part in parts:
+        alone = net.request("127.0.0.1", port, "REPLICATE", f"/{dev}/{part}")
+        assert answer[str(part)] == json.loads(alone.body) != {}
+    assert answer[str(asked[-1])] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"partitions": "1"}', 400),
+        (b'{"partitions": [true]}', 400),
+        (b'{"partitions": [-1]}', 400),
+        (b'{"partitions": [1.5]}', 400),
+        (b'{"partitions": [4294967296]}', 400),
+        (json.dumps({"partitions": list(range(hash_batch.MAX_PARTITIONS + 1))}).encode(), 400),
+        (b'{"partitions": []}' + b" " * hash_batch.MAX_BODY, 413),
+    ],
+)
+def test_batched_verb_refuses_a_malformed_body(net, body, status) -> None:
+    port = net.object_ports[0]
+    resp = net.request("127.0.0.1", port, "REPLICATE", f"/{net.device(port)}", body=body)
+    assert resp.status == status
+    assert b"Traceback" not in resp.body
+    assert len(resp.body) < 200
