@@ -14,8 +14,11 @@ scripts can tell; ``forever`` logs and goes on, as before.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import random
+import select
 import signal
 import sys
 import time
@@ -95,22 +98,30 @@ class Daemon:
         return 0
 
     def run_forever(self) -> None:
+        # Between passes the daemon sleeps the whole interval, and SIGTERM ends that sleep
+        # through this pipe. (Waking every half second to look at ``stopping`` cost each daemon
+        # about 0.4 ms of CPU a second: 1.6% of a core for a 4-node all-in-one's 40 daemons.)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         signal.signal(signal.SIGTERM, self._handle_term)
-        green.sleep(random.random() * min(self.interval, 5.0))  # noqa: S311 - spread only
+        self._pause(random.random() * min(self.interval, 5.0))  # noqa: S311 - spread only
         while not self.stopping:
             started = time.monotonic()
             try:
                 self.run_pass()
             except Exception:
                 self.logger.exception("%s pass failed", self.name)
-            remaining = self.interval - (time.monotonic() - started)
-            while remaining > 0 and not self.stopping:
-                green.sleep(min(remaining, 0.5))
-                remaining -= 0.5
+            self._pause(self.interval - (time.monotonic() - started))
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` (green when patched), or until SIGTERM says stop."""
+        if seconds > 0 and not self.stopping:
+            select.select([self._wake_r], [], [], seconds)
 
     def _handle_term(self, signum: int, frame: object) -> None:
         self.stopping = True
-
+        with contextlib.suppress(OSError):  # a full pipe already holds a wake-up
+            os.write(self._wake_w, b"\0")
 
 def main(
     prog: str,
