@@ -219,6 +219,8 @@ class RateLimitMiddleware:
     ) -> Response | None:
         """Sleep as the limits require; a 497/498 response when the request is refused."""
         environ = req.environ
+        # the proxy looks the container up next (ACLs, existence): one memcached trip for both
+        subrequest.prefetch_info(environ, account, container)
         info = subrequest.get_account_info(environ, self.app, account, SOURCE)
         flag = _lower_get(info.get("sysmeta", {}), "global-write-ratelimit")
         if account in self.options.account_whitelist or flag == "WHITELIST":

@@ -276,6 +276,21 @@ def _info(
     return found
 
 
+def prefetch_info(environ: dict[str, Any], account: str, container: str | None) -> None:
+    """Read the account's and the container's cached info in one cache round trip, into the
+    request's memo (the lookups that follow find them there); a miss is left to them."""
+    cache = environ.get(CACHE)
+    if cache is None or container is None:
+        return  # one key: its own lookup costs the same
+    memo = environ.setdefault(INFOCACHE, {})
+    keys = [k for k in (account_key(account), container_key(account, container)) if k not in memo]
+    if len(keys) < 2:
+        return
+    for key, cached in zip(keys, cache.get_multi(keys), strict=True):
+        if isinstance(cached, dict) and "status" in cached:
+            memo[key] = cached
+
+
 def get_container_info(
     environ: dict[str, Any],
     app: Callable[..., Any],

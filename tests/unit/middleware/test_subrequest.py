@@ -155,3 +155,53 @@ def test_container_info_refused_above_the_proxy_keeps_its_status() -> None:
     parent.pop("swiftlite.cache")
     found = subrequest.get_container_info(parent, refuse, "AUTH_test", "c", "QUOTA")
     assert found["status"] == 403
+
+
+class CountingCache:
+    """A LocalCache that counts the round trips a memcached would have cost."""
+
+    def __init__(self) -> None:
+        from swiftlite.common.memcache import LocalCache
+
+        self.inner = LocalCache()
+        self.trips: list[str] = []
+
+    def get(self, key: str) -> Any:
+        self.trips.append("get")
+        return self.inner.get(key)
+
+    def get_multi(self, keys: list[str]) -> list[Any]:
+        self.trips.append("get_multi")
+        return self.inner.get_multi(keys)
+
+
+def _no_proxy(environ: dict[str, Any], start_response: Any) -> Any:
+    raise AssertionError("the info should have come from the cache")
+
+
+def test_prefetch_reads_account_and_container_info_in_one_cache_trip() -> None:
+    # A GET looked up the account (ratelimit) and then the container (the proxy, ACLs,
+    # object_versioning): two memcached round trips where one does.
+    from swiftlite.proxy.info import account_key
+
+    cache = CountingCache()
+    cache.inner.set(account_key("AUTH_test"), {"status": 204, "sysmeta": {}}, time=60)
+    cache.inner.set(container_key("AUTH_test", "c"), {"status": 204, "meta": {}}, time=60)
+    parent = _parent(**{"swiftlite.cache": cache})
+    subrequest.prefetch_info(parent, "AUTH_test", "c")
+    account = subrequest.get_account_info(parent, _no_proxy, "AUTH_test", "RL")
+    container = subrequest.get_container_info(parent, _no_proxy, "AUTH_test", "c", "RL")
+    assert (account["status"], container["status"]) == (204, 204)
+    assert cache.trips == ["get_multi"]
+
+
+def test_prefetch_leaves_a_miss_to_the_lookup_and_skips_a_lone_key() -> None:
+    from swiftlite.proxy.info import account_key
+
+    cache = CountingCache()
+    cache.inner.set(account_key("AUTH_test"), {"status": 204, "sysmeta": {}}, time=60)
+    parent = _parent(**{"swiftlite.cache": cache})
+    subrequest.prefetch_info(parent, "AUTH_test", "c")
+    assert container_key("AUTH_test", "c") not in parent[INFOCACHE]  # a miss stays a miss
+    subrequest.prefetch_info(parent, "AUTH_test", None)  # an account request: nothing to pair
+    assert cache.trips == ["get_multi"]
