@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from swiftlite.aio import cluster as aio_cluster
 from swiftlite.aio import procs, render
+from swiftlite.common.errors import Timeout
 from swiftlite.common.http.client import direct_request
 from swiftlite.ring.node import Node
 from tests.support.cluster import Cluster
@@ -29,6 +30,12 @@ from tests.support.wait import wait_until
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SETTLE_S = 2.0  # errors may trail the end of a fault by the ops still in flight
 SEEDS = 16  # objects written before the load and never touched by it (lasting faults' targets)
+# The replica checks ask what each primary holds, not how fast it answers. Swift's 0.5 s
+# connect timeout is for a proxy; the checker's threads share two cores with a whole cluster
+# and the other xdist worker, and eventlet fires a connect's expired timer before it polls the
+# socket, so a thread descheduled for half a second failed a check of a healthy server (CI,
+# stop 28: "connect to 127.0.0.4:11630 timed out" right after the load ended).
+CHECK_CONN_TIMEOUT = 10.0
 
 # Each phase runs its daemons on every node at once; replicators run in two phases.
 # Auditors first (quarantine what is bad), replication restores it, the updaters then find
@@ -177,8 +184,10 @@ def bad_replicas(ctx: Context) -> list[str]:
     def check(name: str, part: int, node: Node) -> str | None:
         path = f"/{node.device}/{part}/{ACCOUNT}/{ctx.container}/{name}"
         try:
-            resp = direct_request(node.ip, node.port, "GET", path)
-        except OSError as exc:
+            resp = direct_request(
+                node.ip, node.port, "GET", path, conn_timeout=CHECK_CONN_TIMEOUT
+            )
+        except (OSError, Timeout) as exc:
             return f"{name} on {node.ip}/{node.device}: {exc!r}"
         want = certain[name]
         if want is None:
@@ -212,8 +221,9 @@ def bad_container_replicas(ctx: Context, certain: dict[str, State]) -> list[str]
                 "GET",
                 f"/{node.device}/{part}/{ACCOUNT}/{ctx.container}",
                 query="format=json",
+                conn_timeout=CHECK_CONN_TIMEOUT,
             )
-        except OSError as exc:
+        except (OSError, Timeout) as exc:
             bad.append(f"{where}: {exc!r}")
             continue
         if resp.status != 200:
