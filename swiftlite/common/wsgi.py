@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, green, logs, supervisor, telemetry
+from swiftlite.common import config, green, logs, near_cache, supervisor, telemetry
 from swiftlite.common.addr import host_port
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.http import server as http_server
@@ -260,6 +260,7 @@ def run_server(conf_path: str, name: str) -> int:
     )
     if options.workers <= 0:
         return serve_in_process(sock, conf_path, options, logger)
+    near_cache.share_generation()  # before the fork: the workers' info caches share it
     master = supervisor.Master(
         sock,
         options,

@@ -4,6 +4,10 @@ With ``memcache_servers`` set (``host:port`` list) the client is a ``MemcacheRin
 an in-process ``LocalCache`` with the same API, which is right for one worker and merely
 per-worker with several. Connections are opened lazily, so a client made before a fork holds
 no socket that two processes could share.
+
+In front of memcached each worker keeps account and container info for ``near_cache_ttl``
+seconds (``common/near_cache.py``: a write through any worker of this server is seen at once,
+one through another proxy server within that time); ``near_cache_ttl = 0`` turns it off.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from swiftlite.common import config
 from swiftlite.common.memcache import CacheClient, LocalCache, MemcacheRing
+from swiftlite.common.near_cache import NearCache
 
 CACHE = "swiftlite.cache"
 
@@ -29,13 +34,18 @@ class CacheOptions:
     error_suppression_limit: int = 10
     error_suppression_interval: float = 60.0
     local_cache_max_entries: int = 10000
+    near_cache_ttl: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.near_cache_ttl <= 60:
+            raise ValueError("near_cache_ttl must be between 0 and 60 seconds")
 
 
 def make_client(options: CacheOptions) -> CacheClient:
     """The memcached client when servers are configured, else the in-process cache."""
     if not options.memcache_servers:
         return LocalCache(options.local_cache_max_entries)
-    return MemcacheRing(
+    ring = MemcacheRing(
         options.memcache_servers,
         max_connections=options.memcache_max_connections,
         connect_timeout=options.connect_timeout,
@@ -45,6 +55,9 @@ def make_client(options: CacheOptions) -> CacheClient:
         error_limit=options.error_suppression_limit,
         error_interval=options.error_suppression_interval,
     )
+    if options.near_cache_ttl <= 0:
+        return ring
+    return NearCache(ring, options.near_cache_ttl, options.local_cache_max_entries)
 
 
 class CacheMiddleware:

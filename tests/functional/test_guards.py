@@ -25,8 +25,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from swiftlite.aio import procs, render
+from swiftlite.aio import render
 from tests.support.cluster import Auth, Cluster
+from tests.support.proxy_workers import serving_pids
 
 RATE = 5.0
 MAX_SLEEP = 2.0
@@ -85,50 +86,6 @@ def reseller(guarded: Cluster) -> Auth:
     return guarded.auth("admin:admin", "admin")
 
 
-# -- which proxy worker serves a connection ------------------------------------------------------
-def _group_pids(leader: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == leader:  # the process group: the master and its workers
-            found.append(int(entry))
-    return found
-
-
-def _serving_pids(guarded: Cluster, client_ports: set[int]) -> dict[int, int]:
-    """{client port: pid of the proxy process holding the server side of that connection}."""
-    inodes: dict[str, int] = {}
-    with open("/proc/net/tcp", encoding="ascii") as fh:
-        for line in fh.readlines()[1:]:
-            parts = line.split()
-            local_port = int(parts[1].rsplit(":", 1)[1], 16)
-            remote_port = int(parts[2].rsplit(":", 1)[1], 16)
-            if local_port == guarded.plan.proxy_port and remote_port in client_ports:
-                inodes[f"socket:[{parts[9]}]"] = remote_port
-    leader = procs.read_pid(guarded.plan.run_dir, "proxy-server")
-    assert leader is not None
-    owners: dict[int, int] = {}
-    for pid in _group_pids(leader):
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target in inodes:
-                owners[inodes[target]] = pid
-    return owners
-
-
 def _connections_on_both_workers(
     guarded: Cluster, wanted: int = 8
 ) -> list[http.client.HTTPConnection]:
@@ -141,7 +98,7 @@ def _connections_on_both_workers(
         conns.append(conn)
         if len(conns) < wanted:
             continue
-        owners = _serving_pids(guarded, {c.sock.getsockname()[1] for c in conns if c.sock})
+        owners = serving_pids(guarded, {c.sock.getsockname()[1] for c in conns if c.sock})
         if len(set(owners.values())) < 2:
             continue
         # exactly ``wanted`` of them, the newest (on a worker the others missed) among them:

@@ -25,6 +25,7 @@ from swiftlite.common.http.client import direct_request
 from swiftlite.common.timestamp import Timestamp
 from tests.support.cluster import Auth, Cluster
 from tests.support.journal_load import Journal
+from tests.support.proxy_workers import group_pids
 from tests.support.wait import wait_until
 
 ACCOUNT = "AUTH_test"
@@ -74,18 +75,8 @@ def kill9_server(c: Cluster, node: int, kind: str) -> Recover:
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    """The workers of the master ``pid`` (its process group, the master left out)."""
+    return [p for p in group_pids(pid) if p != pid]
 
 
 def kill9_proxy_worker(c: Cluster) -> Recover:

@@ -7,6 +7,7 @@ from typing import Any
 from webob import Request, Response
 
 from swiftlite.common.memcache import LocalCache, MemcacheRing
+from swiftlite.common.near_cache import NearCache
 from swiftlite.middleware.cache import filter_factory
 
 
@@ -35,6 +36,8 @@ def test_cache_with_servers_is_memcache_ring() -> None:
     grab = Grab()
     mw = filter_factory({}, memcache_servers="127.0.0.1:1, 127.0.0.2:2", tries="2")(grab)
     Request.blank("/").get_response(mw)
-    assert isinstance(grab.cache, MemcacheRing)
-    assert [s.name for s in grab.cache.servers] == ["127.0.0.1:1", "127.0.0.2:2"]
-    assert grab.cache.tries == 2
+    assert isinstance(grab.cache, NearCache)  # the workers' info cache in front of it
+    ring = grab.cache.inner
+    assert isinstance(ring, MemcacheRing)
+    assert [s.name for s in ring.servers] == ["127.0.0.1:1", "127.0.0.2:2"]
+    assert ring.tries == 2
