@@ -23,6 +23,7 @@ from swiftlite.common.errors import ConfigError
 TOKEN_VERSION = 1
 _MAC_LEN = 32
 _EXPIRY_LEN = 8
+_VERIFIED_MAX = 4096  # tokens a worker remembers as checked (cleared when full)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class TokenSigner:
     def __init__(self, secret: bytes, prefix: str) -> None:
         self.secret = secret
         self.marker = f"{prefix}tk"
+        # (token, prefix) -> what verify found: the HMAC is checked once per token and worker.
+        # A hit still checks the expiry and that the config's user is the one it was made for.
+        self._verified: dict[tuple[str, object], tuple[User, tuple[str, ...], int]] = {}
 
     def _mac(self, user: User, groups: Iterable[str], head: bytes) -> bytes:
         message = b"\x00".join(
@@ -120,6 +124,12 @@ class TokenSigner:
         self, token: str, users: Mapping[str, User], prefix: str | tuple[str, ...], now: float
     ) -> tuple[User, tuple[str, ...], int] | None:
         """(user, groups, expires) for a good unexpired token, else None."""
+        known = self._verified.get((token, prefix))
+        if known is not None:
+            known_user, _, known_expires = known
+            if known_expires > now and users.get(known_user.ident) is known_user:
+                return known
+            del self._verified[(token, prefix)]
         if not token.startswith(self.marker):
             return None
         try:
@@ -143,6 +153,9 @@ class TokenSigner:
         groups = user.groups(prefix)
         if not hmac.compare_digest(mac, self._mac(user, groups, head)):
             return None
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[(token, prefix)] = (user, groups, expires)
         return user, groups, expires
 
 

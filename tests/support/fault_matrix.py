@@ -184,9 +184,7 @@ def bad_replicas(ctx: Context) -> list[str]:
     def check(name: str, part: int, node: Node) -> str | None:
         path = f"/{node.device}/{part}/{ACCOUNT}/{ctx.container}/{name}"
         try:
-            resp = direct_request(
-                node.ip, node.port, "GET", path, conn_timeout=CHECK_CONN_TIMEOUT
-            )
+            resp = direct_request(node.ip, node.port, "GET", path, conn_timeout=CHECK_CONN_TIMEOUT)
         except (OSError, Timeout) as exc:
             return f"{name} on {node.ip}/{node.device}: {exc!r}"
         want = certain[name]

@@ -190,6 +190,21 @@ def test_token_verify_roundtrip_and_any_flipped_digit_fails(
     assert signer.verify(tampered, users, "AUTH_", 1_700_000_000) is None
 
 
+def test_a_remembered_token_still_expires_and_still_follows_the_users_config() -> None:
+    """Fails if the per-worker memo of checked tokens outlives a token's expiry, or keeps a
+    token good after the config gave its user another key (a reload's new User)."""
+    user = User("test", "tester", "key", "$HOST/v1/AUTH_test", (".admin",))
+    users = {user.ident: user}
+    signer = TokenSigner(b"secret", "AUTH_")
+    token = signer.issue(user, user.groups("AUTH_"), 1_700_000_100)
+    assert signer.verify(token, users, "AUTH_", 1_700_000_000) is not None
+    assert signer.verify(token, users, "AUTH_", 1_700_000_000) is not None  # remembered
+    assert signer.verify(token, users, "AUTH_", 1_700_000_100) is None  # expired all the same
+    rekeyed = User("test", "tester", "new key", "$HOST/v1/AUTH_test", (".admin",))
+    assert signer.verify(token, users, "AUTH_", 1_700_000_000) is not None
+    assert signer.verify(token, {user.ident: rekeyed}, "AUTH_", 1_700_000_000) is None
+
+
 # -- owners ---------------------------------------------------------------------------------------
 def test_request_without_token_on_account_is_401(cluster: Cluster) -> None:
     resp = cluster.request("/v1/AUTH_test")
