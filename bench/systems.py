@@ -164,14 +164,19 @@ class SwiftSystem(System):
 
 
 def _swiftlite_version() -> str:
+    """The commit of the swiftlite that runs: the package's own checkout, which is a worktree
+    on ``PYTHONPATH`` in an A/B run, not necessarily this bench's."""
+    import swiftlite
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(swiftlite.__file__)))
     rev = subprocess.run(
-        ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        ["git", "-C", repo, "rev-parse", "--short", "HEAD"],
         capture_output=True,
         text=True,
         check=False,
     ).stdout.strip()
     dirty = subprocess.run(
-        ["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+        ["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"],
         capture_output=True,
         text=True,
         check=False,
