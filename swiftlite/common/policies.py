@@ -84,7 +84,7 @@ def backend_policy(headers: Mapping[str, str]) -> int:
     """The policy index a backend request names (0 without one); ``Unavailable`` (503, as
     Swift answers: the proxy tries elsewhere) for an index no policy here has."""
     value = headers.get(INDEX_HEADER)
-    if value is None:
+    if value is None or value == "0":  # every parsed config has a policy 0: no stat needed
         return 0
     policy = load().get_by_index(value) if value.isascii() and value.isdigit() else None
     if policy is None:

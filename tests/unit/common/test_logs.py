@@ -116,15 +116,25 @@ def test_bad_log_facility_is_a_config_error():
         logs.configure_process({"log_facility": "LOG_NOPE"})
 
 
-def test_log_file_moved_by_logrotate_is_reopened(tmp_path):
+def test_log_file_moved_by_logrotate_is_reopened(tmp_path, monkeypatch):
+    """After logrotate moves the file (no copytruncate), ordinary lines go to the new file at
+    once and the fast access lines from the next wall-clock second on: a handler that never
+    looked again would keep writing to the moved file forever and fail here."""
+    now = [1_800_000_000.25]
+    monkeypatch.setattr(logs, "_clock", lambda: now[0])
     logger, path = _fresh(tmp_path, "rotated")
     logger.info("before")
     logs.info_line(logger, "fast before")
     path.rename(tmp_path / "rotated.log.1")  # logrotate without copytruncate
-    logs.info_line(logger, "fast after")
+    now[0] += 0.5  # the same second: the fast line has not looked yet
+    logs.info_line(logger, "fast same second")
+    now[0] += 0.5  # the next second: it looks, and reopens
+    logs.info_line(logger, "fast next second")
     logger.info("slow after")
-    assert (tmp_path / "rotated.log.1").read_text().count("before") == 2
+    moved = (tmp_path / "rotated.log.1").read_text()
+    assert moved.count("before") == 2
+    assert "fast same second" in moved
     text = path.read_text()
-    assert "fast after" in text
     assert "slow after" in text
+    assert "fast next second" in text
     assert "before" not in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swiftlite.common import policies
+from swiftlite.common import errors, policies
 from swiftlite.common.errors import ConfigError
 from tests.support.policy_conf import parse_policies as _parse
 
@@ -111,3 +111,20 @@ def test_load_reads_the_cluster_file(tmp_path, monkeypatch):
     assert [p.name for p in pols] == ["gold", "silver"]
     monkeypatch.setenv("SWIFTLITE_CONF", str(tmp_path / "missing.conf"))
     assert policies.load() is policies.DEFAULT
+
+
+def test_backend_policy_names_a_configured_index_and_refuses_others(tmp_path, monkeypatch):
+    """The object server's per-request policy check: a configured index is answered, an
+    unknown or non-decimal one is 503 (the proxy tries elsewhere). Index 0 is answered
+    without reading the config (every parsed config has a policy 0), so a wrong shortcut
+    that also skipped the check for other indexes fails here."""
+    conf = tmp_path / "swiftlite.conf"
+    conf.write_text(TWO)
+    monkeypatch.setenv("SWIFTLITE_CONF", str(conf))
+    header = policies.INDEX_HEADER
+    assert policies.backend_policy({}) == 0
+    assert policies.backend_policy({header: "0"}) == 0
+    assert policies.backend_policy({header: "1"}) == 1
+    for bad in ("2", "01x", "\u00b2", " 1", ""):
+        with pytest.raises(errors.Unavailable):
+            policies.backend_policy({header: bad})
