@@ -8,6 +8,7 @@ import configparser
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -164,11 +165,9 @@ class SwiftSystem(System):
 
 
 def _swiftlite_version() -> str:
-    """The commit of the swiftlite that runs: the package's own checkout, which is a worktree
-    on ``PYTHONPATH`` in an A/B run, not necessarily this bench's."""
-    import swiftlite
-
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(swiftlite.__file__)))
+    """The commit of the swiftlite that runs: the checkout the servers import it from, which is
+    a worktree on ``PYTHONPATH`` in an A/B run, not necessarily this bench's."""
+    repo = os.path.dirname(os.path.dirname(_served_package_file()))
     rev = subprocess.run(
         ["git", "-C", repo, "rev-parse", "--short", "HEAD"],
         capture_output=True,
@@ -182,3 +181,21 @@ def _swiftlite_version() -> str:
         check=False,
     ).stdout.strip()
     return (rev or "unknown") + ("+dirty" if dirty else "")
+
+
+def _served_package_file() -> str:
+    """``swiftlite/__init__.py`` as the servers' console scripts find it: ``PYTHONPATH`` first,
+    then the venv. This process's own import does not tell, as ``python -m bench`` puts the
+    current directory ahead of ``PYTHONPATH``; so ask a child started outside any checkout."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import swiftlite; print(swiftlite.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if found:
+        return os.path.abspath(found)
+    import swiftlite
+
+    return os.path.abspath(swiftlite.__file__)
