@@ -10,7 +10,13 @@ straight through.
 What a reader may see, by where the write came from:
 
 * this worker: ``delete`` (``proxy/info.clear_info``, after every account or container write)
-  drops the entry at once, and ``set`` drops it too, so the next read asks memcached;
+  drops the entry at once, and ``set`` of a different value drops it too, so the next read
+  asks memcached. A ``set`` of the very value the entry holds (a container GET or HEAD
+  confirming the info the request had just looked up) is not sent at all: memcached gave
+  that value within the ttl and nothing here has changed it since. It saves each listing
+  page two round trips (the set, and the next page's read it would have forced), at the cost
+  of memcached's copy not having its expiry pushed back: it lapses at its own time, and the
+  next lookup reads the backend again;
 * another worker of the same server: each info ``delete`` also bumps a generation counter in
   memory the server's master shares with its workers (``share_generation``, called before the
   fork). An entry keeps the generation it was read under and is used only while that has not
@@ -66,6 +72,10 @@ def bump() -> None:
     _shared[:_COUNTER] = value.to_bytes(_COUNTER, "little")
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def is_info_key(key: str) -> bool:
     return key.startswith(INFO_PREFIXES)
 
@@ -102,7 +112,7 @@ class NearCache:
             return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # rare (that many containers within a second): start over
-        self._entries[key] = (now + self.ttl, gen, json.dumps(value))
+        self._entries[key] = (now + self.ttl, gen, _dumps(value))
 
     def get(self, key: str) -> Any:
         if self.ttl <= 0 or not is_info_key(key):
@@ -128,7 +138,12 @@ class NearCache:
         return found
 
     def set(self, key: str, value: Any, time: float = 0) -> None:
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None and self.ttl > 0:
+            until, entry_gen, text = entry
+            if until > self.clock() and entry_gen == generation() and text == _dumps(value):
+                self._entries[key] = entry  # memcached has this value already: keep it near
+                return
         self.inner.set(key, value, time=time)
 
     def delete(self, key: str) -> None:

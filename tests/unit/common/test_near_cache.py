@@ -26,6 +26,11 @@ class CountingStore(LocalCache):
     def __init__(self) -> None:
         super().__init__()
         self.reads: list[str] = []
+        self.writes: list[str] = []
+
+    def set(self, key: str, value: Any, time: float = 0) -> None:
+        self.writes.append(key)
+        super().set(key, value, time=time)
 
     def get(self, key: str) -> Any:
         self.reads.append(key)
@@ -94,6 +99,41 @@ def test_a_set_drops_this_workers_entry(store: CountingStore) -> None:
     worker.get(INFO)
     worker.set(INFO, {"status": 200, "read_acl": "x", "meta": {}}, time=60)
     assert worker.get(INFO)["read_acl"] == "x"
+
+
+def test_a_set_of_the_value_it_holds_is_not_sent_and_keeps_it_near(store: CountingStore) -> None:
+    """A container GET confirming the info its request just looked up: fails if that costs a
+    memcached set and then the next request's read (two round trips per listing page)."""
+    clock = Clock()
+    worker = NearCache(store, ttl=1.0, clock=clock)
+    held = worker.get(INFO)
+    store.writes.clear()
+    worker.set(INFO, dict(held), time=60)
+    assert store.writes == []
+    assert worker.get(INFO) == held
+    assert store.reads == [INFO]
+    clock.now += 1.0  # the ttl still ends when it would have: then the store is asked again
+    worker.get(INFO)
+    assert store.reads == [INFO, INFO]
+
+
+def test_a_set_after_a_change_or_of_a_new_value_goes_to_the_store(store: CountingStore) -> None:
+    """Fails if the skip above swallowed a write: a different value, a value held under an old
+    generation (another worker's delete since) or one past its ttl is always sent."""
+    clock = Clock()
+    one, two = NearCache(store, ttl=1.0, clock=clock), NearCache(store, ttl=1.0, clock=clock)
+    held = one.get(INFO)
+    store.writes.clear()
+    one.set(INFO, {**held, "read_acl": "x"}, time=60)  # a new value
+    assert store.writes == [INFO]
+    held = one.get(INFO)
+    two.delete(OTHER)  # another worker's write: a new generation
+    one.set(INFO, dict(held), time=60)
+    assert store.writes == [INFO, INFO]
+    held = one.get(INFO)
+    clock.now += 1.0
+    one.set(INFO, dict(held), time=60)  # past the ttl
+    assert store.writes == [INFO, INFO, INFO]
 
 
 def test_callers_get_their_own_copies(store: CountingStore) -> None:
