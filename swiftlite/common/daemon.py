@@ -123,6 +123,7 @@ class Daemon:
         with contextlib.suppress(OSError):  # a full pipe already holds a wake-up
             os.write(self._wake_w, b"\0")
 
+
 def main(
     prog: str,
     section: str,
