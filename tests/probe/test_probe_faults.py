@@ -60,7 +60,8 @@ def test_fault_under_load_loses_no_acknowledged_write(
         f" {fig.p50_ms:.0f}/{fig.p99_ms:.0f} ms; replicas bad before repair"
         f" {fig.bad_replicas_before}, repaired {fig.repaired}; {'; '.join(fig.notes)};"
         f" repair {fig.timings['daemons']:.0f} s; replicator passes that reported a failure:"
-        f" {', '.join(fig.replication_failures) or 'none'}"
+        f" {', '.join(fig.replication_failures) or 'none'}; damage found by a daemon pass:"
+        f" {', '.join(fig.damage_found) or 'none'}"
     )
     assert not fig.wrong_reads, fig.wrong_reads[:10]
     assert not fig.listing_mismatch, fig.listing_mismatch[:10]

@@ -90,6 +90,7 @@ class Figures:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     replication_failures: list[str] = field(default_factory=list)
+    damage_found: list[str] = field(default_factory=list)  # passes in finds_damage that failed
 
     @property
     def repaired(self) -> int:
@@ -122,7 +123,7 @@ def daemon_conf(c: Cluster, node: int, kind: str) -> str:
     return path
 
 
-def run_daemons(c: Cluster, fig: Figures) -> None:
+def run_daemons(c: Cluster, fig: Figures, finds_damage: tuple[str, ...] = ()) -> None:
     """Every daemon once on every node, phase by phase; in a phase one process per node runs
     that node's passes (``daemon_batch``), all nodes at once. Records the slowest node's time
     of each pass in ``fig.timings``.
@@ -130,7 +131,9 @@ def run_daemons(c: Cluster, fig: Figures) -> None:
     A replicator pass that reports a failure is recorded (``fig.replication_failures``), not
     fatal: replicators of different nodes run at once, and an rsync whose source file is
     cleaned up meanwhile by a peer's REPLICATE (a newer ``.meta`` arrived) exits 23; the next
-    pass finishes the work, and the checks after repair decide. Any other failed pass fails."""
+    pass finishes the work, and the checks after repair decide. So is a failure of a pass in
+    ``finds_damage`` (``fig.damage_found``): the scenario's damage, found by that daemon. Any
+    other failed pass fails."""
     env = aio_cluster.process_env(c.plan)
     confs = {(n.index, k): daemon_conf(c, n.index, k) for n in c.plan.nodes for k in UNPACED}
     for number, phase in enumerate(REPAIR_PHASES):
@@ -152,11 +155,13 @@ def run_daemons(c: Cluster, fig: Figures) -> None:
                     fig.timings[key] = max(fig.timings.get(key, 0.0), float(seconds))
                 elif line.startswith("failed once passes: "):
                     failed = line.split(": ", 1)[1].split(", ")
-            fatal = [name for name in failed if not name.endswith("-replicator")]
+            found = [name for name in failed if name in finds_damage]
+            fatal = [n for n in failed if not n.endswith("-replicator") and n not in found]
             assert proc.returncode == 0 or (failed and not fatal), f"{argv} failed:\n{out}"
             fig.replication_failures += [
-                f"node{index} {name} (phase {number + 1})" for name in failed
+                f"node{index} {name} (phase {number + 1})" for name in failed if name not in found
             ]
+            fig.damage_found += [f"node{index} {name} (phase {number + 1})" for name in found]
 
 
 def restart_proxy(c: Cluster) -> None:
@@ -307,7 +312,7 @@ def run_scenario(
     t0 = time.monotonic()
     fig.bad_replicas_before = len(bad_replicas(ctx))
     t1 = time.monotonic()
-    run_daemons(cluster, fig)
+    run_daemons(cluster, fig, scenario.finds_damage)
     t2 = time.monotonic()
     restart_proxy(cluster)
     fig.bad_replicas_after = bad_replicas(ctx)
