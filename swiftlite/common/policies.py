@@ -29,7 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from swiftlite.common import config, errors
+from swiftlite.common import config, errors, intparse
 from swiftlite.common.errors import ConfigError
 from swiftlite.common.names import quote_text
 
@@ -141,10 +141,10 @@ class StoragePolicies:
         if idx is None or idx == "":
             return self._by_index.get(0)
         if isinstance(idx, str):
-            text = idx.strip()
-            if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True
+            try:  # ASCII digits only ("²".isdigit() is True), and not 5,000 of them
+                idx = intparse.parse_uint(idx.strip())
+            except ValueError:
                 return None
-            idx = int(text)
         return self._by_index.get(idx)
 
     def get_by_name(self, name: str) -> StoragePolicy | None:
