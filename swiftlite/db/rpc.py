@@ -63,7 +63,7 @@ def tmp_upload_path(device_path: str, name: str) -> str:
 
 
 def remove_quietly(path: str) -> None:
-    for leftover in (path, path + "-wal", path + "-shm"):
+    for leftover in (path, path + "-journal", path + "-wal", path + "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(leftover)
 

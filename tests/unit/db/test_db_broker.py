@@ -42,14 +42,79 @@ def test_initialize_places_db_by_partition_suffix_and_hash(device, broker):
     assert broker.pending_file == expected[:-3] + ".pending"
 
 
-def test_initialize_writes_wal_schema_version_and_application_id(broker):
+def test_initialize_writes_rollback_journal_schema_version_and_application_id(broker):
     raw = sqlite3.connect(broker.db_file)
     try:
-        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
         assert raw.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     finally:
         raw.close()
+
+
+def _journal_mode(path):
+    raw = sqlite3.connect(path)
+    try:
+        return raw.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        raw.close()
+
+
+def _make_wal(path):
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+    finally:
+        raw.close()
+
+
+def test_a_read_leaves_no_sidecar_files_behind(broker):
+    """A rollback-journal database is one file between requests: a WAL one would make and
+    delete ``-wal`` and ``-shm`` on every open and close (the cost this mode avoids)."""
+    broker.put_object("o", Timestamp(1001), 1, "text/plain", "e" * 32, 0, 0)
+    assert broker.get_info()["object_count"] == 1
+    broker.close()
+    names = set(os.listdir(broker.db_dir)) - {os.path.basename(broker.pending_file)}
+    assert names == {os.path.basename(broker.db_file)}
+
+
+def test_a_wal_database_of_an_older_release_is_switched_on_open(device, broker):
+    broker.put_object("kept", Timestamp(1001), 1, "text/plain", "e" * 32, 0, 0)
+    broker.get_info()
+    broker.close()
+    _make_wal(broker.db_file)
+    again = ContainerBroker.at(device, 3, "acct", "cont")
+    try:
+        assert again.get_info()["object_count"] == 1  # nothing lost in the switch
+    finally:
+        again.close()
+    assert _journal_mode(broker.db_file) == "delete"
+    assert not os.path.exists(broker.db_file + "-wal")
+
+
+def test_a_wal_database_another_connection_holds_stays_wal_and_readable(device, broker):
+    """The switch needs the only connection; with another open it is put off, not an error."""
+    broker.put_object("kept", Timestamp(1001), 1, "text/plain", "e" * 32, 0, 0)
+    broker.get_info()
+    broker.close()
+    _make_wal(broker.db_file)
+    other = sqlite3.connect(broker.db_file)
+    try:
+        other.execute("SELECT COUNT(*) FROM object").fetchone()
+        again = ContainerBroker.at(device, 3, "acct", "cont")
+        try:
+            assert again.get_info()["object_count"] == 1
+        finally:
+            again.close()
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()
+    later = ContainerBroker.at(device, 3, "acct", "cont")
+    try:
+        later.get_info()
+    finally:
+        later.close()
+    assert _journal_mode(broker.db_file) == "delete"
 
 
 def test_initialize_twice_keeps_first_database(device, broker):
