@@ -6,9 +6,13 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from webob.acceptparse import create_accept_header
 
 from swiftlite.common.http.listing import (
     JSON,
+    OFFERS,
     PLAIN,
     TEXT_XML,
     XML,
@@ -138,3 +142,37 @@ def test_empty_plain_response_is_204_and_empty_json_is_200():
     as_xml = listing_response("account", "a", [], XML)
     assert as_xml.status_int == 200
     assert parse_xml(as_xml.body).tag == "account"
+
+
+_ACCEPT_PIECES = st.sampled_from(
+    [
+        "application/json",
+        "text/xml",
+        "application/xml",
+        "text/plain",
+        "*/*",
+        "text/*",
+        "image/png",
+        ";q=0",
+        ";q=0.5",
+        ";q=1",
+        ",",
+        " ",
+        ";",
+        "=",
+        "bogus",
+        "q=2",
+    ]
+)
+
+
+@given(st.lists(_ACCEPT_PIECES, max_size=8).map("".join))
+def test_remembered_accept_answers_are_webobs_on_every_call(accept):
+    """The memo of Accept parses must not change an answer, first call or later."""
+    if not accept.strip():
+        expected = PLAIN
+    else:
+        offers = create_accept_header(accept).acceptable_offers(list(OFFERS))
+        expected = offers[0][0] if offers else None
+    assert negotiate(None, accept) == expected
+    assert negotiate(None, accept) == expected
