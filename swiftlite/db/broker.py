@@ -1,27 +1,19 @@
 """DatabaseBroker: the SQLite file behind one account or container, and what every kind shares.
 
-It owns the connection and its pragmas (a rollback journal, BINARY name order), the schema
-version and
-application id, atomic creation (build in ``<device>/tmp``, then hard-link into place so two
-creators never overwrite each other), the pending journal hand-off (``put_records`` appends,
-``merge_pending`` folds the journal into the database before any read), metadata as JSON with a
-timestamp per key (rules in ``db/metadata.py``), the rolling ``hash`` of the rows, what
-replication needs (sync points, batches of rows since a point, peer state merges, consistent
-snapshots, removal), reclaim of old deleted rows and quarantine. Subclasses
-(``ContainerBroker``, ``AccountBroker``) own their tables, their record format and how records
-merge.
+It owns the connection and its pragmas (a rollback journal, ``db/sqlite_conn.py``; BINARY
+name order), the schema version and application id, atomic creation (build in
+``<device>/tmp``, then hard-link into place so two creators never overwrite each other), the
+pending journal hand-off (``put_records`` appends, ``merge_pending`` folds the journal into the
+database before any read), metadata as JSON with a timestamp per key (rules in
+``db/metadata.py``), the rolling ``hash`` of the rows, what replication needs (sync points,
+batches of rows since a point, peer state merges, consistent snapshots, removal), reclaim of
+old deleted rows and quarantine. Subclasses (``ContainerBroker``, ``AccountBroker``) own their
+tables, their record format and how records merge.
 
 Busy handling: connections are opened with SQLite's own busy timeout at zero, and every
 statement runs in ``_retry``, which sleeps green between attempts. A busy database therefore
 never blocks the whole eventlet hub and never reaches a client as "database is locked"; after
 ``timeout`` seconds it raises ``errors.Timeout``.
-
-Journal mode: a rollback journal (``journal_mode = DELETE``, as Swift's databases), not WAL.
-Servers open a database per request, and in WAL mode the first connection creates the ``-wal``
-and ``-shm`` files and the last one checkpoints and deletes them: about 200 us of every
-request. A reader in rollback mode only takes a lock and reads pages. A database made in WAL
-mode by an older release is switched over when it is opened with no other connection on it
-(``_leave_wal``); until then it keeps working in WAL mode.
 """
 
 # ruff: noqa: S608  (SQL is built from class constants; every value is a bound parameter)
@@ -49,6 +41,7 @@ from swiftlite.db.metadata import (  # noqa: F401  (re-exported: callers import 
     merge_metadata,
     metadata_updates,
 )
+from swiftlite.db.sqlite_conn import domain_error, is_busy, leave_wal
 
 APPLICATION_ID = 0x53574C54  # "SWLT" in the SQLite header: this is a swiftlite database
 ZERO_TIMESTAMP = Timestamp(0).internal
@@ -79,43 +72,6 @@ def chexor(old_hex: str, name: str, timestamp: str) -> str:
     """XOR ``md5(name-timestamp)`` into a 32-hex rolling hash (adding and removing are the same)."""
     digest = hashlib.md5(f"{name}-{timestamp}".encode()).digest()
     return f"{int(old_hex or EMPTY_HASH, 16) ^ int.from_bytes(digest, 'big'):032x}"
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _domain_error(exc: sqlite3.DatabaseError, path: str) -> errors.SwiftliteError | None:
-    text = str(exc).lower()
-    if "disk is full" in text or (_is_io_error(exc) and _no_space_left(path)):
-        return errors.DiskFull(f"{path}: {exc}")
-    if "malformed" in text or "not a database" in text or "file is encrypted" in text:
-        return errors.Corrupt(f"{path}: {exc}")
-    return None
-
-
-def _leave_wal(conn: sqlite3.Connection) -> None:
-    """Switch a WAL database to the rollback journal; left as it is while another connection
-    has it open (SQLite needs the only connection for the switch), to be tried on a later open."""
-    try:
-        conn.execute("PRAGMA journal_mode = DELETE").fetchone()
-    except sqlite3.OperationalError as exc:
-        if not _is_busy(exc):
-            raise
-
-
-def _is_io_error(exc: sqlite3.DatabaseError) -> bool:
-    """SQLITE_IOERR and its extended codes: a write of the WAL index (``-shm``) that could not
-    grow the file surfaces as SQLITE_IOERR_SHMSIZE ("disk I/O error"), not SQLITE_FULL."""
-    return str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_IOERR")
-
-
-def _no_space_left(path: str) -> bool:
-    try:
-        return fs.free_bytes(os.path.dirname(path) or ".") == 0
-    except OSError:
-        return False
 
 
 class DatabaseBroker:
@@ -205,7 +161,7 @@ class DatabaseBroker:
                         f"(application_id {app_id:#x}, schema version {version})"
                     )
                 if os.path.exists(path + "-wal"):  # only a WAL database has one once read
-                    _leave_wal(conn)
+                    leave_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -16384")
@@ -222,7 +178,7 @@ class DatabaseBroker:
             try:
                 return fn()
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+                if not is_busy(exc):
                     self._raise_domain_error(exc)
                     raise
                 if time.monotonic() >= deadline:
@@ -235,7 +191,7 @@ class DatabaseBroker:
 
     def _raise_domain_error(self, exc: sqlite3.DatabaseError) -> None:
         """Raise DiskFull or Corrupt for SQLite errors that mean those; else return."""
-        domain = _domain_error(exc, self.db_file)
+        domain = domain_error(exc, self.db_file)
         if domain is not None:
             raise domain from exc
 
