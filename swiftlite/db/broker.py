@@ -41,7 +41,7 @@ from swiftlite.db.metadata import (  # noqa: F401  (re-exported: callers import 
     merge_metadata,
     metadata_updates,
 )
-from swiftlite.db.sqlite_conn import domain_error, is_busy, leave_wal
+from swiftlite.db.sqlite_conn import domain_error, is_busy, leave_wal, remove_with_sidecars
 
 APPLICATION_ID = 0x53574C54  # "SWLT" in the SQLite header: this is a swiftlite database
 ZERO_TIMESTAMP = Timestamp(0).internal
@@ -271,9 +271,7 @@ class DatabaseBroker:
             self._raise_domain_error(exc)
             raise
         finally:
-            for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(leftover)
+            remove_with_sidecars(tmp)
 
     # -- pending journal --------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from swiftlite.common.http.client import Response, direct_request
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, rpc
 from swiftlite.db.broker import DatabaseBroker
+from swiftlite.db.sqlite_conn import remove_with_sidecars
 from swiftlite.ring import Ring
 from swiftlite.ring.local import local_devices
 from swiftlite.ring.node import Node
@@ -300,7 +301,7 @@ class DbReplicator(daemon.Daemon):
             if not self.rsync(local, self.rsync_target(node, name)):
                 return FAILED
         finally:
-            rpc.remove_quietly(local)
+            remove_with_sidecars(local)
         return OK if self._ok(self._call(node, loc, {"op": op, "tmp": name})) else FAILED
 
     def rsync_target(self, node: Node, name: str) -> str:

@@ -16,7 +16,6 @@ for long and concurrent writers keep working.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from swiftlite.common import errors, fs, green, intparse
 from swiftlite.common.storage_app import json_body
 from swiftlite.db import layout
 from swiftlite.db.broker import DatabaseBroker
+from swiftlite.db.sqlite_conn import remove_with_sidecars
 
 MAX_BODY = 32 * 1024 * 1024
 MERGE_BATCH = 1000
@@ -60,12 +60,6 @@ def tmp_upload_path(device_path: str, name: str) -> str:
     if not isinstance(name, str) or not _TMP_NAME.match(name):
         raise errors.BadInput("bad upload name")
     return os.path.join(layout.tmp_dir(device_path), name)
-
-
-def remove_quietly(path: str) -> None:
-    for leftover in (path, path + "-journal", path + "-wal", path + "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(leftover)
 
 
 Handler = Callable[[DatabaseBroker, str, str, Mapping[str, Any]], dict[str, Any] | None]
@@ -177,7 +171,7 @@ class ReplicationRpc:
         except FileExistsError:  # created by a PUT meanwhile: fold the copy in instead
             return self.rsync_then_merge(broker, device_path, name_hash, args)
         fs.fsync_dir(broker.db_dir)
-        remove_quietly(tmp)
+        remove_with_sidecars(tmp)
         return None
 
     def rsync_then_merge(
@@ -202,7 +196,7 @@ class ReplicationRpc:
             broker.merge_syncs(copy.get_syncs(incoming=True), incoming=True)
         finally:
             copy.close()
-            remove_quietly(tmp)
+            remove_with_sidecars(tmp)
         return None
 
     def _open_upload(self, tmp: str, name_hash: str) -> DatabaseBroker:
@@ -216,7 +210,7 @@ class ReplicationRpc:
                 raise errors.BadInput("uploaded copy is another database")
         except (errors.Corrupt, errors.BadInput):
             copy.close()
-            remove_quietly(tmp)
+            remove_with_sidecars(tmp)
             raise
         return copy
 

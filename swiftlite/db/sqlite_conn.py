@@ -14,6 +14,7 @@ system with no space left, is ``errors.DiskFull``; a malformed file is ``errors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 
@@ -55,3 +56,10 @@ def _no_space_left(path: str) -> bool:
         return fs.free_bytes(os.path.dirname(path) or ".") == 0
     except OSError:
         return False
+
+
+def remove_with_sidecars(path: str) -> None:
+    """Delete a database file and any journal, WAL or index SQLite left beside it."""
+    for leftover in (path, path + "-journal", path + "-wal", path + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(leftover)
