@@ -26,6 +26,7 @@ from swiftlite.common.names import BackendPath, split_backend_path
 from swiftlite.common.storage_app import StorageServer
 from swiftlite.common.timestamp import Timestamp, header_timestamp
 from swiftlite.db import layout, rpc
+from swiftlite.db.conn_pool import ConnPool
 from swiftlite.db.listing import Subdir, listing_request
 from swiftlite.db.metadata import live_after, metadata_updates
 from swiftlite.db.rpc import ReplicationRpc
@@ -95,6 +96,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
         self.options = options
         self.limits = limits or constraints.load()
         self.rpc = ReplicationRpc(layout.ACCOUNT, AccountBroker, options.db_lock_timeout, logger)
+        self.db_pool = ConnPool()  # connections kept open between requests (db/conn_pool.py)
 
     def _path(self, req: Request, allow_container: bool) -> BackendPath:
         path = split_backend_path(
@@ -114,6 +116,7 @@ class AccountServer(rpc.ReplicateVerb, StorageServer):
             path.account,
             timeout=self.options.db_lock_timeout,
             logger=self.logger,
+            pool=self.db_pool,
         )
 
     def _metadata(self, req: Request, ts: Timestamp) -> dict[str, tuple[str, str]]:

@@ -35,6 +35,7 @@ from swiftlite.container.account_report import (
 )
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db import layout, rpc
+from swiftlite.db.conn_pool import ConnPool
 from swiftlite.db.listing import Subdir, listing_request
 from swiftlite.db.metadata import live_after, metadata_updates
 from swiftlite.db.rpc import ReplicationRpc
@@ -144,6 +145,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             options.swift_dir, options.conn_timeout, options.node_timeout, logger
         )
         self._dirty: set[str] = set()  # database files whose totals may have changed
+        self.db_pool = ConnPool()  # connections kept open between requests (db/conn_pool.py)
         self._flusher: Any = None
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -168,6 +170,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             path.container or "",
             timeout=self.options.db_lock_timeout,
             logger=self.logger,
+            pool=self.db_pool,
         )
 
     def _info_headers(self, info: dict[str, Any], deleted: bool) -> dict[str, str]:
@@ -239,7 +242,7 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
         def one(db_file: str) -> None:
             nonlocal sent
             broker = ContainerBroker(
-                db_file, timeout=self.options.db_lock_timeout, logger=self.logger
+                db_file, timeout=self.options.db_lock_timeout, logger=self.logger, pool=self.db_pool
             )
             try:
                 if broker.exists() and self.reporter.report(broker).sent:

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, TypeVar
 from swiftlite.common import errors, fs, green
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.db import layout, pending
+from swiftlite.db.conn_pool import ConnPool, Ident, ident_of
 from swiftlite.db.metadata import (  # noqa: F401  (re-exported: callers import them from here)
     live_after,
     load_metadata,
@@ -93,6 +94,7 @@ class DatabaseBroker:
         timeout: float = DEFAULT_TIMEOUT,
         pending_cap: int = pending.PENDING_CAP,
         logger: logging.Logger | None = None,
+        pool: ConnPool | None = None,
     ) -> None:
         self.db_file = db_file
         self.db_dir = os.path.dirname(db_file)
@@ -100,7 +102,9 @@ class DatabaseBroker:
         self.timeout = timeout
         self.pending_cap = pending_cap
         self.logger = logger or log
+        self.pool = pool  # a server's kept connections (db/conn_pool.py); None: open and close
         self._conn: sqlite3.Connection | None = None
+        self._ident: Ident | None = None  # the file ``_conn`` holds, when it may be kept
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.db_file!r})"
@@ -114,8 +118,12 @@ class DatabaseBroker:
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        """Close; a database found corrupt on the way is moved to quarantine first."""
-        self.close()
+        """Close (a connection is kept only when nothing was raised: a traceback may hold a
+        cursor); a database found corrupt on the way is moved to quarantine first."""
+        if exc is None:
+            self.close()
+        else:
+            self.discard()
         if isinstance(exc, errors.Corrupt) and self.exists():
             try:
                 self.quarantine(str(exc))
@@ -123,21 +131,41 @@ class DatabaseBroker:
                 self.logger.exception("cannot quarantine %s", self.db_file)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Done with the connection: given to the pool when there is one, else closed."""
+        conn, ident, self._conn, self._ident = self._conn, self._ident, None, None
+        if conn is None:
+            return
+        if self.pool is not None and ident is not None:
+            self.pool.give(self.db_file, ident, conn)
+        else:
+            conn.close()
+
+    def discard(self) -> None:
+        """Close the connection for good (the file is about to move, or something failed)."""
+        self._ident = None
+        self.close()
 
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            if not self.exists():
-                raise errors.NotFound(f"no database at {self.db_file}")
+            try:
+                before = ident_of(self.db_file)
+            except OSError:
+                raise errors.NotFound(f"no database at {self.db_file}") from None
+            if self.pool is not None:
+                self._conn = self.pool.take(self.db_file, before)
+                if self._conn is not None:
+                    self._ident = before
+                    return self._conn
             self._conn = self._retry(lambda: self._open(self.db_file, check=True))
             try:
                 self._upgrade()
             except BaseException:
-                self.close()  # the next use tries again rather than reading an old layout
+                self.discard()  # the next use tries again rather than reading an old layout
                 raise
+            if self.pool is not None:
+                with contextlib.suppress(OSError):  # kept only if no rename came in between
+                    self._ident = before if ident_of(self.db_file) == before else None
         return self._conn
 
     def _open(self, path: str, check: bool) -> sqlite3.Connection:
@@ -507,7 +535,7 @@ class DatabaseBroker:
                 pending.size_of(self.pending_file) or self.get_max_row() != unchanged_since
             ):
                 return False
-            self.close()
+            self.discard()
             shutil.rmtree(self.db_dir, ignore_errors=True)
         for parent in (os.path.dirname(self.db_dir), os.path.dirname(os.path.dirname(self.db_dir))):
             with contextlib.suppress(OSError):
@@ -541,7 +569,7 @@ class DatabaseBroker:
 
     def quarantine(self, reason: str) -> str:
         """Move this database's directory under ``<device>/quarantined``; returns where to."""
-        self.close()
+        self.discard()
         loc = layout.parse_db_path(self.db_file)
         target = layout.quarantine_dir(loc.device_path, loc.kind, loc.name_hash)
         if os.path.exists(target):
