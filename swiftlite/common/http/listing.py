@@ -121,9 +121,11 @@ def listing_response(
     rows: Sequence[Mapping[str, Any]],
     content_type: str,
     headers: Mapping[str, str] | None = None,
+    rendered: bytes | None = None,
 ) -> Response:
-    """200 with the rendered body, or 204 when a plain listing is empty."""
-    body = render(kind, name, rows, content_type)
+    """200 with the rendered body, or 204 when a plain listing is empty; ``rendered`` is a
+    body the caller made itself (the container server's JSON page), used instead of ``rows``."""
+    body = render(kind, name, rows, content_type) if rendered is None else rendered
     resp = Response(status=200 if body else 204, headers=dict(headers or {}))
     resp.content_type = content_type
     resp.charset = "utf-8"
@@ -139,6 +141,7 @@ def head_or_listing(
     content_type: str,
     headers: Mapping[str, str],
     last_modified: str,
+    rendered: bytes | None = None,
 ) -> Response:
     """An account or container server's GET (``rows``) or HEAD (``rows`` None) answer.
 
@@ -146,7 +149,7 @@ def head_or_listing(
     (``last_modified``, an HTTP date: the database's put timestamp).
     """
     if rows is not None:
-        resp = listing_response(kind, name, rows, content_type, headers)
+        resp = listing_response(kind, name, rows, content_type, headers, rendered)
     else:
         resp = Response(status=204, headers=dict(headers))
         resp.content_type = content_type
