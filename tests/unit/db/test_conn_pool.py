@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swiftlite.common import errors
+from swiftlite.common import errors, green
 from swiftlite.common.timestamp import Timestamp
 from swiftlite.container.broker import ContainerBroker
 from swiftlite.db.conn_pool import ConnPool, ident_of
@@ -193,3 +193,15 @@ def test_reads_through_the_pool_match_reads_without_it(tmp_path_factory, ops):
             every = ListingParams(limit=100)
             assert pooled.list_objects(every) == fresh.list_objects(every)
     pool.clear()
+
+
+def test_a_quiet_server_closes_its_idle_connections_without_another_request(device):
+    """Fails if kept connections stay open until the next request: a server that went quiet
+    would hold removed databases' space and keep its devices from being unmounted."""
+    path = _make(device)
+    pool = ConnPool(idle=0.05)
+    _count(path, pool)
+    assert len(pool) == 1
+    green.sleep(0.3)  # the hub runs the pool's sweeper meanwhile
+    assert len(pool) == 0
+    assert pool._sweeper is None  # and it stops once nothing is kept
