@@ -13,8 +13,8 @@ Why a kept connection is safe to hand back:
   is open its inode cannot be freed, so its number cannot be given to another file: a path
   that still stats to the same pair is the file the connection holds. A database renamed
   over (replication), removed (reclaim, a deleted container) or quarantined stats to another
-  pair, or to none, and its entry is closed the next time that path is taken, or when it is
-  evicted.
+  pair, or to none, and its entry is closed the next time that path is taken, when it is
+  evicted, or when it has been idle too long.
 - Freshness. In rollback-journal mode SQLite checks the file's change counter at the start
   of every read and drops its page cache when another connection wrote; a schema changed by
   another process makes statements prepare again.
