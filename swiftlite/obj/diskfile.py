@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,13 +284,21 @@ class DiskFile:
             w.commit(meta, layout.TOMBSTONE)
 
     def cleanup(self) -> None:
-        """Unlink obsolete files after a write (and tombstones past reclaim_age)."""
+        """Unlink obsolete files after a write (and tombstones past reclaim_age).
+
+        The unlinks, when there are any, go through the manager's runner: unlinking a data
+        file frees its blocks in the journal, and on a server's hub that stalls every other
+        request (an eighth of the object server's hub under DELETEs; bench/README.md)."""
         try:
             names = os.listdir(self.hash_dir)
         except FileNotFoundError:
             return
         files = layout.pick(names, time.time(), self.config.reclaim_age)
-        for name in files.obsolete:
+        if files.obsolete:
+            self.manager.run_blocking(self._unlink_all, files.obsolete)
+
+    def _unlink_all(self, names: Iterable[str]) -> None:
+        for name in names:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.hash_dir, name))
 

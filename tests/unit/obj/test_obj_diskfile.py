@@ -72,6 +72,25 @@ def test_newer_write_cleans_older_data(df) -> None:
     assert os.listdir(df.hash_dir) == [t2.internal + ".data"]
 
 
+def test_obsolete_files_are_unlinked_through_run_blocking_and_only_then(dev_path) -> None:
+    """An unlink frees blocks in the journal: on a server's hub it would stall every request,
+    so cleanup hands it to the runner; a write that replaces nothing makes no hand-off."""
+    calls = []
+
+    def runner(func, *args):
+        calls.append(func.__name__)
+        return func(*args)
+
+    df = DiskFileManager(DiskConfig(), run_blocking=runner).get(dev_path, 1, "a", "c", "o")
+    write(df, b"one", ts(-2))
+    assert "_unlink_all" not in calls  # a first write: nothing to remove
+    del calls[:]
+    t2 = ts(-1)
+    df.delete(t2)
+    assert calls.count("_unlink_all") == 1
+    assert os.listdir(df.hash_dir) == [t2.internal + ".ts"]
+
+
 def test_meta_replaces_user_metadata_but_keeps_sysmeta(df) -> None:
     t1 = write(df, **{"X-Object-Meta-A": "1", "X-Object-Sysmeta-S": "s", "Content-Encoding": "gz"})
     t2 = ts(1)
