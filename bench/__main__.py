@@ -8,7 +8,7 @@ stdout, JSON to ``--out``). The workloads, their sizes and their order live here
 requests are sent lives in ``loadgen``, how Swift is installed and run in ``swift_ref``.
 
     python -m bench [--quick] [--only swiftlite|swift] [--workloads put,get,...]
-                    [--out bench/results/compare.json] [--loadgen auto|wrk|python]
+                    [--out bench/results/compare.json] [--loadgen auto|wrk|python] [--repeat N]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import ceilings, loadgen, mw_bench, plans, procstats, report, s3sign, swift_ref
+from bench import ceilings, loadgen, mw_bench, plans, procstats, repeats, report, s3sign, swift_ref
 from bench.systems import SwiftliteSystem, SwiftSystem, System
 from swiftlite.aio.plan import free_proxy_port
 
@@ -458,12 +458,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-ceilings", action="store_true", help="skip the machine ceilings")
     parser.add_argument("--keep", action="store_true", help="keep the cluster directories")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each system this many times, in the order A B B A ..., and report each "
+        "figure's median (default %(default)s)",
+    )
+    parser.add_argument(
         "--pipeline",
         choices=tuple(swift_ref.PIPELINES),
         default="full",
         help="proxy pipelines: each system's full default one, or the first bench's short one",
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     explicit = args.workloads is not None
     names = args.workloads.split(",") if explicit else report.WORKLOADS
     args.selected = {w.strip() for w in names if w.strip()}
@@ -513,10 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     engine = choose_engine(args.loadgen, ceil.get("loopback_http", {}))
     log(f"bench: load generator {engine}")
     names = [args.only] if args.only else ["swift", "swiftlite"]
-    systems: dict[str, Any] = {}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    run_order = repeats.order(names, args.repeat)
     try:
-        for name in names:
-            root = os.path.join(work, name)
+        for number, name in enumerate(run_order):
+            root = os.path.join(work, f"{name}-{number}" if args.repeat > 1 else name)
             settle_disk(log)
             try:
                 port = free_proxy_port()
@@ -525,21 +535,24 @@ def main(argv: list[str] | None = None) -> int:
                     if name == "swift"
                     else SwiftliteSystem(root, port, args.pipeline)
                 )
-                systems[name] = run_system(system, sizes, args.selected, engine)
+                runs[name].append(run_system(system, sizes, args.selected, engine))
             except Exception as exc:  # noqa: BLE001 - one system failing must not lose the other
                 log(f"bench: {name} failed: {exc!r}")
-                systems[name] = {"error": repr(exc), "workloads": {}}
+                runs[name].append({"error": repr(exc), "workloads": {}})
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    systems = {name: repeats.merge(sections) for name, sections in runs.items()}
     meta = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "quick": args.quick,
         "sizes": asdict(sizes),
         "loadgen": engine,
         "pipeline": args.pipeline,
+        "repeat": args.repeat,
+        "run_order": run_order,
         "machine": {
             "cpus": os.cpu_count(),
             "kernel": platform.release(),

@@ -207,6 +207,10 @@ def table(report: Mapping[str, Any]) -> str:
     ]
     lines.insert(1, "-" * len(lines[0]))
     lines += ["", "ratio = swiftlite / Swift (higher is better for ops/s and MB/s only)"]
+    meta = report.get("meta", {})
+    if meta.get("repeat", 1) > 1:
+        order = " ".join(meta.get("run_order", []))
+        lines.append(f"each figure: the median of {meta['repeat']} runs per system ({order})")
     pipe = report.get("meta", {}).get("pipeline")
     lines += ["", f"proxy pipelines ({pipe or 'not recorded'}):"]
     lines += [f"  {s}: {systems[s].get('pipeline', '-')}" for s in SYSTEMS if s in systems]
