@@ -449,13 +449,15 @@ class Writer:
         """Write ``meta`` (must hold X-Timestamp), make it durable and visible; the final path."""
         df = self.diskfile
         timestamp = Timestamp(meta["X-Timestamp"])
-        metadata.write(self.fd, meta, self.bytes_written)
+        where = metadata.write(self.fd, meta, self.bytes_written)
         target = os.path.join(df.hash_dir, layout.file_name(timestamp, ext))
         group = df.manager.group_for(df.dev_path)
         if group is None:
             df.manager.run_blocking(self._publish, target)
         else:
-            self._publish_grouped(group, target)
+            # a tombstone has no bytes, and no reader needs its xattr: its name is all of it
+            bare = ext == layout.TOMBSTONE and not self.bytes_written and where.kind == "inline"
+            self._publish_grouped(group, target, sync_first=not bare)
         if self.bytes_written > df.config.keep_cache_size:
             fs.drop_cache(self.fd)  # all clean after the fsync: this only frees pages
         os.close(self.fd)
@@ -465,16 +467,22 @@ class Writer:
         hashes.invalidate(df.part_dir, df.suffix)
         return target
 
-    def _publish_grouped(self, group: GroupSync, target: str) -> None:
+    def _publish_grouped(self, group: GroupSync, target: str, sync_first: bool = True) -> None:
         """``_publish`` with shared syncs: the file system is synced before the rename (content
-        and xattrs) and after it (the new name and directories), once per round of writers."""
+        and xattrs) and after it (the new name and directories), once per round of writers.
+
+        Without ``sync_first`` (a tombstone) only the second sync runs. A crash before it
+        ends can then leave the new name with its xattr unwritten; a tombstone is read by its
+        name alone, so that is the delete done, and it was not acknowledged either way."""
         run = self.diskfile.manager.run_blocking
         if run is _direct:  # no hub to return to: plain blocking calls
-            group.sync()
+            if sync_first:
+                group.sync()
             self._rename_into(target, makedirs_plain)
             group.sync()
             return
-        group.wait()  # green: no pool thread held while the round runs
+        if sync_first:
+            group.wait()  # green: no pool thread held while the round runs
         # mkdir and rename wait on the journal while a sync commits it: off the hub they go
         run(self._rename_into, target, makedirs_plain)
         group.wait()

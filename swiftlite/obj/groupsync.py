@@ -6,10 +6,11 @@ file that is an fsync of the file, of the hash directory and of every directory 
 five journal commits per replica, each a thread-pool hand-off. With many writes in flight the
 journal commits coalesce anyway; ``GroupSync`` makes that explicit: a writer asks for "a sync
 of this file system that starts after now" and every writer asking while one ``syncfs(2)`` runs
-shares the next one. Two syncs per write (before and after the rename) then cost two
-``syncfs`` calls per *round* of concurrent writers. One syncer thread per file system runs the
-rounds; a green writer waits on the hub without holding a pool thread, and the hub is woken
-once per round, not once per writer (pool threads parked on a condition cost a futex storm).
+shares the next one. Two syncs per write (before and after the rename; a tombstone needs only
+the second) then cost two ``syncfs`` calls per *round* of concurrent writers. One syncer
+thread per file system runs the rounds; a green writer waits on the hub without holding a pool
+thread, and the hub is woken once per round, not once per writer (pool threads parked on a
+condition cost a futex storm).
 
 ``syncfs`` flushes every dirty inode of the file system, so it gives at least what the
 per-file fsyncs gave; it reports a writeback error on the file system (Linux 5.8+) and the

@@ -9,7 +9,7 @@ import threading
 import pytest
 from objtest_helpers import ts
 
-from swiftlite.common import green
+from swiftlite.common import errors, green
 from swiftlite.obj import groupsync
 from swiftlite.obj.diskfile import DiskConfig, DiskFileManager
 from swiftlite.obj.groupsync import GroupSync
@@ -117,6 +117,33 @@ def test_writes_committed_with_group_sync_are_in_place(dev_path):
     assert os.listdir(os.path.join(dev_path, "tmp")) == []
     assert manager.group_syncs is not None
     assert sum(g.syncs for g in manager.group_syncs.values()) == 4  # two per write, alone
+
+
+def test_a_tombstone_takes_one_sync_after_its_rename_and_data_takes_two(dev_path, monkeypatch):
+    """A tombstone has no bytes and is read by its name alone, so only the sync that makes
+    its name durable runs, and it must come after the rename (else the 204 is unsynced)."""
+    manager = DiskFileManager(DiskConfig(), group_sync=True)
+    df = manager.get(dev_path, 5, "a", "c", "o")
+    seen: list[list[str]] = []
+    real_sync = GroupSync.sync
+
+    def sync(self):
+        seen.append(sorted(os.listdir(df.hash_dir)) if os.path.isdir(df.hash_dir) else [])
+        real_sync(self)
+
+    monkeypatch.setattr(GroupSync, "sync", sync)
+    t1 = ts(-1)
+    with df.writer(4) as w:
+        w.write(b"data")
+        w.commit(
+            {"name": df.name, "X-Timestamp": t1.internal, "ETag": w.etag, "Content-Length": "4"}
+        )
+    assert seen == [[], [t1.internal + ".data"]]  # before the rename, and after it
+    t2 = ts()
+    df.delete(t2)
+    assert seen[2:] == [[t1.internal + ".data", t2.internal + ".ts"]]  # one, after the rename
+    with pytest.raises(errors.Deleted):
+        df.open()
 
 
 def test_the_syncer_holds_no_fd_on_the_device_between_rounds(tmp_path):
