@@ -288,7 +288,7 @@ class DiskFile:
 
         The unlinks, when there are any, go through the manager's runner: unlinking a data
         file frees its blocks in the journal, and on a server's hub that stalls every other
-        request (an eighth of the object server's hub under DELETEs; bench/README.md)."""
+        request (14% of the object server's hub under DELETEs: bench/README.md, step 21)."""
         try:
             names = os.listdir(self.hash_dir)
         except FileNotFoundError:
