@@ -383,19 +383,20 @@ class ContainerServer(rpc.ReplicateVerb, StorageServer):
             headers.update(broker.user_metadata())
             rows = broker.list_objects(listing_params, merge=False) if listing else None
         last_modified = Timestamp(info["put_timestamp"]).http_date
+        listed: list[dict[str, Any]] | None = None
+        rendered = None
         if rows is not None and content_type == JSON:
-            return head_or_listing(
-                "container",
-                path.container or "",
-                [],
-                content_type,
-                headers,
-                last_modified,
-                rendered=object_rows_json(rows),
-            )
-        listed = None if rows is None else [object_row(r) for r in rows]
+            listed, rendered = [], object_rows_json(rows)  # the JSON page as text (no dicts)
+        elif rows is not None:
+            listed = [object_row(r) for r in rows]
         return head_or_listing(
-            "container", path.container or "", listed, content_type, headers, last_modified
+            "container",
+            path.container or "",
+            listed,
+            content_type,
+            headers,
+            last_modified,
+            rendered=rendered,
         )
 
     def POST(self, req: Request) -> Response:
