@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftlite.common import config, green, logs
+from swiftlite.common.http.server import BodyCut
 
 TRANS_ID = "swiftlite.trans_id"
 ERROR_BODY = b"An error occurred"
@@ -42,7 +43,7 @@ def make_trans_id(suffix: str = "", now: float | None = None) -> str:
     return f"tx{uuid.uuid4().hex[:21]}-{stamp:010x}{urllib.parse.quote(suffix)}"
 
 
-class ShortBodyError(Exception):
+class ShortBodyError(BodyCut):
     """The app's body ended before its Content-Length; the connection must be dropped."""
 
 

@@ -130,6 +130,14 @@ def _raise_late(environ, start_response):
     raise RuntimeError("boom after the first chunk")
 
 
+def _cut_late(environ, start_response):
+    from swiftlite.common.http.server import BodyCut  # imported once the process is patched
+
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    yield LATE_CHUNK
+    raise BodyCut("body cut after the first chunk (already logged)")
+
+
 def _ignore_body(environ, start_response):
     start_response("201 Created", [("Content-Length", "7")])
     return [b"created"]
@@ -168,6 +176,7 @@ ROUTES = {
     "/list": _list,
     "/raise": _raise,
     "/raise-late": _raise_late,
+    "/cut-late": _cut_late,
     "/ignore-body": _ignore_body,
     "/write": _write,
     "/date": _date,

@@ -219,6 +219,11 @@ class Request:
                 close()
 
 
+class BodyCut(Exception):
+    """A response body that ended early and has already logged why (``catch_errors``): the
+    server drops the connection, so the client sees the cut, and logs no traceback."""
+
+
 def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Logger) -> bool:
     """Serve one request; True when the connection may carry another."""
     try:
@@ -234,7 +239,7 @@ def _handle(conn: Connection, base: dict[str, Any], app: Any, logger: logging.Lo
     except (Exception, green.Timeout) as exc:  # green.Timeout is a BaseException
         if isinstance(exc, OSError) and exc.errno in _GONE:
             return False
-        if not isinstance(exc, (socket.timeout, TimeoutError, green.Timeout)):
+        if not isinstance(exc, (socket.timeout, TimeoutError, green.Timeout, BodyCut)):
             logger.exception("request %s failed", logs.escape(req.environ.get("PATH_INFO")))
         if not req.headers_sent:
             failed = _error_response(500, "Internal Server Error", b"An error occurred\n")

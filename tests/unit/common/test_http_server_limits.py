@@ -151,6 +151,21 @@ def test_app_exception_after_first_chunk_truncates_and_closes(server) -> None:
         assert echo(c, "/still-serving")["PATH_INFO"] == "/still-serving"
 
 
+def test_a_body_cut_that_was_logged_closes_without_a_traceback_in_the_log(server) -> None:
+    """catch_errors logs a short body in one line and raises BodyCut; the server must drop
+    the connection (the client sees the cut) without logging a traceback on top."""
+    with Client(server.port) as c:
+        resp = c.request(path="/cut-late")
+        assert c.at_eof()
+    assert not resp.terminated, "a cut body must not look complete"
+    assert resp.body == lean_http_app.LATE_CHUNK
+    with Client(server.port) as c:
+        assert echo(c, "/after-the-cut")["PATH_INFO"] == "/after-the-cut"
+    log = server.log_text()
+    assert "request /cut-late failed" not in log
+    assert "cut after the first chunk" not in log
+
+
 def test_idle_keepalive_connection_closed_after_keepalive_timeout(short_server) -> None:
     with Client(short_server.port) as c:
         assert echo(c)["PATH_INFO"] == "/echo"
